@@ -1,0 +1,91 @@
+/**
+ * imgtest's one error hierarchy. Every error a user can meet carries a stable `code`
+ * (for scripts and JSON results) and the process exit code it maps to. Only `src/cli`
+ * turns these into an exit; everything else throws.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  checksFailed: 1,
+  usage: 2,
+  infrastructure: 3,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class ImgtestError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: ExitCodeValue;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command line or arguments. */
+export class UsageError extends ImgtestError {
+  readonly code = 'E_USAGE';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** A config file that does not parse or does not match the schema; the message names file, line and field. */
+export class ConfigError extends ImgtestError {
+  readonly code = 'E_CONFIG';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** The input image is unusable: missing, unreadable, not a disk image, has a backing file. */
+export class ImageError extends ImgtestError {
+  readonly code = 'E_IMAGE';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** Something outside the image failed: a host, libvirt, QEMU, a tool, the lab. */
+export class InfraError extends ImgtestError {
+  readonly code: string;
+  readonly exitCode = ExitCode.infrastructure;
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options);
+    this.code = options?.code ?? 'E_INFRA';
+  }
+}
+
+/** A command we ran exited non-zero or could not start. */
+export class CommandError extends InfraError {
+  constructor(
+    readonly command: readonly string[],
+    readonly exitStatus: number | undefined,
+    readonly stderr: string,
+    options?: { cause?: unknown },
+  ) {
+    const tail = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+    super(`${command.join(' ')} failed${exitStatus === undefined ? '' : ` (exit ${exitStatus})`}${tail ? `: ${tail}` : ''}`, {
+      ...options,
+      code: 'E_COMMAND',
+    });
+  }
+}
+
+/** A guest did not come up (no address, no SSH, cloud-init never finished) within its deadline. */
+export class BootError extends InfraError {
+  constructor(message: string, readonly evidence: string = '', options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'E_BOOT' });
+  }
+}
+
+/** The run was interrupted (Ctrl-C); cleanup has run. */
+export class InterruptedError extends ImgtestError {
+  readonly code = 'E_INTERRUPTED';
+  readonly exitCode = ExitCode.infrastructure;
+}
+
+/** The user has already been told what went wrong; exit quietly with this code. */
+export class ExitError extends Error {
+  constructor(readonly exitCode: ExitCodeValue) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitError';
+  }
+}
+
+export function isImgtestError(error: unknown): error is ImgtestError {
+  return error instanceof ImgtestError;
+}

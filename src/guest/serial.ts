@@ -1,0 +1,53 @@
+/** Pure readers of a guest's serial console text. */
+
+/** Host public keys cloud-init prints between the BEGIN/END SSH HOST KEY KEYS markers. */
+export function hostKeysFromConsole(log: string): string[] {
+  const match = /-----BEGIN SSH HOST KEY KEYS-----([\s\S]*?)-----END SSH HOST KEY KEYS-----/.exec(log);
+  if (!match) return [];
+  return match[1]!
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^.*?((?:ssh|ecdsa|sk)-[\w@.-]+\s+[A-Za-z0-9+/=]+).*$/, '$1').trim())
+    .filter((line) => /^(?:ssh|ecdsa|sk)-[\w@.-]+\s+[A-Za-z0-9+/=]{20,}$/.test(line));
+}
+
+/**
+ * The guest's IPv4 address from cloud-init's "ci-info" network table, matched by MAC when the row
+ * has one: `ci-info: | eth0 | True | 10.78.0.123 | 255.255.255.0 | global | 52:54:00:aa:bb:cc |`.
+ */
+export function addressFromConsole(log: string, mac: string): string | undefined {
+  const wanted = mac.toLowerCase();
+  let fallback: string | undefined;
+  for (const line of log.split(/\r?\n/)) {
+    if (!line.includes('ci-info:')) continue;
+    const cells = line.split('|').map((c) => c.trim());
+    const ip = cells.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c));
+    if (!ip || ip.startsWith('127.') || ip.startsWith('255.') || ip === '0.0.0.0') continue;
+    if (cells.some((c) => c.toLowerCase() === wanted)) return ip;
+    // Rows without our MAC: only trust one that names some NIC's MAC (a single-NIC guest's table).
+    if (cells.some((c) => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(c))) fallback ??= ip;
+  }
+  return fallback;
+}
+
+/** What a broken KVM looks like in a domain's log or console (see LAB-NOTES: KVM here crashes guests). */
+export function kvmFailure(text: string): string | undefined {
+  const match = /(KVM internal error[^\n]*|emulation failure[^\n]*|failed to set MSR[^\n]*)/i.exec(text);
+  return match?.[1]?.trim();
+}
+
+/** UEFI firmware refusing the loader under Secure Boot. */
+export function firmwareRefusal(text: string): string | undefined {
+  return /(BdsDxe: failed to load[^\n]*Access Denied[^\n]*)/.exec(text)?.[1]?.trim();
+}
+
+/** The last `count` non-empty lines, without ANSI escapes and control characters. */
+export function lastLines(text: string, count: number): string {
+  return text
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-count)
+    .join('\n');
+}

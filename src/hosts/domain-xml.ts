@@ -1,0 +1,111 @@
+import type { Firmware } from '../suite-api/index.js';
+
+export interface DomainSpec {
+  name: string;
+  runId: string;
+  /** `kvm` or `qemu` (TCG). */
+  virtType: 'kvm' | 'qemu';
+  memoryMiB: number;
+  vcpus: number;
+  firmware: Firmware;
+  pool: string;
+  diskVolume: string;
+  seedVolume: string;
+  mac: string;
+  network: { bridge: string } | { network: string };
+  /** Where the host's virtlogd writes the serial console (inside the pool, so it can be downloaded). */
+  serialLogPath: string;
+}
+
+const IMGTEST_XMLNS = 'https://imgtest.dev/xmlns/domain/1';
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+/**
+ * The libvirt domain XML for one test guest. Choices, and why:
+ * - q35 for every firmware: Secure Boot needs it (with SMM), and BIOS boots on it just as well.
+ * - UEFI through `firmware='efi'` autoselection: the host picks its own OVMF build and gives the
+ *   guest a fresh copy of the variable template, so nothing assumes host paths.
+ * - the NoCloud seed on a virtio-scsi CD-ROM: cloud kernels lack AHCI, a SATA CD is never seen.
+ * - no <cpu> element: QEMU's default model is the same on every host, so guests can migrate.
+ * - serial console as a pty (so `virsh console` works with --keep) logged to a file from power-on.
+ */
+export function renderDomainXml(spec: DomainSpec): string {
+  const e = escapeXml;
+  const efi = spec.firmware !== 'bios';
+  const secure = spec.firmware === 'uefi-secureboot';
+  const osOpen = efi ? `<os firmware='efi'>` : '<os>';
+  const firmwareFeatures = efi
+    ? `
+    <firmware>
+      <feature enabled='${secure ? 'yes' : 'no'}' name='secure-boot'/>
+      <feature enabled='${secure ? 'yes' : 'no'}' name='enrolled-keys'/>
+    </firmware>`
+    : '';
+  const iface =
+    'bridge' in spec.network
+      ? `<interface type='bridge'>
+      <source bridge='${e(spec.network.bridge)}'/>`
+      : `<interface type='network'>
+      <source network='${e(spec.network.network)}'/>`;
+  return `<domain type='${spec.virtType}'>
+  <name>${e(spec.name)}</name>
+  <metadata>
+    <imgtest:run xmlns:imgtest='${IMGTEST_XMLNS}' id='${e(spec.runId)}'/>
+  </metadata>
+  <memory unit='MiB'>${spec.memoryMiB}</memory>
+  <vcpu>${spec.vcpus}</vcpu>
+  ${osOpen}
+    <type arch='x86_64' machine='q35'>hvm</type>${firmwareFeatures}
+    <boot dev='hd'/>${efi ? '' : "\n    <bios useserial='yes'/>"}
+  </os>
+  <features>
+    <acpi/>
+    <apic/>${secure ? "\n    <smm state='on'/>" : ''}
+  </features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+      <source pool='${e(spec.pool)}' volume='${e(spec.diskVolume)}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <controller type='scsi' model='virtio-scsi'/>
+    <disk type='volume' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source pool='${e(spec.pool)}' volume='${e(spec.seedVolume)}'/>
+      <target dev='sda' bus='scsi'/>
+      <readonly/>
+    </disk>
+    ${iface}
+      <mac address='${e(spec.mac)}'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'>
+      <log file='${e(spec.serialLogPath)}' append='off'/>
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <rng model='virtio'>
+      <backend model='random'>/dev/urandom</backend>
+    </rng>
+  </devices>
+</domain>
+`;
+}
+
+/** A locally administered unicast MAC in QEMU's 52:54:00 range, from random bytes. */
+export function macFromBytes(bytes: Uint8Array): string {
+  const tail = Array.from(bytes.slice(0, 3), (b) => b.toString(16).padStart(2, '0'));
+  return ['52', '54', '00', ...tail].join(':');
+}

@@ -1,0 +1,131 @@
+import { stat } from 'node:fs/promises';
+import { InfraError } from '../errors.js';
+import type { HostConfig } from '../config/schema.js';
+import { Virsh } from './virsh.js';
+import { parseDomState, parseDomIfAddr, parsePoolTargetPath, parseVirshVersion } from './parse.js';
+
+export interface HostFactsRead {
+  hostname: string;
+  libvirtVersion?: string;
+  qemuVersion?: string;
+  kvmAvailable: boolean;
+}
+
+/**
+ * A hypervisor host as imgtest sees it: a libvirt URI and a storage pool, nothing else assumed.
+ * Every operation goes through libvirt, so local, qemu+ssh:// and qemu+tcp:// hosts behave alike.
+ */
+export class LibvirtHost {
+  readonly virsh: Virsh;
+  private poolPathCache?: string;
+
+  constructor(readonly config: HostConfig) {
+    this.virsh = new Virsh(config.uri);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get pool(): string {
+    return this.config.pool;
+  }
+  get migrationUri(): string {
+    return this.config.migrationUri ?? this.config.uri;
+  }
+
+  async facts(): Promise<HostFactsRead> {
+    let hostname: string;
+    try {
+      hostname = (await this.virsh.text(['hostname'], { timeoutMs: 60_000 })).trim();
+    } catch (error) {
+      throw new InfraError(`host ${this.name} (${this.config.uri}) does not answer: ${(error as Error).message}`, { cause: error, code: 'E_HOST_UNREACHABLE' });
+    }
+    const version = parseVirshVersion(await this.virsh.text(['version']));
+    const kvm = await this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64'], { allowFailure: true });
+    return { hostname, libvirtVersion: version.libvirt, qemuVersion: version.qemu, kvmAvailable: kvm.exitCode === 0 };
+  }
+
+  async poolPath(): Promise<string> {
+    if (this.poolPathCache) return this.poolPathCache;
+    const result = await this.virsh.run(['pool-dumpxml', this.pool], { allowFailure: true });
+    const path = result.exitCode === 0 ? parsePoolTargetPath(result.stdout) : undefined;
+    if (!path) throw new InfraError(`host ${this.name}: storage pool '${this.pool}' not found or not a directory pool (${result.stderr.trim()})`, { code: 'E_POOL' });
+    this.poolPathCache = path;
+    return path;
+  }
+
+  /** Copies a local file into the pool as a new volume, byte for byte. */
+  async uploadVolume(name: string, file: string): Promise<void> {
+    const { size } = await stat(file);
+    await this.virsh.run(['vol-create-as', this.pool, name, String(size), '--format', 'raw']);
+    await this.virsh.run(['vol-upload', '--pool', this.pool, name, file], { timeoutMs: 30 * 60_000 });
+  }
+
+  /** A qcow2 overlay on top of a base volume in the same pool: the guest writes only here. */
+  async createOverlay(name: string, baseVolume: string, baseFormat: string, capacityBytes: number): Promise<void> {
+    const basePath = await this.volumePath(baseVolume);
+    await this.virsh.run(['vol-create-as', this.pool, name, String(capacityBytes), '--format', 'qcow2', '--backing-vol', basePath, '--backing-vol-format', baseFormat]);
+  }
+
+  async volumePath(name: string): Promise<string> {
+    return (await this.virsh.text(['vol-path', '--pool', this.pool, name])).trim();
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await this.virsh.run(['vol-delete', '--pool', this.pool, name], { allowFailure: true });
+  }
+
+  async refreshPool(): Promise<void> {
+    await this.virsh.run(['pool-refresh', this.pool], { allowFailure: true });
+  }
+
+  async listVolumes(): Promise<string[]> {
+    const out = await this.virsh.text(['vol-list', '--pool', this.pool]);
+    return out
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/)[0] ?? '')
+      .filter((name) => name && name !== 'Name' && !name.startsWith('-'));
+  }
+
+  /** Reads a file that lives in the pool folder (e.g. a serial log) through libvirt's volume API. */
+  async readPoolFile(name: string): Promise<string> {
+    await this.refreshPool();
+    const result = await this.virsh.run(['vol-download', '--pool', this.pool, name, '/dev/stdout'], { allowFailure: true, timeoutMs: 60_000 });
+    return result.exitCode === 0 ? result.stdout : '';
+  }
+
+  async defineDomain(xmlFile: string): Promise<void> {
+    await this.virsh.run(['define', xmlFile]);
+  }
+
+  async startDomain(name: string): Promise<void> {
+    await this.virsh.run(['start', name], { timeoutMs: 180_000 });
+  }
+
+  async domainState(name: string): Promise<{ state: string; reason?: string } | undefined> {
+    const result = await this.virsh.run(['domstate', '--reason', name], { allowFailure: true });
+    return result.exitCode === 0 ? parseDomState(result.stdout) : undefined;
+  }
+
+  async listDomains(): Promise<string[]> {
+    const out = await this.virsh.text(['list', '--all', '--name']);
+    return out.split('\n').map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** IPv4 addresses libvirt can see for a domain's MAC, via the guest agent (if the image has one). */
+  async agentAddresses(name: string): Promise<{ mac: string; address: string }[]> {
+    const result = await this.virsh.run(['domifaddr', name, '--source', 'agent'], { allowFailure: true, timeoutMs: 15_000 });
+    return result.exitCode === 0 ? parseDomIfAddr(result.stdout) : [];
+  }
+
+  async dumpXml(name: string): Promise<string> {
+    return this.virsh.text(['dumpxml', name]);
+  }
+
+  /** Stops and forgets a domain, with its NVRAM; quiet when it is already gone. */
+  async removeDomain(name: string): Promise<void> {
+    await this.virsh.run(['destroy', name], { allowFailure: true });
+    const undefine = await this.virsh.run(['undefine', '--nvram', name], { allowFailure: true });
+    if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.run(['undefine', name], { allowFailure: true });
+  }
+}

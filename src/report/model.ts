@@ -1,0 +1,96 @@
+/**
+ * The public model of a run's results. Reporters (JUnit, JSON, console) read only this,
+ * never the runner's internals.
+ */
+import type { Firmware, ImageInfo, Severity } from '../suite-api/index.js';
+
+export type CaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+export interface CaseResult {
+  checkId: string;
+  title: string;
+  severity: Severity;
+  status: CaseStatus;
+  /** One line: what was found (failed), what broke (error), why not run (skipped). */
+  message: string;
+  evidence?: string;
+  durationMs: number;
+  /** Files attached to this case (absolute paths). */
+  attachments: string[];
+}
+
+export interface GuestSummary {
+  name: string;
+  host: string;
+  address?: string;
+  mac: string;
+  firmware: Firmware;
+  /** Seconds from power-on to SSH + cloud-init done, when it booted. */
+  bootSeconds?: number;
+  serialLog?: string;
+}
+
+export interface SuiteResult {
+  suiteId: string;
+  title: string;
+  /** Firmware the suite's guests booted with (absent for offline suites). */
+  firmware?: Firmware;
+  guests: GuestSummary[];
+  cases: CaseResult[];
+  /** Files that belong to the whole suite (serial logs, domain XML, cloud-init logs). */
+  attachments: string[];
+  /** Extra facts for JUnit <properties> (suite-specific figures). */
+  properties: Record<string, string>;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface HostFacts {
+  name: string;
+  uri: string;
+  libvirtVersion?: string;
+  qemuVersion?: string;
+}
+
+export type Verdict = 'passed' | 'failed' | 'error';
+
+export interface RunResult {
+  runId: string;
+  imgtestVersion: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  image: ImageInfo;
+  hosts: HostFacts[];
+  firmware: string;
+  accel: string;
+  reportDir: string;
+  suites: SuiteResult[];
+  verdict: Verdict;
+  exitCode: 0 | 1 | 3;
+}
+
+export interface PlannedCase {
+  suiteId: string;
+  checkId: string;
+  title: string;
+  severity: Severity;
+}
+
+/** Hooks a reporter may implement; all optional, all called in run order. */
+export interface Reporter {
+  onRunStart?(info: { runId: string; image: ImageInfo; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void;
+  onGuestState?(guest: { name: string; host: string; firmware: Firmware }, state: string, detail?: string): void;
+  onCaseEnd?(suiteId: string, guestLabel: string | undefined, result: CaseResult): void;
+  onSuiteEnd?(result: SuiteResult): void;
+  onLog?(line: string): void;
+  onRunEnd?(result: RunResult): Promise<void> | void;
+}
+
+/** Verdict rule: any `error` case -> error (exit 3); else any failed `must` -> failed (exit 1); else passed. */
+export function verdictOf(suites: readonly SuiteResult[]): { verdict: Verdict; exitCode: 0 | 1 | 3 } {
+  const cases = suites.flatMap((s) => s.cases);
+  if (cases.some((c) => c.status === 'error')) return { verdict: 'error', exitCode: 3 };
+  if (cases.some((c) => c.status === 'failed' && c.severity === 'must')) return { verdict: 'failed', exitCode: 1 };
+  return { verdict: 'passed', exitCode: 0 };
+}

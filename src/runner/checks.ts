@@ -1,0 +1,70 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isImgtestError } from '../errors.js';
+import type { CaseResult } from '../report/model.js';
+import type { Check, CheckContext, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
+
+export interface SuiteRunInput {
+  suite: Suite;
+  image: ImageInfo;
+  guests: readonly GuestHandle[];
+  hosts: readonly HostInfo[];
+  options: Record<string, unknown>;
+  artifactDir: string;
+  log(line: string): void;
+  onCase(result: CaseResult): void;
+}
+
+/** Runs a suite's checks in order. A check that throws is an infrastructure `error`, not a defect. */
+export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]> {
+  const memo = new Map<string, Promise<unknown>>();
+  const results: CaseResult[] = [];
+  for (const check of input.suite.checks) {
+    const result = await runOneCheck(check, input, memo);
+    results.push(result);
+    input.onCase(result);
+  }
+  return results;
+}
+
+async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string, Promise<unknown>>): Promise<CaseResult> {
+  const attachments: string[] = [];
+  const context: CheckContext = {
+    image: input.image,
+    guests: input.guests,
+    hosts: input.hosts,
+    options: input.options,
+    log: input.log,
+    memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      if (!memo.has(key)) memo.set(key, compute());
+      return memo.get(key) as Promise<T>;
+    },
+    artifacts: {
+      async write(fileName: string, content: string | Uint8Array) {
+        await mkdir(input.artifactDir, { recursive: true });
+        const path = join(input.artifactDir, fileName.replace(/[^\w.-]/g, '_'));
+        await writeFile(path, content);
+        attachments.push(path);
+        return path;
+      },
+      attach(path: string) {
+        attachments.push(path);
+      },
+    },
+  };
+  const started = Date.now();
+  const base = { checkId: check.id, title: check.title, severity: check.severity, attachments };
+  try {
+    const outcome = await check.run(context);
+    const status = outcome.status === 'pass' ? 'passed' : outcome.status === 'fail' ? 'failed' : 'skipped';
+    return { ...base, status, message: outcome.message, evidence: outcome.evidence, durationMs: Date.now() - started };
+  } catch (error) {
+    const message = isImgtestError(error) || error instanceof Error ? error.message : String(error);
+    return { ...base, status: 'error', message: `check could not run: ${message.split('\n')[0]}`, evidence: error instanceof Error ? error.stack : undefined, durationMs: Date.now() - started };
+  }
+}
+
+/** Every check of a suite, not run, with the reason (so trend graphs keep their counts). */
+export function skippedCases(suite: Suite, reason: string): CaseResult[] {
+  return suite.checks.map((check) => ({ checkId: check.id, title: check.title, severity: check.severity, status: 'skipped' as const, message: reason, durationMs: 0, attachments: [] }));
+}

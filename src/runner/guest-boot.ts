@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BootError, InfraError } from '../errors.js';
+import { macFromBytes, renderDomainXml, type DomainSpec } from '../hosts/domain-xml.js';
+import type { LibvirtHost } from '../hosts/libvirt-host.js';
+import { buildSeedIso } from '../hosts/seed.js';
+import { addressFromConsole, firmwareRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../guest/serial.js';
+import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
+import type { Firmware, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
+import type { CleanupRegistry } from './cleanup.js';
+
+export interface GuestBootSpec {
+  runId: string;
+  key: string;
+  host: LibvirtHost;
+  hostInfo: HostInfo;
+  firmware: Firmware;
+  virtType: 'kvm' | 'qemu';
+  baseVolume: string;
+  baseFormat: string;
+  overlayBytes: number;
+  memoryMiB: number;
+  vcpus: number;
+  user: string;
+  publicKey: string;
+  privateKeyFile: string;
+  workDir: string;
+  bootTimeoutSeconds: number;
+  cleanup: CleanupRegistry;
+  keep: boolean;
+  onState(state: string, detail?: string): void;
+  signal?: AbortSignal;
+}
+
+export interface BootedGuest {
+  handle: GuestHandle;
+  ssh: SshTarget;
+  domainXml: string;
+  bootSeconds: number;
+  pinnedHostKeys: boolean;
+  virtType: 'kvm' | 'qemu';
+}
+
+/** A guest whose boot failed; carries what was seen so the report can say it. */
+export class GuestBootFailure extends BootError {
+  constructor(message: string, evidence: string, readonly kvmBroken = false) {
+    super(message, evidence);
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' }));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' })); }, { once: true });
+  });
+
+export function guestNames(runId: string, key: string) {
+  const domain = `imgtest-${runId}-${key}`;
+  return { domain, overlay: `${domain}.qcow2`, seed: `${domain}-seed.iso`, serialLog: `${domain}.serial.log` };
+}
+
+/**
+ * Creates one guest on one host (seed, overlay, domain), powers it on, and waits until SSH answers
+ * with the run's key and cloud-init has finished. Every thing it creates is registered for cleanup
+ * the moment it exists.
+ */
+export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
+  const { host } = spec;
+  const names = guestNames(spec.runId, spec.key);
+  const mac = macFromBytes(randomBytes(3));
+  const hostname = `imgtest-${spec.runId.slice(-4)}-${spec.key}`;
+  const seed: SeedInfo = { instanceId: `iid-${names.domain}`, hostname, user: spec.user, authorizedKeys: [spec.publicKey], privateKeyFile: spec.privateKeyFile };
+
+  const iso = await buildSeedIso({ instanceId: seed.instanceId, hostname, user: spec.user, authorizedKeys: seed.authorizedKeys }, spec.workDir);
+  if (!spec.keep) spec.cleanup.add(`${host.name}: seed ${names.seed}`, () => host.deleteVolume(names.seed));
+  await host.uploadVolume(names.seed, iso);
+  if (!spec.keep) spec.cleanup.add(`${host.name}: overlay ${names.overlay}`, () => host.deleteVolume(names.overlay));
+  await host.createOverlay(names.overlay, spec.baseVolume, spec.baseFormat, spec.overlayBytes);
+
+  const poolPath = await host.poolPath();
+  const domainSpec: DomainSpec = {
+    name: names.domain,
+    runId: spec.runId,
+    virtType: spec.virtType,
+    memoryMiB: spec.memoryMiB,
+    vcpus: spec.vcpus,
+    firmware: spec.firmware,
+    pool: host.pool,
+    diskVolume: names.overlay,
+    seedVolume: names.seed,
+    mac,
+    network: host.config.network,
+    serialLogPath: join(poolPath, names.serialLog),
+  };
+  const xmlFile = join(spec.workDir, `${names.domain}.xml`);
+  await writeFile(xmlFile, renderDomainXml(domainSpec));
+  if (!spec.keep) {
+    spec.cleanup.add(`${host.name}: serial log ${names.serialLog}`, async () => {
+      await host.refreshPool();
+      await host.deleteVolume(names.serialLog);
+    });
+    spec.cleanup.add(`${host.name}: domain ${names.domain}`, () => host.removeDomain(names.domain));
+  }
+  await host.defineDomain(xmlFile);
+  const started = Date.now();
+  spec.onState('starting', `${spec.firmware}, ${spec.virtType === 'kvm' ? 'KVM' : 'TCG'}`);
+  await host.startDomain(names.domain);
+  const domainXml = await host.dumpXml(names.domain).catch(() => readFile(xmlFile, 'utf8'));
+
+  const knownHostsFile = join(spec.workDir, `${names.domain}.known_hosts`);
+  const ssh: SshTarget = { address: '', user: spec.user, keyFile: spec.privateKeyFile, knownHostsFile, pinned: false, controlPath: join(spec.workDir, `${spec.key}.ctl`) };
+  const serialLog = async () => host.readPoolFile(names.serialLog);
+  const deadline = started + spec.bootTimeoutSeconds * 1000;
+  let console = '';
+  let addressSince = 0;
+  let lastSshDetail = '';
+  let hostKeys: string[] = [];
+  let polls = 0;
+
+  const failure = (message: string, kvmBroken = false) => new GuestBootFailure(message, lastLines(console, 30), kvmBroken);
+
+  while (true) {
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    if (Date.now() > deadline) {
+      console = (await serialLog()) || console;
+      if (!ssh.address) throw failure(`${names.domain}: no DHCP address seen after ${elapsed} s${console.trim() ? '' : ' (serial console empty)'}`);
+      if (!lastSshDetail.startsWith('ok')) throw failure(`${names.domain}: SSH at ${ssh.address} not answering after ${elapsed} s (${lastSshDetail || 'no answer'})`);
+      throw failure(`${names.domain}: cloud-init did not finish within ${elapsed} s`);
+    }
+    const state = await host.domainState(names.domain);
+    if (state && state.state !== 'running') {
+      console = (await serialLog()) || console;
+      if (state.state === 'paused' && spec.virtType === 'kvm') throw failure(`${names.domain}: KVM stopped the guest (${state.state}, ${state.reason ?? 'no reason'})${kvmFailure(console) ? `: ${kvmFailure(console)}` : ''}`, true);
+      const refusal = firmwareRefusal(console);
+      throw failure(`${names.domain}: guest is ${state.state}${state.reason ? ` (${state.reason})` : ''} after ${elapsed} s${refusal ? `: ${refusal}` : ''}`);
+    }
+    if (polls++ % 2 === 0 || !ssh.address) console = (await serialLog()) || console;
+
+    if (!ssh.address) {
+      const address = addressFromConsole(console, mac) ?? (elapsed > 30 ? (await host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
+      if (address) {
+        ssh.address = address;
+        addressSince = Date.now();
+        spec.onState('address', `${address} after ${elapsed} s`);
+      }
+    }
+    if (!hostKeys.length) {
+      hostKeys = hostKeysFromConsole(console);
+      if (hostKeys.length && ssh.address) {
+        await writeKnownHosts(knownHostsFile, ssh.address, hostKeys);
+        ssh.pinned = true;
+      }
+    }
+    // Host keys are printed late in cloud-init's final stage; wait for them before trusting the first
+    // key we are shown, and fall back to trust-on-first-use only for images that never print them.
+    const tofuAllowed = addressSince && Date.now() - addressSince > 120_000;
+    if (ssh.address && (ssh.pinned || tofuAllowed)) {
+      const ready = await sshReady(ssh);
+      lastSshDetail = ready.ready ? 'ok' : ready.detail;
+      if (ready.ready) break;
+    }
+    await sleep(3000, spec.signal);
+  }
+  spec.onState('ssh', `${ssh.address} after ${Math.round((Date.now() - started) / 1000)} s${ssh.pinned ? ', host key pinned from console' : ', host key trusted on first use'}`);
+
+  const remaining = Math.max(10_000, deadline - Date.now());
+  const wait = await sshExec(ssh, ['cloud-init', 'status', '--wait'], { timeoutMs: remaining }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+  if (wait.exitCode === -1) throw failure(`${names.domain}: cloud-init did not finish: ${wait.stderr.split('\n').pop()}`);
+  const bootSeconds = Math.round((Date.now() - started) / 1000);
+  spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
+  if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
+
+  const handle: GuestHandle = {
+    name: names.domain,
+    host: spec.hostInfo,
+    address: ssh.address,
+    mac,
+    firmware: spec.firmware,
+    seed,
+    consoleHostKeys: hostKeys,
+    exec: (argv, options) => sshExec(ssh, argv, options),
+    script: (text, args, options) => sshScript(ssh, text, args, options),
+    tryLogin: (options) => sshTryLogin(ssh, options),
+    serialLog,
+  };
+  return { handle, ssh, domainXml, bootSeconds, pinnedHostKeys: ssh.pinned, virtType: spec.virtType };
+}

@@ -1,0 +1,9 @@
+/** The built-in suites. Each lives in `suites/<id>/` and uses only the plugin contract. */
+import cloudInitAuth from '../suites/cloud-init-auth/index.js';
+import type { Suite } from './suite-api/index.js';
+
+export const builtInSuites: readonly Suite[] = [cloudInitAuth];
+
+export function findSuite(id: string): Suite | undefined {
+  return builtInSuites.find((suite) => suite.id === id);
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('config', () => {
+  it('defaults: no hosts (the lab), auto firmware and accel, reports/', () => {
+    const config = defaultConfig();
+    expect(config.hosts).toBeUndefined();
+    expect(config).toMatchObject({ firmware: 'auto', accel: 'auto', reportDir: 'reports', guest: { memoryMiB: 1024, user: 'imgtest' } });
+  });
+
+  it('reads hosts with libvirt URIs', () => {
+    const config = parseConfig(`hosts:\n  - name: hv1\n    uri: qemu+ssh://root@hv1/system\n    pool: images\n    network: { bridge: br0 }\n  - name: hv2\n    uri: qemu+ssh://root@hv2/system\n`, 'c.yaml');
+    expect(config.hosts).toHaveLength(2);
+    expect(config.hosts![0]).toMatchObject({ name: 'hv1', pool: 'images', network: { bridge: 'br0' } });
+    expect(config.hosts![1]).toMatchObject({ pool: 'default', network: { network: 'default' } });
+  });
+
+  it('names the file, line and field of a wrong value', () => {
+    const text = 'firmware: auto\nguest:\n  memoryMiB: lots\n';
+    expect(() => parseConfig(text, 'imgtest.yaml')).toThrowError(ConfigError);
+    expect(() => parseConfig(text, 'imgtest.yaml')).toThrowError(/^imgtest\.yaml:3: guest\.memoryMiB: /);
+  });
+
+  it('names an unknown field', () => {
+    expect(() => parseConfig('hosts:\n  - name: hv1\n    uri: qemu:///system\n    colour: red\n', 'x.yaml')).toThrowError(/x\.yaml:2: hosts\[0\]: unknown field\(s\) colour/);
+  });
+
+  it('rejects an invalid enum and broken YAML with a line', () => {
+    expect(() => parseConfig('firmware: coreboot\n', 'x.yaml')).toThrowError(/x\.yaml:1: firmware: /);
+    expect(() => parseConfig('hosts: [\n', 'x.yaml')).toThrowError(/x\.yaml(:\d+)?: invalid YAML/);
+  });
+});
