@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/report/model.js';
+import { JsonReporter, renderJson } from '../../src/report/json.js';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'imgtest-json-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function run(overrides: Partial<RunResult> = {}): RunResult {
+  return {
+    runId: 'abc',
+    imgtestVersion: '0.1.0',
+    startedAt: '2026-11-25T18:09:00.000Z',
+    finishedAt: '2026-11-25T18:20:00.000Z',
+    durationMs: 660_000,
+    image: { path: '/images/d.qcow2', name: 'd', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 29, sha256: 'ab'.repeat(32) },
+    hosts: [{ name: 'hv1', uri: 'qemu:///system' }],
+    firmware: 'uefi',
+    accel: 'tcg',
+    reportDir: path.join(scratch, 'r'),
+    suites: [
+      {
+        suiteId: 'cloud-init',
+        title: 'cloud-init',
+        firmware: 'uefi',
+        guests: [{ name: 'g1', host: 'hv1', mac: '52:54:00:00:00:01', firmware: 'uefi' }],
+        cases: [
+          {
+            checkId: 'ci-status',
+            title: 'done',
+            severity: 'must',
+            status: 'failed',
+            message: 'status: error',
+            evidence: 'raw \u001b[31mtext\u001b[0m \u0000 kept as is',
+            durationMs: 12,
+            attachments: ['/r/a.txt'],
+          },
+        ],
+        attachments: [],
+        properties: { k: 'v' },
+        startedAt: '2026-11-25T18:10:00.000Z',
+        durationMs: 100,
+      },
+    ],
+    verdict: 'failed',
+    exitCode: 1,
+    ...overrides,
+  };
+}
+
+describe('renderJson', () => {
+  it('is the RunResult plus schemaVersion 1, first, pretty-printed with a final newline', () => {
+    const result = run();
+    const text = renderJson(result);
+    expect(JSON.parse(text)).toEqual({ schemaVersion: 1, ...result });
+    expect(Object.keys(JSON.parse(text))[0]).toBe('schemaVersion');
+    expect(text.startsWith('{\n  "schemaVersion": 1,\n')).toBe(true);
+    expect(text.endsWith('}\n')).toBe(true);
+  });
+
+  it('keeps evidence unchanged (JSON can carry any text)', () => {
+    const parsed = JSON.parse(renderJson(run())) as RunResult;
+    expect(parsed.suites[0]?.cases[0]?.evidence).toBe('raw \u001b[31mtext\u001b[0m \u0000 kept as is');
+  });
+
+  it('renders an empty run', () => {
+    expect(JSON.parse(renderJson(run({ suites: [], hosts: [] })))).toMatchObject({ schemaVersion: 1, suites: [], hosts: [] });
+  });
+});
+
+describe('JsonReporter', () => {
+  it('writes <reportDir>/results.json, creating the folder', async () => {
+    const result = run({ reportDir: path.join(scratch, 'nested', 'run-1') });
+    const reporter = new JsonReporter();
+    await reporter.onRunEnd(result);
+    const file = path.join(result.reportDir, 'results.json');
+    expect(reporter.written).toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(renderJson(result));
+  });
+});

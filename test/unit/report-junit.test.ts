@@ -1,0 +1,383 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
+import { JunitReporter, junitTime, junitTimestamp, renderJunit } from '../../src/report/junit.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const XSD = path.resolve(repoRoot, '..', 'shared', 'schemas', 'junit-10.xsd');
+const scratch = mkdtempSync(path.join(tmpdir(), 'imgtest-junit-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let fileCounter = 0;
+function toFile(xml: string): string {
+  const file = path.join(scratch, `doc-${++fileCounter}.xml`);
+  writeFileSync(file, xml, 'utf8');
+  return file;
+}
+
+/** Validates a document against junit-10.xsd with xmllint; `ok` is xmllint's verdict. */
+function validate(xml: string): { ok: boolean; output: string } {
+  const res = spawnSync('xmllint', ['--noout', '--schema', XSD, toFile(xml)], { encoding: 'utf8' });
+  if (res.error) throw res.error;
+  return { ok: res.status === 0, output: `${res.stdout}${res.stderr}` };
+}
+
+function expectValid(xml: string): void {
+  const { ok, output } = validate(xml);
+  expect(output).toMatch(/validates/);
+  expect(ok, output).toBe(true);
+}
+
+/** Evaluates an XPath expression (string(), count(), ...) on a document with xmllint. */
+function xpath(xml: string, expression: string): string {
+  const res = spawnSync('xmllint', ['--xpath', expression, toFile(xml)], { encoding: 'utf8' });
+  if (res.error) throw res.error;
+  if (res.status !== 0) throw new Error(`xmllint --xpath ${expression}: ${res.stderr}`);
+  return res.stdout.replace(/\n$/, '');
+}
+
+// ---- factory -------------------------------------------------------------------------------
+
+function kase(overrides: Partial<CaseResult> = {}): CaseResult {
+  return {
+    checkId: 'ci-status',
+    title: 'cloud-init finished without errors',
+    severity: 'must',
+    status: 'passed',
+    message: 'cloud-init finished, no errors',
+    durationMs: 1234,
+    attachments: [],
+    ...overrides,
+  };
+}
+
+function suite(overrides: Partial<SuiteResult> = {}): SuiteResult {
+  return {
+    suiteId: 'cloud-init',
+    title: 'cloud-init',
+    firmware: 'uefi',
+    guests: [{ name: 'imgtest-abc-g1', host: 'hv1', address: '10.10.1.5', mac: '52:54:00:aa:bb:01', firmware: 'uefi', bootSeconds: 143 }],
+    cases: [kase()],
+    attachments: ['/reports/abc/serial-g1.log'],
+    properties: { 'cloud-init.version': '22.4.2' },
+    startedAt: '2026-11-25T19:10:00.123+01:00',
+    durationMs: 65_432,
+    ...overrides,
+  };
+}
+
+function run(overrides: Partial<RunResult> = {}): RunResult {
+  return {
+    runId: 'abc',
+    imgtestVersion: '0.1.0',
+    startedAt: '2026-11-25T18:09:00.000Z',
+    finishedAt: '2026-11-25T18:20:00.000Z',
+    durationMs: 660_000,
+    image: {
+      path: '/images/debian-12.1-generic.qcow2',
+      name: 'debian-12.1-generic',
+      format: 'qcow2',
+      virtualSize: 2 * 1024 ** 3,
+      actualSize: 512 * 1024 ** 2,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    },
+    hosts: [
+      { name: 'hv1', uri: 'qemu+ssh://root@hv1/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' },
+      { name: 'hv2', uri: 'qemu+ssh://root@hv2/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' },
+    ],
+    firmware: 'auto',
+    accel: 'tcg',
+    reportDir: '/reports/abc',
+    suites: [suite()],
+    verdict: 'passed',
+    exitCode: 0,
+    ...overrides,
+  };
+}
+
+/** One suite with a case of every status. */
+function mixedRun(): RunResult {
+  return run({
+    suites: [
+      suite({
+        cases: [
+          kase({ attachments: ['/reports/abc/ci-status.txt'] }),
+          kase({ checkId: 'ci-errors', title: 'no errors in the log', status: 'failed', message: 'found 2 errors', evidence: 'line 1\nline 2' }),
+          kase({ checkId: 'ci-warn', title: 'no warnings', severity: 'should', status: 'failed', message: '1 warning' }),
+          kase({ checkId: 'ci-ds', title: 'datasource', status: 'error', message: 'ssh: connection refused', evidence: 'stack', attachments: ['/reports/abc/ssh.log'] }),
+          kase({ checkId: 'ci-net', title: 'network v2', status: 'skipped', message: 'no network config seeded' }),
+        ],
+      }),
+      suite({ suiteId: 'offline', title: 'offline hygiene', firmware: undefined, guests: [], attachments: [], properties: {}, cases: [kase({ checkId: 'off-mid', title: 'machine-id empty' })] }),
+    ],
+    verdict: 'error',
+    exitCode: 3,
+  });
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+describe('the xmllint validation helper', () => {
+  it('accepts a minimal valid document', () => {
+    expectValid('<?xml version="1.0"?><testsuites><testsuite name="a.b" tests="1" failures="0" errors="0"><testcase name="x"/></testsuite></testsuites>');
+  });
+
+  it('rejects a <testcase> without name', () => {
+    const { ok, output } = validate('<?xml version="1.0"?><testsuites><testsuite name="a.b" tests="1" failures="0" errors="0"><testcase classname="a.b"/></testsuite></testsuites>');
+    expect(ok).toBe(false);
+    expect(output).toMatch(/name.*required|fails to validate/);
+  });
+
+  it('rejects attributes the schema does not know (skipped on <testsuites>)', () => {
+    const { ok } = validate('<?xml version="1.0"?><testsuites skipped="1"></testsuites>');
+    expect(ok).toBe(false);
+  });
+
+  it('rejects a time the schema pattern forbids', () => {
+    const { ok } = validate('<?xml version="1.0"?><testsuites time="-1.0"></testsuites>');
+    expect(ok).toBe(false);
+  });
+});
+
+describe('renderJunit', () => {
+  it('validates against junit-10.xsd with every status', () => {
+    expectValid(renderJunit(mixedRun()));
+  });
+
+  it('validates an empty run and a suite without cases', () => {
+    expectValid(renderJunit(run({ suites: [] })));
+    const xml = renderJunit(run({ suites: [suite({ cases: [], guests: [], attachments: [], properties: {} })] }));
+    expectValid(xml);
+    expect(xpath(xml, 'string(/testsuites/testsuite/@tests)')).toBe('0');
+  });
+
+  it('counts totals on <testsuites> and per <testsuite>', () => {
+    const xml = renderJunit(mixedRun());
+    expect(xpath(xml, 'string(/testsuites/@name)')).toBe('imgtest');
+    expect(xpath(xml, 'string(/testsuites/@tests)')).toBe('6');
+    expect(xpath(xml, 'string(/testsuites/@failures)')).toBe('2');
+    expect(xpath(xml, 'string(/testsuites/@errors)')).toBe('1');
+    expect(xpath(xml, 'string(/testsuites/@time)')).toBe('660.000');
+    expect(xpath(xml, 'count(/testsuites/testsuite)')).toBe('2');
+    const first = '/testsuites/testsuite[1]';
+    expect(xpath(xml, `string(${first}/@tests)`)).toBe('5');
+    expect(xpath(xml, `string(${first}/@failures)`)).toBe('2');
+    expect(xpath(xml, `string(${first}/@errors)`)).toBe('1');
+    expect(xpath(xml, `string(${first}/@skipped)`)).toBe('1');
+    expect(xpath(xml, `string(${first}/@time)`)).toBe('65.432');
+    expect(xpath(xml, `string(${first}/@timestamp)`)).toBe('2026-11-25T18:10:00');
+    expect(xpath(xml, `string(${first}/@hostname)`)).toBe('hv1');
+    expect(xpath(xml, 'string(/testsuites/testsuite[2]/@hostname)')).toBe('');
+  });
+
+  it('names suites <image>.<suite> and cases "<checkId>: <title>"', () => {
+    const xml = renderJunit(mixedRun());
+    expect(xpath(xml, 'string(/testsuites/testsuite[1]/@name)')).toBe('debian-12.1-generic.cloud-init');
+    expect(xpath(xml, 'string(/testsuites/testsuite[2]/@name)')).toBe('debian-12.1-generic.offline');
+    expect(xpath(xml, 'count(//testsuite[1]/testcase[@classname="debian-12.1-generic.cloud-init"])')).toBe('5');
+    expect(xpath(xml, 'string(//testsuite[1]/testcase[1]/@name)')).toBe('ci-status: cloud-init finished without errors');
+    expect(xpath(xml, 'string(//testsuite[1]/testcase[1]/@time)')).toBe('1.234');
+    // Jenkins splits at the last dot: package = image name (dots kept), class = suite id.
+    const classname = xpath(xml, 'string(//testsuite[1]/testcase[1]/@classname)');
+    expect(classname.slice(classname.lastIndexOf('.') + 1)).toBe('cloud-init');
+    expect(classname.slice(0, classname.lastIndexOf('.'))).toBe('debian-12.1-generic');
+  });
+
+  it('maps statuses to failure, error and skipped elements', () => {
+    const xml = renderJunit(mixedRun());
+    const tc = (id: string) => `//testcase[starts-with(@name, "${id}:")]`;
+    expect(xpath(xml, `count(${tc('ci-status')}/*[not(self::system-out)])`)).toBe('0');
+    expect(xpath(xml, `string(${tc('ci-errors')}/failure/@type)`)).toBe('must');
+    expect(xpath(xml, `string(${tc('ci-errors')}/failure/@message)`)).toBe('found 2 errors');
+    expect(xpath(xml, `string(${tc('ci-errors')}/failure)`)).toBe('line 1\nline 2');
+    expect(xpath(xml, `string(${tc('ci-warn')}/failure/@type)`)).toBe('should');
+    expect(xpath(xml, `string(${tc('ci-warn')}/failure)`)).toBe('1 warning');
+    expect(xpath(xml, `string(${tc('ci-ds')}/error/@type)`)).toBe('infrastructure');
+    expect(xpath(xml, `string(${tc('ci-ds')}/error/@message)`)).toBe('ssh: connection refused');
+    expect(xpath(xml, `count(${tc('ci-ds')}/failure)`)).toBe('0');
+    expect(xpath(xml, `string(${tc('ci-net')}/skipped/@message)`)).toBe('no network config seeded');
+    expect(xpath(xml, 'count(//failure)')).toBe('2');
+    expect(xpath(xml, 'count(//error)')).toBe('1');
+    expect(xpath(xml, 'count(//skipped)')).toBe('1');
+  });
+
+  it('writes evidence and attachment lines to <system-out>', () => {
+    const xml = renderJunit(mixedRun());
+    const out = (id: string) => xpath(xml, `string(//testcase[starts-with(@name, "${id}:")]/system-out)`);
+    expect(out('ci-status')).toBe('cloud-init finished, no errors\n\n[[ATTACHMENT|/reports/abc/ci-status.txt]]');
+    expect(out('ci-errors')).toBe('found 2 errors\n\nline 1\nline 2\n\n[[ATTACHMENT|/reports/abc/serial-g1.log]]');
+    // Failing and error cases repeat the suite's attachments after their own.
+    expect(out('ci-ds').split('\n').filter((l) => l.startsWith('[[ATTACHMENT|'))).toEqual([
+      '[[ATTACHMENT|/reports/abc/ssh.log]]',
+      '[[ATTACHMENT|/reports/abc/serial-g1.log]]',
+    ]);
+    expect(out('ci-net')).not.toContain('ATTACHMENT');
+    const suiteOut = xpath(xml, 'string(/testsuites/testsuite[1]/system-out)');
+    expect(suiteOut).toContain('[[ATTACHMENT|/reports/abc/serial-g1.log]]');
+    expect(suiteOut).toContain('guest imgtest-abc-g1 on hv1: uefi, mac 52:54:00:aa:bb:01, address 10.10.1.5, booted in 143 s');
+  });
+
+  it('resolves relative attachment paths against the report dir', () => {
+    const xml = renderJunit(run({ suites: [suite({ attachments: [], cases: [kase({ attachments: ['logs/x.txt'] })] })] }));
+    expect(xpath(xml, 'string(//testcase/system-out)')).toContain('[[ATTACHMENT|/reports/abc/logs/x.txt]]');
+  });
+
+  it('adds run, image, host, guest and suite facts as <properties>', () => {
+    const xml = renderJunit(mixedRun());
+    const prop = (name: string) => xpath(xml, `string(/testsuites/testsuite[1]/properties/property[@name="${name}"]/@value)`);
+    expect(prop('image.sha256')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(prop('image.path')).toBe('/images/debian-12.1-generic.qcow2');
+    expect(prop('image.format')).toBe('qcow2');
+    expect(prop('image.virtual-size')).toBe(String(2 * 1024 ** 3));
+    expect(prop('hosts')).toBe('hv1,hv2');
+    expect(prop('host.hv1.uri')).toBe('qemu+ssh://root@hv1/system');
+    expect(prop('host.hv2.uri')).toBe('qemu+ssh://root@hv2/system');
+    expect(prop('host.hv1.libvirt-version')).toBe('9.0.0');
+    expect(prop('host.hv2.qemu-version')).toBe('7.2.0');
+    expect(prop('firmware')).toBe('uefi');
+    expect(prop('run.firmware')).toBe('auto');
+    expect(prop('accel')).toBe('tcg');
+    expect(prop('run.id')).toBe('abc');
+    expect(prop('imgtest.version')).toBe('0.1.0');
+    expect(prop('guest.imgtest-abc-g1.host')).toBe('hv1');
+    expect(prop('cloud-init.version')).toBe('22.4.2');
+    // Offline suites have no firmware of their own.
+    expect(xpath(xml, 'count(/testsuites/testsuite[2]/properties/property[@name="firmware"])')).toBe('0');
+    expect(xpath(xml, 'count(/testsuites/testsuite[2]/properties/property[@name="run.id"])')).toBe('1');
+  });
+
+  it('keeps names unique when one suite ran per firmware, without dots in the suite part', () => {
+    const xml = renderJunit(
+      run({
+        suites: [
+          suite({ suiteId: 'boot', firmware: 'bios' }),
+          suite({ suiteId: 'boot', firmware: 'uefi' }),
+          suite({ suiteId: 'boot', firmware: 'uefi' }),
+          suite({ suiteId: 'my.suite', firmware: 'uefi' }),
+          suite({ suiteId: 'cloud-init', firmware: 'uefi-secureboot' }),
+        ],
+      }),
+    );
+    expectValid(xml);
+    const names = [1, 2, 3, 4, 5].map((i) => xpath(xml, `string(/testsuites/testsuite[${i}]/@name)`));
+    expect(names).toEqual([
+      'debian-12.1-generic.boot-bios',
+      'debian-12.1-generic.boot-uefi',
+      'debian-12.1-generic.boot-uefi-2',
+      'debian-12.1-generic.my_suite',
+      'debian-12.1-generic.cloud-init',
+    ]);
+    expect(xpath(xml, 'string(/testsuites/testsuite[1]/testcase/@classname)')).toBe('debian-12.1-generic.boot-bios');
+  });
+
+  it('cleans and escapes weird text and still validates', () => {
+    const nasty = 'a\u0000b \u001b[31mred\u001b[0m & <tag> "q" \'s\' ]]> 🚀 \ud800 x\u0007\u000b\u001b]0;title\u0007';
+    const xml = renderJunit(
+      run({
+        image: { ...run().image, name: 'img <&> "x"' },
+        suites: [
+          suite({
+            title: nasty,
+            properties: { [`k${nasty}`]: nasty },
+            attachments: [],
+            cases: [
+              kase({ checkId: 'x-1', title: nasty, status: 'failed', message: `${nasty}\nsecond line\r\nthird`, evidence: `${nasty}\r\nline2 ]]> <![CDATA[ x ]]>` }),
+              kase({ checkId: 'x-2', title: 'err', status: 'error', message: nasty, evidence: '\u001b[1;32mgreen\u001b[0m' }),
+              kase({ checkId: 'x-3', title: 'skip', status: 'skipped', message: nasty }),
+            ],
+          }),
+        ],
+      }),
+    );
+    expectValid(xml);
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(xml).not.toContain(']]>');
+    expect(xml).toContain('🚀');
+    const clean = 'ab red & <tag> "q" \'s\' ]]> 🚀  x';
+    expect(xpath(xml, 'string(//testcase[1]/@name)')).toBe(`x-1: ${clean.replace(/\s+/g, ' ')}`);
+    expect(xpath(xml, 'string(//testcase[1]/failure/@message)')).toBe(`${clean.replace(/\s+/g, ' ')} second line third`);
+    expect(xpath(xml, 'string(//testcase[1]/failure)')).toBe(`${clean}\nline2 ]]> <![CDATA[ x ]]>`);
+    expect(xpath(xml, 'string(//testcase[2]/error)')).toBe('green');
+    expect(xpath(xml, 'string(//testcase[3]/skipped/@message)')).toBe(clean.replace(/\s+/g, ' '));
+    expect(xpath(xml, 'string(/testsuites/testsuite/@name)')).toBe('img_<&>_"x".cloud-init');
+  });
+
+  it('keeps messages on one short line', () => {
+    const long = 'word '.repeat(200);
+    const xml = renderJunit(run({ suites: [suite({ cases: [kase({ status: 'failed', message: `first\nsecond\n${long}` })] })] }));
+    const message = xpath(xml, 'string(//failure/@message)');
+    expect(message).not.toContain('\n');
+    expect(message.startsWith('first second word')).toBe(true);
+    expect(Array.from(message).length).toBeLessThanOrEqual(300);
+    expect(message.endsWith('…')).toBe(true);
+  });
+
+  it('defuses attachment markers that come from the guest', () => {
+    const xml = renderJunit(
+      run({ suites: [suite({ attachments: [], cases: [kase({ status: 'failed', message: '[[ATTACHMENT|/etc/shadow]]', evidence: 'x\n[[ATTACHMENT|/var/lib/jenkins/secret.key]]' })] })] }),
+    );
+    const out = xpath(xml, 'string(//testcase/system-out)');
+    expect(out).not.toContain('[[ATTACHMENT|/etc/shadow]]');
+    expect(out).not.toContain('[[ATTACHMENT|/var/lib/jenkins/secret.key]]');
+    expect(out).toContain('/var/lib/jenkins/secret.key');
+  });
+
+  it('describes a guest that did not boot without empty facts', () => {
+    const xml = renderJunit(
+      run({ suites: [suite({ guests: [{ name: 'imgtest-abc-g2', host: 'hv2', mac: '', firmware: 'bios' }], cases: [kase({ checkId: 'boot', status: 'error', message: 'no address after 600 s' })] })] }),
+    );
+    expectValid(xml);
+    expect(xpath(xml, 'count(//property[@name="guest.imgtest-abc-g2.mac"])')).toBe('0');
+    expect(xpath(xml, 'string(//property[@name="guest.imgtest-abc-g2.host"]/@value)')).toBe('hv2');
+    expect(xpath(xml, 'string(/testsuites/testsuite/system-out)')).toContain('guest imgtest-abc-g2 on hv2: bios, did not boot');
+  });
+
+  it('caps huge evidence, keeping head and tail', () => {
+    const evidence = `HEAD\n${'x'.repeat(300_000)}\nTAIL`;
+    const xml = renderJunit(run({ suites: [suite({ cases: [kase({ status: 'failed', evidence })] })] }));
+    expectValid(xml);
+    const body = xpath(xml, 'string(//failure)');
+    expect(body.length).toBeLessThan(110_000);
+    expect(body.startsWith('HEAD')).toBe(true);
+    expect(body.endsWith('TAIL')).toBe(true);
+    expect(body).toMatch(/characters omitted; the full text is in results\.json/);
+  });
+
+  it('formats times and timestamps for the schema and Jenkins', () => {
+    expect(junitTime(0)).toBe('0.000');
+    expect(junitTime(-5)).toBe('0.000');
+    expect(junitTime(Number.NaN)).toBe('0.000');
+    expect(junitTime(1)).toBe('0.001');
+    expect(junitTime(3_723_456)).toBe('3723.456');
+    expect(junitTimestamp('2026-11-25T23:30:00-02:00')).toBe('2026-11-26T01:30:00');
+    expect(junitTimestamp('not a date')).toBeUndefined();
+    const xml = renderJunit(run({ durationMs: -1, suites: [suite({ startedAt: 'garbage', durationMs: Number.NaN })] }));
+    expectValid(xml);
+    expect(xpath(xml, 'count(//testsuite/@timestamp)')).toBe('0');
+  });
+
+  it('is pure: same input, same output', () => {
+    const input = mixedRun();
+    const copy = structuredClone(input);
+    expect(renderJunit(input)).toBe(renderJunit(input));
+    expect(input).toEqual(copy);
+  });
+});
+
+describe('JunitReporter', () => {
+  it('writes <reportDir>/junit.xml at the end of the run', async () => {
+    const reportDir = path.join(scratch, 'reports', 'run-1');
+    const reporter = new JunitReporter();
+    const result = { ...mixedRun(), reportDir };
+    await reporter.onRunEnd(result);
+    const file = path.join(reportDir, 'junit.xml');
+    expect(reporter.written).toBe(file);
+    const xml = readFileSync(file, 'utf8');
+    expect(xml).toBe(renderJunit(result));
+    expectValid(xml);
+  });
+});
