@@ -1,0 +1,100 @@
+import { InfraError } from '../errors.js';
+import { run } from '../util/exec.js';
+import { dnsmasqArgs } from './host-config.js';
+import { inHost, type HostNamespaceFiles } from './host-namespace.js';
+import { DHCP_RANGE, GUEST_BRIDGE, LAB_NETNS, netnsPath, type LabPaths } from './layout.js';
+import { namespaceId, processInfo, readPidFile, runningDaemon, stopProcesses, type DaemonExpectation } from './processes.js';
+
+/** Starting, checking and restarting the lab's daemons: virtlogd, libvirtd (per host) and dnsmasq (lab). */
+
+type Log = (line: string) => void;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface DaemonSpec {
+  label: string;
+  pidFile: string;
+  expected: DaemonExpectation;
+  /** Starts the daemon; it must fork into the background and write `pidFile`. */
+  start: () => Promise<unknown>;
+}
+
+/**
+ * Starts the daemon unless it runs (right program, right namespaces); with `restart`, stops it first.
+ * A stale process named in the pid file (e.g. left in a namespace that was rebuilt) is stopped.
+ * Returns the pid.
+ */
+export async function ensureDaemon(spec: DaemonSpec, log: Log, restart = false): Promise<number> {
+  const running = await runningDaemon(spec.pidFile, spec.expected);
+  if (running !== undefined && !restart) return running;
+  const previous = await readPidFile(spec.pidFile);
+  const stale = previous === undefined ? undefined : await processInfo(previous);
+  if (stale && stale.comm === spec.expected.comm) {
+    log(`${spec.label}: stopping pid ${stale.pid}${restart ? ' to restart it' : ' (outside the lab namespaces)'}`);
+    await stopProcesses([stale.pid]);
+  }
+  log(`${spec.label}: starting`);
+  await spec.start();
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const pid = await runningDaemon(spec.pidFile, spec.expected);
+    if (pid !== undefined) return pid;
+    await sleep(100);
+  }
+  throw new InfraError(`${spec.label} did not start (no live process in ${spec.pidFile})`, { code: 'E_LAB' });
+}
+
+export async function hostDaemonExpectation(target: HostNamespaceFiles, comm: string): Promise<DaemonExpectation> {
+  return { comm, netns: await namespaceId(netnsPath(target.host.netns)), mntns: await namespaceId(target.paths.mountNs) };
+}
+
+export async function virtlogdSpec(target: HostNamespaceFiles): Promise<DaemonSpec> {
+  return {
+    label: `${target.host.name}: virtlogd`,
+    pidFile: target.paths.virtlogdPid,
+    expected: await hostDaemonExpectation(target, 'virtlogd'),
+    start: () => inHost(target, ['virtlogd', '--daemon', '--pid-file', '/run/libvirt/virtlogd.pid']),
+  };
+}
+
+export async function libvirtdSpec(target: HostNamespaceFiles): Promise<DaemonSpec> {
+  return {
+    label: `${target.host.name}: libvirtd`,
+    pidFile: target.paths.libvirtdPid,
+    expected: await hostDaemonExpectation(target, 'libvirtd'),
+    start: () => inHost(target, ['libvirtd', '--daemon', '--listen', '--pid-file', '/run/libvirt/libvirtd.pid']),
+  };
+}
+
+/** The URI of a host's own UNIX socket, as seen from the root namespace (no ssh involved). */
+export function localSocketUri(target: HostNamespaceFiles): string {
+  return `qemu+unix:///system?socket=${target.paths.libvirtSocket}`;
+}
+
+/** Polls `virsh -c URI hostname` until it answers; returns the hostname. */
+export async function waitForLibvirt(uri: string, label: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const result = await run('virsh', ['-c', uri, 'hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    if (result.exitCode === 0 && result.stdout.trim()) return result.stdout.trim();
+    last = result.stderr.trim().split('\n').slice(-2).join(' | ');
+    if (Date.now() > deadline) throw new InfraError(`${label} did not answer on ${uri} within ${Math.round(timeoutMs / 1000)} s: ${last}`, { code: 'E_LAB' });
+    await sleep(300);
+  }
+}
+
+export async function dnsmasqSpec(paths: LabPaths): Promise<DaemonSpec> {
+  const args = dnsmasqArgs({
+    interfaceName: GUEST_BRIDGE,
+    range: DHCP_RANGE,
+    leasesFile: paths.lab.leases,
+    pidFile: paths.lab.dnsmasqPid,
+    logFile: paths.lab.dnsmasqLog,
+  });
+  return {
+    label: 'lab: dnsmasq (DHCP)',
+    pidFile: paths.lab.dnsmasqPid,
+    expected: { comm: 'dnsmasq', netns: await namespaceId(netnsPath(LAB_NETNS)) },
+    start: () => run('nsenter', [`--net=${netnsPath(LAB_NETNS)}`, '--', 'dnsmasq', ...args], { timeoutMs: 30_000 }),
+  };
+}

@@ -1,0 +1,47 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { InfraError } from '../errors.js';
+import { processInfo } from './processes.js';
+
+/**
+ * One `lab up` / `lab down` at a time on this machine: a lock folder next to the state folder
+ * (the state folder itself is deleted by down) holding the owner's pid. A lock whose owner is
+ * gone is taken over.
+ */
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function withLabLock<T>(stateDir: string, log: (line: string) => void, task: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
+  const lock = `${stateDir}.lock`;
+  const owner = `${lock}/pid`;
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    try {
+      await mkdir(lock, { mode: 0o700 });
+      await writeFile(owner, `${process.pid}\n`);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number.parseInt((await readFile(owner, 'utf8').catch(() => '')).trim(), 10);
+    if (Number.isInteger(pid) && pid !== process.pid && !(await processInfo(pid))) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!Number.isInteger(pid)) {
+      // Being created right now, or left half-made by a crash: give the owner a moment, then take over.
+      await sleep(1_000);
+      if (!(await readFile(owner, 'utf8').catch(() => ''))) await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new InfraError(`the lab is locked by pid ${pid} (${lock})`, { code: 'E_LAB' });
+    if (!told) log(`waiting for pid ${pid}, which is changing the lab (${lock})`);
+    told = true;
+    await sleep(500);
+  }
+  try {
+    return await task();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,203 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labDown, labHosts, labIsUp, labStatus, labUp, type LabStatus } from '../../src/lab/index.js';
+import { HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
+import { commandExists, run } from '../../src/util/exec.js';
+
+/**
+ * The local two-host lab for real: up from nothing, up again (changes nothing), status, repair of a
+ * killed libvirtd, down, and nothing of the lab left afterwards. Boots no guest.
+ * Needs root and the Debian packages (libvirt-daemon-system, dnsmasq-base, openssh-server, iproute2).
+ */
+
+const missingTools = [];
+for (const tool of ['virsh', 'ip']) if (!(await commandExists(tool))) missingTools.push(tool);
+const skipReason = process.getuid?.() !== 0 ? 'needs root' : missingTools.length ? `needs ${missingTools.join(' and ')}` : '';
+
+const TIMEOUT = 300_000;
+const paths = labPaths();
+
+async function virsh(uri: string, args: string[]) {
+  return run('virsh', ['-c', uri, ...args], { allowFailure: true, timeoutMs: 60_000 });
+}
+
+async function pidOf(file: string): Promise<number | undefined> {
+  try {
+    return Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive = exists and is not a zombie (an init that reaps slowly may leave zombies for a while). */
+async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose command line mentions the lab state folder (sshd, dnsmasq carry it in argv). */
+async function processesMentioning(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text) && (await alive(Number(entry)))) found.push(`${entry}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+async function labPids(): Promise<Record<string, number | undefined>> {
+  const pids: Record<string, number | undefined> = { dnsmasq: await pidOf(paths.lab.dnsmasqPid) };
+  for (const host of HOST_SPECS) {
+    const hostPaths = paths.host(host.name);
+    pids[`${host.name} libvirtd`] = await pidOf(hostPaths.libvirtdPid);
+    pids[`${host.name} virtlogd`] = await pidOf(hostPaths.virtlogdPid);
+    pids[`${host.name} sshd`] = await pidOf(hostPaths.sshd.pid);
+  }
+  return pids;
+}
+
+describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  let status: LabStatus;
+  let pidsBeforeDown: number[] = [];
+
+  afterAll(async () => {
+    // Whatever happened above, leave the machine clean.
+    await labDown().catch(() => undefined);
+  }, TIMEOUT);
+
+  it('comes up from nothing', async () => {
+    await labDown();
+    const started = Date.now();
+    status = await labUp({ log });
+    console.log(`labUp from nothing: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(status.up, lines.join('\n')).toBe(true);
+    expect(await labIsUp()).toBe(true);
+  }, TIMEOUT);
+
+  it('comes up again without changing anything', async () => {
+    const before = await labPids();
+    lines.length = 0;
+    const started = Date.now();
+    status = await labUp({ log });
+    console.log(`second labUp: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(status.up).toBe(true);
+    expect(await labPids()).toEqual(before);
+    expect(lines.filter((l) => /creating|starting|stopping/.test(l))).toEqual([]);
+  }, TIMEOUT);
+
+  it('has two distinct hosts, each answering from the root namespace over its URI, each with the imgtest pool', async () => {
+    status = await labStatus();
+    expect(status.hosts.map((h) => h.name)).toEqual(['hv1', 'hv2']);
+    expect(status.hosts.map((h) => h.hostname)).toEqual(['hv1', 'hv2']);
+    expect(status.hosts.every((h) => h.running)).toBe(true);
+    const uuids = status.hosts.map((h) => h.hostUuid);
+    expect(uuids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(uuids).size).toBe(2);
+    for (const host of status.hosts) {
+      expect(host.libvirtVersion).toMatch(/^\d+\.\d+/);
+      expect(host.qemuVersion).toMatch(/^\d+\.\d+/);
+      expect(host.uri).toMatch(/^qemu\+ssh:\/\/root@10\.77\.0\.\d\/system\?/);
+      expect(host.pool).toBe('imgtest');
+    }
+    expect(labHosts().map((h) => h.uri)).toEqual(status.hosts.map((h) => h.uri));
+
+    for (const host of labHosts()) {
+      const hostname = await virsh(host.uri, ['hostname']);
+      expect(hostname.exitCode, hostname.stderr).toBe(0);
+      expect(hostname.stdout.trim()).toBe(host.name);
+      const pool = await virsh(host.uri, ['pool-info', host.pool]);
+      expect(pool.stdout).toMatch(/^State:\s+running$/m);
+      expect(pool.stdout).toMatch(/^Autostart:\s+yes$/m);
+      const poolXml = await virsh(host.uri, ['pool-dumpxml', host.pool]);
+      expect(poolXml.stdout).toContain('<path>/var/lib/imgtest/images</path>');
+    }
+  }, TIMEOUT);
+
+  it('lets each host reach its peer for peer-to-peer migration, and nobody else', async () => {
+    const [hv1, hv2] = labHosts();
+    const fromHv1 = await run('nsenter', [`--net=${netnsPath('imgtest-hv1')}`, '--', 'virsh', '-c', hv2!.migrationUri, 'hostname'], { allowFailure: true, timeoutMs: 60_000 });
+    expect(fromHv1.stdout.trim(), fromHv1.stderr).toBe('hv2');
+    const fromHv2 = await run('nsenter', [`--net=${netnsPath('imgtest-hv2')}`, '--', 'virsh', '-c', hv1!.migrationUri, 'hostname'], { allowFailure: true, timeoutMs: 60_000 });
+    expect(fromHv2.stdout.trim(), fromHv2.stderr).toBe('hv1');
+    const fromRoot = await virsh(hv1!.migrationUri, ['hostname']);
+    expect(fromRoot.exitCode).not.toBe(0);
+  }, TIMEOUT);
+
+  it('hands out guest addresses by DHCP without a route or DNS server', async (ctx) => {
+    if (!(await commandExists('dhclient'))) ctx.skip();
+    // A stand-in guest: a veth end on hv1's brg, its peer in a throwaway namespace running dhclient.
+    const netns = 'imgtest-e2e-dhcp';
+    const leases = `${paths.root}/e2e-dhcp.leases`;
+    const pidFile = `${paths.root}/e2e-dhcp.pid`;
+    await run('ip', ['netns', 'add', netns]);
+    try {
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'add', 'itl-e2e-h', 'type', 'veth', 'peer', 'name', 'itl-e2e-g', 'netns', netns]);
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'set', 'itl-e2e-h', 'master', 'brg', 'up']);
+      await run('ip', ['-n', netns, 'link', 'set', 'itl-e2e-g', 'up']);
+      await run('nsenter', [`--net=${netnsPath(netns)}`, '--', 'dhclient', '-1', '-sf', '/bin/true', '-lf', leases, '-pf', pidFile, 'itl-e2e-g'], { timeoutMs: 90_000 });
+      const lease = await readFile(leases, 'utf8');
+      expect(lease).toMatch(/fixed-address 10\.78\.0\.(1\d\d);/);
+      expect(lease).toContain('option dhcp-server-identifier 10.78.0.1;');
+      expect(lease).not.toContain('option routers');
+      expect(lease).not.toContain('option domain-name-servers');
+    } finally {
+      const pid = await pidOf(pidFile);
+      if (pid && (await alive(pid))) process.kill(pid, 'SIGTERM');
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'del', 'itl-e2e-h'], { allowFailure: true });
+      await run('ip', ['netns', 'delete', netns], { allowFailure: true });
+    }
+  }, TIMEOUT);
+
+  it('repairs a host whose libvirtd was killed', async () => {
+    const hv2 = paths.host('hv2');
+    const killed = await pidOf(hv2.libvirtdPid);
+    const hv1Before = await pidOf(paths.host('hv1').libvirtdPid);
+    expect(killed).toBeGreaterThan(1);
+    process.kill(killed!, 'SIGKILL');
+    for (let i = 0; i < 50 && (await alive(killed!)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await labStatus()).up).toBe(false);
+
+    lines.length = 0;
+    status = await labUp({ log });
+    expect(status.up, lines.join('\n')).toBe(true);
+    expect(lines.some((l) => l.includes('hv2: libvirtd: starting'))).toBe(true);
+    const restarted = await pidOf(hv2.libvirtdPid);
+    expect(restarted).not.toBe(killed);
+    expect(await pidOf(paths.host('hv1').libvirtdPid)).toBe(hv1Before);
+    const hostname = await virsh(labHosts()[1]!.uri, ['hostname']);
+    expect(hostname.stdout.trim()).toBe('hv2');
+  }, TIMEOUT);
+
+  it('goes down leaving nothing behind', async () => {
+    pidsBeforeDown = Object.values(await labPids()).filter((p): p is number => p !== undefined);
+    expect(pidsBeforeDown.length).toBe(7);
+    const started = Date.now();
+    await labDown({ log });
+    console.log(`labDown: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const netns = (await run('ip', ['netns', 'list'])).stdout;
+    expect(netns.split('\n').filter((l) => l.startsWith('imgtest-'))).toEqual([]);
+    const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
+    expect(links.split('\n').filter((l) => /^\d+:\s+itl-/.test(l))).toEqual([]);
+    for (const pid of pidsBeforeDown) expect(await alive(pid), `pid ${pid}`).toBe(false);
+    expect(await processesMentioning(paths.root)).toEqual([]);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts.split('\n').filter((l) => l.includes(paths.root) || l.includes('/run/netns/imgtest-'))).toEqual([]);
+    await expect(readdir(paths.root)).rejects.toThrow(/ENOENT/);
+    expect(await labIsUp()).toBe(false);
+  }, TIMEOUT);
+
+  it('goes down again without complaint', async () => {
+    await labDown();
+    const status = await labStatus();
+    expect(status.up).toBe(false);
+    expect(status.hosts.every((h) => !h.running)).toBe(true);
+  }, TIMEOUT);
+});
