@@ -22,8 +22,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
   const program = new Command('imgtest')
     .description('Validate VM images by booting them as real libvirt/QEMU guests')
     .version(version)
-    .exitOverride()
-    .showHelpAfterError();
+    .exitOverride();
 
   program
     .command('run')

@@ -30,7 +30,8 @@ export function escapeXml(text: string): string {
  *   guest a fresh copy of the variable template, so nothing assumes host paths.
  * - the NoCloud seed on a virtio-scsi CD-ROM: cloud kernels lack AHCI, a SATA CD is never seen.
  * - no <cpu> element: QEMU's default model is the same on every host, so guests can migrate.
- * - serial console as a pty (so `virsh console` works with --keep) logged to a file from power-on.
+ * - serial console straight into a file from power-on: a pty with a <log> records nothing while
+ *   no client is attached, so a file is the only capture that never misses the firmware's first lines.
  */
 export function renderDomainXml(spec: DomainSpec): string {
   const e = escapeXml;
@@ -86,13 +87,10 @@ export function renderDomainXml(spec: DomainSpec): string {
       <mac address='${e(spec.mac)}'/>
       <model type='virtio'/>
     </interface>
-    <serial type='pty'>
-      <log file='${e(spec.serialLogPath)}' append='off'/>
+    <serial type='file'>
+      <source path='${e(spec.serialLogPath)}' append='off'/>
       <target port='0'/>
     </serial>
-    <console type='pty'>
-      <target type='serial' port='0'/>
-    </console>
     <channel type='unix'>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
     </channel>

@@ -1,4 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import type { HostConfig } from '../config/schema.js';
 import { Virsh } from './virsh.js';
@@ -90,8 +92,15 @@ export class LibvirtHost {
   /** Reads a file that lives in the pool folder (e.g. a serial log) through libvirt's volume API. */
   async readPoolFile(name: string): Promise<string> {
     await this.refreshPool();
-    const result = await this.virsh.run(['vol-download', '--pool', this.pool, name, '/dev/stdout'], { allowFailure: true, timeoutMs: 60_000 });
-    return result.exitCode === 0 ? result.stdout : '';
+    // Into a local file: Node's child stdout is a socket, which virsh cannot open as /dev/stdout.
+    const dir = await mkdtemp(join(tmpdir(), 'imgtest-download-'));
+    try {
+      const file = join(dir, 'volume');
+      const result = await this.virsh.run(['vol-download', '--pool', this.pool, name, file], { allowFailure: true, timeoutMs: 60_000 });
+      return result.exitCode === 0 ? await readFile(file, 'utf8') : '';
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async defineDomain(xmlFile: string): Promise<void> {

@@ -62,7 +62,8 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   await mkdir(reportDir, { recursive: true });
   await pointLatest(reportDir);
   const workDir = await mkdtemp(join(tmpdir(), `imgtest-${runId}-`));
-  options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
+  // With --keep the run's key and known_hosts stay, so the printed ssh command keeps working.
+  if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
 
   const planned: PlannedCase[] = options.suites.flatMap((suite) => suite.checks.map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
   options.reporters.forEach((r) => r.onRunStart?.({ runId, image, hosts: hostFacts, planned, guests: plan.guests.length }));
@@ -211,14 +212,13 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
     }
     collected.add(suite.id);
     const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime());
-    result.properties['guests'] = summaries.map((g) => `${g.name}@${g.host}${g.address ? ` ${g.address}` : ''}${g.bootSeconds ? ` booted in ${g.bootSeconds}s` : ''}`).join('; ');
     ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
     results.push(result);
   }
   if (ctx.keep) {
     for (const [key, promise] of booted) {
       const guest = await promise.catch(() => undefined);
-      if (guest) ctx.emit(`kept ${guest.handle.name} on ${guest.handle.host.name}: ssh -i ${ctx.keyFile} -o UserKnownHostsFile=${guest.ssh.knownHostsFile} ${guest.ssh.user}@${guest.handle.address}   (virsh -c '${guest.handle.host.uri}' console ${guest.handle.name}) [${key}]`);
+      if (guest) ctx.emit(`kept ${guest.handle.name} on ${guest.handle.host.name}: ssh -i ${ctx.keyFile} -o UserKnownHostsFile=${guest.ssh.knownHostsFile} ${guest.ssh.user}@${guest.handle.address}   (remove: virsh -c '${guest.handle.host.uri}' undefine --nvram --remove-all-storage ${guest.handle.name}) [${key}]`);
     }
   }
   return results;

@@ -52,8 +52,15 @@ export class GuestBootFailure extends BootError {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' }));
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' })); }, { once: true });
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export function guestNames(runId: string, key: string) {
@@ -106,7 +113,13 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   await host.defineDomain(xmlFile);
   const started = Date.now();
   spec.onState('starting', `${spec.firmware}, ${spec.virtType === 'kvm' ? 'KVM' : 'TCG'}`);
-  await host.startDomain(names.domain);
+  try {
+    await host.startDomain(names.domain);
+  } catch (error) {
+    const message = (error as Error).message;
+    // QEMU refusing to start under KVM (e.g. "failed to set MSR") is the host's KVM, not the image.
+    throw new GuestBootFailure(`${names.domain}: could not start: ${message}`, '', spec.virtType === 'kvm' && /kvm|MSR/i.test(message));
+  }
   const domainXml = await host.dumpXml(names.domain).catch(() => readFile(xmlFile, 'utf8'));
 
   const knownHostsFile = join(spec.workDir, `${names.domain}.known_hosts`);

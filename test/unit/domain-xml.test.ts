@@ -50,7 +50,7 @@ describe('renderDomainXml', () => {
   });
 
   it('logs the serial console to the given file from power-on', () => {
-    expect(renderDomainXml(spec())).toContain("<log file='/var/lib/imgtest/images/imgtest-r1-g1.serial.log' append='off'/>");
+    expect(renderDomainXml(spec())).toMatch(/<serial type='file'>\s*<source path='\/var\/lib\/imgtest\/images\/imgtest-r1-g1.serial.log' append='off'\/>/);
   });
 });
 

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const junitSchema = resolve(repoRoot, '..', 'shared', 'schemas', 'junit-10.xsd');
+const execFileAsync = promisify(execFile);
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (`npm test` builds first) the way a user does. */
+export async function imgtest(args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync('node', [join(repoRoot, 'bin', 'imgtest.js'), ...args], { cwd: repoRoot, timeout: options.timeoutMs ?? 30 * 60_000, maxBuffer: 64 * 2 ** 20 });
+    return { exitCode: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number | string; stdout?: string; stderr?: string };
+    return { exitCode: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+  }
+}
+
+/** Builds a fixture image if its cached build is missing (cached by recipe hash; instant when built). */
+export async function fixture(name: string): Promise<string> {
+  await execFileAsync('bash', [join(repoRoot, 'fixtures', 'build.sh'), name], { cwd: repoRoot, timeout: 40 * 60_000, maxBuffer: 64 * 2 ** 20 });
+  const path = join(repoRoot, 'fixtures', 'out', `${name}.qcow2`);
+  if (!existsSync(path)) throw new Error(`fixture ${name} was not built at ${path}`);
+  return path;
+}
+
+export async function sh(file: string, args: string[], timeoutMs = 120_000): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(file, args, { timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 });
+    return { exitCode: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { exitCode: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+  }
+}
+
+/** xmllint against the xUnit plugin's schema; returns xmllint's verdict text. */
+export async function validateJunit(file: string): Promise<CliResult> {
+  return sh('xmllint', ['--noout', '--schema', junitSchema, file]);
+}
+
+export const canBootGuests = process.getuid?.() === 0 && existsSync('/usr/bin/virsh') && existsSync('/usr/bin/qemu-system-x86_64');

@@ -1,0 +1,125 @@
+/**
+ * The fixture build's contract, without building anything: cache keys follow the recipe files,
+ * a cached image is reused in well under a second, and the README documents every check id.
+ * Works on a copy of fixtures/ with a temp cache, so the real cache and fixtures/out are untouched.
+ */
+import { appendFileSync, cpSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/util/exec.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const IMAGES = ['debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed'];
+const CHECK_IDS = [
+  'hyg-ssh-host-keys',
+  'hyg-machine-id',
+  'hyg-password-hashes',
+  'hyg-shell-history',
+  'hyg-cloud-init-state',
+  'hyg-authorized-keys',
+  'hyg-dhcp-leases',
+  'hyg-mac-bound-network',
+  'hyg-swap',
+  'hyg-hostname',
+  'ssh-password-auth',
+  'ssh-kbdinteractive-auth',
+  'ssh-root-login',
+  'ssh-weak-ciphers',
+  'ssh-weak-macs',
+  'ssh-weak-kex',
+  'pkg-forbidden',
+  'pkg-integrity',
+  'ci-password-login-rejected',
+  'ci-root-login-denied',
+];
+
+let dir: string;
+let cache: string;
+
+async function list(env: Record<string, string> = {}): Promise<Record<string, { file: string; state: string }>> {
+  const { stdout } = await run('bash', [join(dir, 'fixtures', 'build.sh'), '--list'], { env: { IMGTEST_FIXTURE_CACHE: cache, ...env } });
+  const out: Record<string, { file: string; state: string }> = {};
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const [name, file, state] = line.trim().split(/\s+/);
+    out[name!] = { file: file!, state: state! };
+  }
+  return out;
+}
+
+describe('fixtures/build.sh cache contract', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'imgtest-fixtures-unit-'));
+    cache = join(dir, 'cache');
+    for (const part of ['build.sh', 'lib', 'images', 'rootfs.packages', 'README.md']) {
+      cpSync(join(repoRoot, 'fixtures', part), join(dir, 'fixtures', part), { recursive: true });
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists every image with a cache key, all missing in an empty cache', async () => {
+    const l = await list();
+    expect(Object.keys(l).sort()).toEqual(IMAGES);
+    for (const name of IMAGES) {
+      expect(l[name]!.file).toMatch(new RegExp(`^${name}-[0-9a-f]{16}\\.qcow2$`));
+      expect(l[name]!.state).toBe('missing');
+    }
+  });
+
+  it('reuses cached images in well under a second and links them from fixtures/out', async () => {
+    const l = await list();
+    await run('mkdir', ['-p', cache]);
+    for (const name of IMAGES) writeFileSync(join(cache, l[name]!.file), 'cached');
+    const t0 = performance.now();
+    await run('bash', [join(dir, 'fixtures', 'build.sh')], { env: { IMGTEST_FIXTURE_CACHE: cache } });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    for (const name of IMAGES) {
+      const link = join(dir, 'fixtures', 'out', `${name}.qcow2`);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(link)).toBe(join(cache, l[name]!.file));
+      expect(readFileSync(link, 'utf8')).toBe('cached');
+    }
+    expect(Object.values(await list()).every((e) => e.state === 'cached')).toBe(true);
+  });
+
+  it('a recipe change re-keys that image only', async () => {
+    const before = await list();
+    appendFileSync(join(dir, 'fixtures', 'images', 'debian-12-flawed.sh'), '\n# changed\n');
+    const after = await list();
+    expect(after['debian-12-flawed']!.file).not.toBe(before['debian-12-flawed']!.file);
+    expect(after['debian-12-clean']!.file).toBe(before['debian-12-clean']!.file);
+    expect(after['debian-12-bios-only']!.file).toBe(before['debian-12-bios-only']!.file);
+  });
+
+  it.each(['lib/common.sh', 'lib/rootfs.sh', 'rootfs.packages', 'build.sh'])('a change to %s re-keys every image', async (file) => {
+    const before = await list();
+    appendFileSync(join(dir, 'fixtures', file), '\n# changed\n');
+    const after = await list();
+    for (const name of IMAGES) expect(after[name]!.file).not.toBe(before[name]!.file);
+  });
+
+  it('the qcow2 compression setting is part of the key', async () => {
+    const zlib = await list();
+    const zstd = await list({ IMGTEST_QCOW2_COMPRESSION: 'zstd' });
+    for (const name of IMAGES) expect(zstd[name]!.file).not.toBe(zlib[name]!.file);
+  });
+
+  it('refuses an unknown image name', async () => {
+    const r = await run('bash', [join(dir, 'fixtures', 'build.sh'), 'debian-99'], { env: { IMGTEST_FIXTURE_CACHE: cache }, allowFailure: true });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("unknown image 'debian-99'");
+  });
+});
+
+describe('fixtures/README.md', () => {
+  const readme = readFileSync(join(repoRoot, 'fixtures', 'README.md'), 'utf8');
+
+  it('has a defect table row for every check id', () => {
+    for (const id of CHECK_IDS) expect(readme, id).toMatch(new RegExp(`^\\| \`${id}\` \\|`, 'm'));
+  });
+
+  it('describes every image recipe', () => {
+    for (const name of IMAGES) expect(readme).toContain(`\`${name}\``);
+  });
+});
