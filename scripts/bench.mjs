@@ -1,24 +1,61 @@
 #!/usr/bin/env node
-// Measures a full run on the clean fixture: wall time, per-guest boot time, per-suite time.
-// Prints one table; nothing here asserts (timings are figures to compare between runs, not tests).
+// `npm run bench`: what a full run costs compared with booting one guest.
+// 1. boots ONE guest of the clean image on the first lab host (power-on to SSH, TCG), alone;
+// 2. runs `imgtest run` with all four suites on the same image (TCG too, so both use one accelerator);
+// 3. prints both, their ratio, and the per-guest and per-suite figures of the run.
+// Figures to compare between runs, never asserted.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const image = process.argv[2] ?? join(root, 'fixtures/out/debian-12-clean.qcow2');
-const suites = process.argv.slice(3);
+const { labUp, labHosts } = await import(join(root, 'dist/src/lab/index.js'));
+const { LibvirtHost } = await import(join(root, 'dist/src/hosts/libvirt-host.js'));
+const { bootGuest } = await import(join(root, 'dist/src/runner/guest-boot.js'));
+const { CleanupRegistry } = await import(join(root, 'dist/src/runner/cleanup.js'));
+
 execFileSync('bash', [join(root, 'fixtures/build.sh'), 'debian-12-clean'], { stdio: 'inherit' });
+const image = join(root, 'fixtures/out/debian-12-clean.qcow2');
+await labUp({ log: () => {} });
+
+// 1. One guest, alone.
+const lab = labHosts()[0];
+const host = new LibvirtHost({ name: lab.name, uri: lab.uri, migrationUri: lab.migrationUri, pool: lab.pool, network: { bridge: 'brg' } });
+const workDir = mkdtempSync(join(tmpdir(), 'imgtest-bench-'));
+const cleanup = new CleanupRegistry();
+const runId = `bench${Date.now().toString(36)}`;
+let single;
+try {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(workDir, 'key')]);
+  const base = `imgtest-${runId}-base.qcow2`;
+  cleanup.add('base', () => host.deleteVolume(base));
+  await host.uploadVolume(base, image);
+  const guest = await bootGuest({
+    runId, key: 'g1', host, hostInfo: { name: host.name, uri: lab.uri, migrationUri: lab.migrationUri }, firmware: 'uefi', virtType: 'qemu',
+    baseVolume: base, baseFormat: 'qcow2', overlayBytes: 4 * 2 ** 30, memoryMiB: 1024, vcpus: 1, user: 'imgtest',
+    publicKey: readFileSync(join(workDir, 'key.pub'), 'utf8').trim(), privateKeyFile: join(workDir, 'key'), workDir,
+    bootTimeoutSeconds: 1200, cleanup, keep: false, onState: (state, detail) => console.log(`  single guest: ${state} ${detail ?? ''}`),
+  });
+  single = guest.bootSeconds;
+} finally {
+  await cleanup.runAll();
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+// 2. The full run.
 const reportDir = join(root, 'reports', 'bench');
 const started = Date.now();
-const run = spawnSync('node', [join(root, 'bin/imgtest.js'), 'run', image, '--report-dir', reportDir, ...suites.flatMap((s) => ['--suite', s])], { stdio: ['ignore', 'inherit', 'inherit'] });
+const run = spawnSync('node', [join(root, 'bin/imgtest.js'), 'run', image, '--accel', 'tcg', '--report-dir', reportDir], { stdio: ['ignore', 'inherit', 'inherit'] });
 const wall = (Date.now() - started) / 1000;
 const result = JSON.parse(readFileSync(join(realpathSync(join(reportDir, 'latest')), 'results.json'), 'utf8'));
-console.log('\nbenchmark');
-console.log(`  image           ${result.image.name} (${result.image.sha256.slice(0, 12)})`);
-console.log(`  exit code       ${run.status}`);
-console.log(`  wall time       ${wall.toFixed(1)} s`);
+
+console.log('\nbenchmark (TCG)');
+console.log(`  image                  ${result.image.name} (sha256 ${result.image.sha256.slice(0, 12)})`);
+console.log(`  one guest, power-on to SSH + cloud-init done: ${single} s`);
+console.log(`  full run, ${result.suites.length} suites, wall time: ${wall.toFixed(1)} s (exit ${run.status})`);
+console.log(`  ratio run / one boot:  ${(wall / single).toFixed(2)}`);
 const guests = new Map();
 for (const suite of result.suites) for (const g of suite.guests) guests.set(g.name, g);
-for (const g of guests.values()) console.log(`  guest boot      ${g.name} on ${g.host} (${g.firmware}): ${g.bootSeconds ?? '-'} s`);
-for (const suite of result.suites) console.log(`  suite           ${suite.suiteId}${suite.firmware ? ` [${suite.firmware}]` : ''}: ${(suite.durationMs / 1000).toFixed(1)} s, ${suite.cases.length} checks`);
+for (const g of guests.values()) console.log(`  run guest              ${g.name} on ${g.host} (${g.firmware}): ${g.bootSeconds ?? '-'} s to ready`);
+for (const suite of result.suites) console.log(`  suite                  ${suite.suiteId}${suite.firmware ? ` [${suite.firmware}]` : ''}: ${(suite.durationMs / 1000).toFixed(1)} s incl. waiting for guests, ${suite.cases.length} checks`);

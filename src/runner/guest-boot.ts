@@ -181,6 +181,22 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   const remaining = Math.max(10_000, deadline - Date.now());
   const wait = await sshExec(ssh, ['cloud-init', 'status', '--wait'], { timeoutMs: remaining }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
   if (wait.exitCode === -1) throw failure(`${names.domain}: cloud-init did not finish: ${wait.stderr.split('\n').pop()}`);
+  if (!ssh.pinned) {
+    // cloud-init prints the host keys in its final stage, which has now finished: the key we
+    // trusted on first use must be one of them, before any check talks to this guest.
+    console = (await serialLog()) || console;
+    hostKeys = hostKeysFromConsole(console);
+    if (hostKeys.length) {
+      const seen = await readFile(knownHostsFile, 'utf8').catch(() => '');
+      const seenKeys = seen.split('\n').map((line) => line.split(/\s+/).slice(1, 3).join(' ')).filter(Boolean);
+      if (!seenKeys.some((key) => hostKeys.includes(key))) {
+        throw failure(`${names.domain}: the SSH host key at ${ssh.address} is not one the guest printed on its console (someone else answered?)`);
+      }
+      await writeKnownHosts(knownHostsFile, ssh.address, hostKeys);
+      ssh.pinned = true;
+      spec.onState('pinned', 'host key verified against the console after cloud-init finished');
+    }
+  }
   const bootSeconds = Math.round((Date.now() - started) / 1000);
   spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
   if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));

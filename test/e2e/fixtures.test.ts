@@ -1,0 +1,579 @@
+/**
+ * Proof that the fixture images are what fixtures/README.md says they are, read offline.
+ *
+ * Builds the images when the cache lacks them (`bash fixtures/build.sh`), then, per image: a raw
+ * copy in a temp dir (`qemu-img convert`, the fixture is only read), the partition table from
+ * `sfdisk --json`, the ESP through mtools, the root filesystem through a read-only loop device
+ * mounted `ro,noload`. Every planted defect of debian-12-flawed is asserted present there and
+ * absent from debian-12-clean and debian-12-bios-only, using one detector per check id.
+ * (A loop mount of a raw copy takes ~5 s per image; a libguestfs appliance boots in ~45 s.)
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/util/exec.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only'] as const;
+type ImageName = (typeof IMAGES)[number];
+const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+const GIB = 1024 ** 3;
+
+const canRun =
+  process.getuid?.() === 0 && ['/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/bin/mdir', '/usr/bin/mcopy', '/usr/bin/mmdebstrap'].every((p) => existsSync(p));
+
+// ---------------------------------------------------------------------------------------------
+// An image's root filesystem, read through a mount point, with symlinks resolved inside it.
+
+class ImageFs {
+  constructor(readonly root: string) {}
+
+  /** Host path of `path` as the guest would resolve it (absolute links stay inside the image). */
+  resolve(path: string, depth = 0): string {
+    if (depth > 40) throw new Error(`symlink loop at ${path}`);
+    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+    let cur = '';
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part === '..') {
+        cur = cur.slice(0, cur.lastIndexOf('/'));
+        continue;
+      }
+      const next = `${cur}/${part}`;
+      let isLink = false;
+      try {
+        isLink = lstatSync(this.root + next).isSymbolicLink();
+      } catch {
+        return this.root + [next, ...parts.slice(i + 1)].join('/');
+      }
+      if (isLink) {
+        const target = readlinkSync(this.root + next);
+        const rest = parts.slice(i + 1).join('/');
+        const base = target.startsWith('/') ? target : `${cur}/${target}`;
+        return this.resolve(rest ? `${base}/${rest}` : base, depth + 1);
+      }
+      cur = next;
+    }
+    return this.root + cur;
+  }
+
+  exists(path: string): boolean {
+    return existsSync(this.resolve(path));
+  }
+
+  /** lstat of the path itself (its parent directories resolved). */
+  lstat(path: string) {
+    const i = path.lastIndexOf('/');
+    const parent = i > 0 ? this.resolve(path.slice(0, i)) : this.root;
+    try {
+      return lstatSync(join(parent, path.slice(i + 1)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  read(path: string): string | undefined {
+    try {
+      return readFileSync(this.resolve(path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  readBytes(path: string): Buffer | undefined {
+    try {
+      return readFileSync(this.resolve(path));
+    } catch {
+      return undefined;
+    }
+  }
+
+  list(dir: string): string[] {
+    try {
+      return readdirSync(this.resolve(dir)).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /** Home directories: /root and every /home/<user>. */
+  homes(): string[] {
+    return ['/root', ...this.list('/home').map((u) => `/home/${u}`)];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sshd's effective configuration, offline: Include expanded, first value wins (as sshd does).
+
+const SSHD_DEFAULTS: Record<string, string> = {
+  // OpenSSH 9.2 defaults (Debian 12) for the keys the checks read.
+  passwordauthentication: 'yes',
+  kbdinteractiveauthentication: 'yes',
+  permitrootlogin: 'prohibit-password',
+  permitemptypasswords: 'no',
+  ciphers: 'chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com',
+  macs: 'umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1',
+  kexalgorithms:
+    'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256',
+};
+
+function sshdEffective(fs: ImageFs): Record<string, string> {
+  const seen: Record<string, string> = {};
+  const parse = (file: string, depth: number): void => {
+    if (depth > 16) return;
+    const text = fs.read(file);
+    if (text === undefined) return;
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const m = /^(\S+)\s*(?:=\s*)?(.*)$/.exec(line);
+      if (!m) continue;
+      const key = m[1]!.toLowerCase();
+      const value = m[2]!.trim();
+      if (key === 'match') return; // the rest of this file is conditional
+      if (key === 'include') {
+        for (const pattern of value.split(/\s+/)) {
+          const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
+          const dir = abs.slice(0, abs.lastIndexOf('/'));
+          const glob = abs.slice(abs.lastIndexOf('/') + 1);
+          const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+          for (const f of fs.list(dir).filter((n) => re.test(n))) parse(`${dir}/${f}`, depth + 1);
+        }
+        continue;
+      }
+      if (!(key in seen)) seen[key] = value;
+    }
+  };
+  parse('/etc/ssh/sshd_config', 0);
+  return { ...SSHD_DEFAULTS, ...seen };
+}
+
+/** An algorithm list as sshd applies it (+ appends, - removes, ^ prepends to the default). */
+function algorithms(effective: Record<string, string>, key: string): string[] {
+  const value = effective[key]!;
+  const defaults = SSHD_DEFAULTS[key]!.split(',');
+  const list = value.slice(1).split(',');
+  if (value.startsWith('+')) return [...defaults, ...list];
+  if (value.startsWith('^')) return [...list, ...defaults];
+  if (value.startsWith('-')) return defaults.filter((a) => !list.includes(a));
+  return value.split(',');
+}
+
+// ---------------------------------------------------------------------------------------------
+// dpkg, offline
+
+interface DpkgPackage {
+  name: string;
+  status: string;
+  version: string;
+}
+
+function installedPackages(fs: ImageFs): Map<string, DpkgPackage> {
+  const out = new Map<string, DpkgPackage>();
+  for (const para of (fs.read('/var/lib/dpkg/status') ?? '').split(/\n\n+/)) {
+    const field = (f: string) => new RegExp(`^${f}: (.*)$`, 'm').exec(para)?.[1]?.trim() ?? '';
+    const name = field('Package');
+    if (name && field('Status') === 'install ok installed') out.set(name, { name, status: field('Status'), version: field('Version') });
+  }
+  return out;
+}
+
+/** `dpkg --verify` for content: every file in every md5sums list whose MD5 differs (or is gone). */
+const changedCache = new WeakMap<ImageFs, string[]>();
+function changedPackageFiles(fs: ImageFs): string[] {
+  const cached = changedCache.get(fs);
+  if (cached) return cached;
+  const changed: string[] = [];
+  for (const list of fs.list('/var/lib/dpkg/info').filter((f) => f.endsWith('.md5sums'))) {
+    const pkg = list.replace(/\.md5sums$/, '').replace(/:.*$/, '');
+    for (const line of (fs.read(`/var/lib/dpkg/info/${list}`) ?? '').split('\n')) {
+      const m = /^([0-9a-f]{32})\s+(.+)$/.exec(line);
+      if (!m) continue;
+      const file = `/${m[2]!}`;
+      const data = fs.readBytes(file);
+      if (data === undefined) {
+        if (!fs.lstat(file)) changed.push(`${pkg}: missing ${file}`);
+        continue;
+      }
+      if (createHash('md5').update(data).digest('hex') !== m[1]) changed.push(`${pkg}: ${file}`);
+    }
+  }
+  changedCache.set(fs, changed);
+  return changed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One detector per check id: true = the defect is present in the image.
+
+const FORBIDDEN_PACKAGES = ['telnetd', 'inetutils-telnetd', 'telnetd-ssl', 'rsh-server', 'rsh-redone-server', 'nis', 'tftpd', 'tftpd-hpa', 'talkd', 'xinetd'];
+const WEAK_CIPHER = /-cbc|arcfour|3des|blowfish|cast128|rijndael/;
+const WEAK_MAC = /sha1|md5|ripemd|umac-64|-96/;
+const WEAK_KEX = /sha1|group1-/;
+
+type Detector = (fs: ImageFs) => string[]; // findings; empty = clean
+
+const detectors: Record<string, Detector> = {
+  'hyg-ssh-host-keys': (fs) => fs.list('/etc/ssh').filter((f) => /^ssh_host_.*_key(\.pub)?$/.test(f)),
+  'hyg-machine-id': (fs) => {
+    const found: string[] = [];
+    const etc = (fs.read('/etc/machine-id') ?? '').trim();
+    if (etc !== '' && etc !== 'uninitialized') found.push(`/etc/machine-id = ${etc}`);
+    const dbus = fs.lstat('/var/lib/dbus/machine-id');
+    if (dbus?.isFile() && (fs.read('/var/lib/dbus/machine-id') ?? '').trim() !== '') found.push('/var/lib/dbus/machine-id is a file with an id');
+    return found;
+  },
+  'hyg-password-hashes': (fs) =>
+    (fs.read('/etc/shadow') ?? '')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => f.length > 1 && !/^[*!]/.test(f[1]!))
+      .map((f) => `${f[0]}: ${f[1] === '' ? 'empty password' : `hash ${f[1]!.slice(0, 3)}...`}`),
+  'hyg-shell-history': (fs) =>
+    fs.homes().flatMap((h) => fs.list(h).filter((f) => /^\.(bash|zsh|sh|ash|python|mysql|psql|lesshst)_?history$|^\.lesshst$|^\.viminfo$/.test(f)).map((f) => `${h}/${f}`)),
+  'hyg-cloud-init-state': (fs) => [
+    ...fs.list('/var/lib/cloud').map((f) => `/var/lib/cloud/${f}`),
+    ...fs.list('/var/log').filter((f) => f.startsWith('cloud-init')).map((f) => `/var/log/${f}`),
+  ],
+  'hyg-authorized-keys': (fs) =>
+    fs.homes().flatMap((h) => fs.list(`${h}/.ssh`).filter((f) => /^authorized_keys2?$/.test(f)).map((f) => `${h}/.ssh/${f}`)),
+  'hyg-dhcp-leases': (fs) =>
+    ['/var/lib/dhcp', '/var/lib/dhclient', '/var/lib/NetworkManager', '/var/lib/systemd/network', '/run/systemd/netif/leases'].flatMap((d) =>
+      fs.list(d).filter((f) => /lease/.test(f) && (fs.read(`${d}/${f}`) ?? '').trim() !== '').map((f) => `${d}/${f}`),
+    ),
+  'hyg-mac-bound-network': (fs) => {
+    const found: string[] = [];
+    const mac = /([0-9a-f]{2}:){5}[0-9a-f]{2}/i;
+    for (const f of fs.list('/etc/udev/rules.d')) if (mac.test(fs.read(`/etc/udev/rules.d/${f}`) ?? '')) found.push(`/etc/udev/rules.d/${f}`);
+    for (const f of ['/etc/network/interfaces', ...fs.list('/etc/network/interfaces.d').map((n) => `/etc/network/interfaces.d/${n}`)])
+      if (/^\s*hwaddress\s/m.test(fs.read(f) ?? '')) found.push(f);
+    for (const d of ['/etc/systemd/network', '/etc/netplan'])
+      for (const f of fs.list(d)) if (/MACAddress\s*=|macaddress:/i.test(fs.read(`${d}/${f}`) ?? '')) found.push(`${d}/${f}`);
+    return found;
+  },
+  'hyg-swap': (fs) => [
+    ...(fs.read('/etc/fstab') ?? '').split('\n').filter((l) => !l.trim().startsWith('#') && l.trim().split(/\s+/)[2] === 'swap'),
+    ...['/swapfile', '/swap.img'].filter((f) => fs.lstat(f)),
+  ],
+  'hyg-hostname': (fs) => {
+    const h = (fs.read('/etc/hostname') ?? '').trim();
+    return h === '' || h === 'localhost' ? [] : [`/etc/hostname = ${h}`];
+  },
+  'ssh-password-auth': (fs) => (sshdEffective(fs).passwordauthentication === 'yes' ? ['PasswordAuthentication yes'] : []),
+  'ssh-kbdinteractive-auth': (fs) => {
+    const e = sshdEffective(fs);
+    return (e.kbdinteractiveauthentication ?? e.challengeresponseauthentication) === 'yes' ? ['KbdInteractiveAuthentication yes'] : [];
+  },
+  'ssh-root-login': (fs) => (sshdEffective(fs).permitrootlogin === 'yes' ? ['PermitRootLogin yes'] : []),
+  'ssh-weak-ciphers': (fs) => algorithms(sshdEffective(fs), 'ciphers').filter((a) => WEAK_CIPHER.test(a)),
+  'ssh-weak-macs': (fs) => algorithms(sshdEffective(fs), 'macs').filter((a) => WEAK_MAC.test(a)),
+  'ssh-weak-kex': (fs) => algorithms(sshdEffective(fs), 'kexalgorithms').filter((a) => WEAK_KEX.test(a)),
+  'pkg-forbidden': (fs) => FORBIDDEN_PACKAGES.filter((p) => installedPackages(fs).has(p)),
+  'pkg-integrity': (fs) => changedPackageFiles(fs),
+  // Booted checks of the cloud-init-auth suite; offline their precondition is the sshd config
+  // plus a usable root password.
+  'ci-password-login-rejected': (fs) => (sshdEffective(fs).passwordauthentication === 'yes' ? ['sshd offers password authentication'] : []),
+  'ci-root-login-denied': (fs) => {
+    const e = sshdEffective(fs);
+    const rootHash = (fs.read('/etc/shadow') ?? '').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '*';
+    return e.permitrootlogin === 'yes' && e.passwordauthentication === 'yes' && !/^[*!]/.test(rootHash) ? ['root can log in with a password'] : [];
+  },
+};
+
+/** What debian-12-flawed must show for each check id (a substring of one finding). */
+const EXPECTED_IN_FLAWED: Record<string, string[]> = {
+  'hyg-ssh-host-keys': ['ssh_host_ed25519_key', 'ssh_host_rsa_key', 'ssh_host_ecdsa_key'],
+  'hyg-machine-id': ['/etc/machine-id = 3f6c0d5e9a8b4c7d9e2f1a0b5c6d7e8f', '/var/lib/dbus/machine-id'],
+  'hyg-password-hashes': ['root: hash $6$', 'builder: hash $6$'],
+  'hyg-shell-history': ['/root/.bash_history', '/home/builder/.bash_history'],
+  'hyg-cloud-init-state': ['/var/lib/cloud/instances', '/var/lib/cloud/instance', '/var/lib/cloud/data', '/var/log/cloud-init.log'],
+  'hyg-authorized-keys': ['/root/.ssh/authorized_keys', '/home/builder/.ssh/authorized_keys'],
+  'hyg-dhcp-leases': ['/var/lib/dhcp/dhclient.eth0.leases'],
+  'hyg-mac-bound-network': ['/etc/udev/rules.d/70-persistent-net.rules'],
+  'hyg-swap': ['/swapfile none swap sw,nofail', '/swapfile'],
+  'hyg-hostname': ['/etc/hostname = build-vm-01'],
+  'ssh-password-auth': ['PasswordAuthentication yes'],
+  'ssh-kbdinteractive-auth': ['KbdInteractiveAuthentication yes'],
+  'ssh-root-login': ['PermitRootLogin yes'],
+  'ssh-weak-ciphers': ['aes128-cbc', 'aes256-cbc', '3des-cbc'],
+  'ssh-weak-macs': ['hmac-sha1', 'hmac-md5'],
+  'ssh-weak-kex': ['diffie-hellman-group14-sha1', 'diffie-hellman-group1-sha1'],
+  'pkg-forbidden': ['telnetd', 'inetutils-telnetd'],
+  'pkg-integrity': ['init-system-helpers: /usr/sbin/service'],
+  'ci-password-login-rejected': ['sshd offers password authentication'],
+  'ci-root-login-denied': ['root can log in with a password'],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Opening an image read-only
+
+interface SfdiskPartition {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+  name?: string;
+  attrs?: string;
+  bootable?: boolean;
+}
+interface PartitionTable {
+  label: 'gpt' | 'dos';
+  sectorsize?: number;
+  partitions: SfdiskPartition[];
+}
+
+interface OpenedImage {
+  name: ImageName;
+  qcow2: string;
+  raw: string;
+  info: { format: string; 'virtual-size': number; 'backing-filename'?: string; 'actual-size': number };
+  check: { 'compressed-clusters': number; 'allocated-clusters': number; 'check-errors': number };
+  table: PartitionTable;
+  rootPartition: SfdiskPartition;
+  esp?: SfdiskPartition;
+  fs: ImageFs;
+  loop: string;
+  mountPoint: string;
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'imgtest-fixtures-'));
+const opened = new Map<ImageName, OpenedImage>();
+const before = new Map<ImageName, { size: number; mtimeMs: number; ino: number }>();
+
+async function openImage(name: ImageName): Promise<OpenedImage> {
+  const qcow2 = realpathSync(join(repoRoot, 'fixtures', 'out', `${name}.qcow2`));
+  const st = statSync(qcow2);
+  before.set(name, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+  const info = JSON.parse((await run('qemu-img', ['info', '--output', 'json', qcow2])).stdout) as OpenedImage['info'];
+  const check = JSON.parse((await run('qemu-img', ['check', '--output', 'json', qcow2])).stdout) as OpenedImage['check'];
+  const raw = join(workDir, `${name}.raw`);
+  await run('qemu-img', ['convert', '-O', 'raw', qcow2, raw], { timeoutMs: 300_000 });
+  const table = (JSON.parse((await run('sfdisk', ['--json', raw])).stdout) as { partitiontable: PartitionTable }).partitiontable;
+  const rootPartition = table.partitions.find((p) => (table.label === 'gpt' ? p.type === LINUX_FS_TYPE && p.name === 'root' : p.type === '83'));
+  if (!rootPartition) throw new Error(`${name}: no root partition in ${JSON.stringify(table)}`);
+  const esp = table.partitions.find((p) => p.type === ESP_TYPE || p.type === 'ef');
+  const loop = (
+    await run('losetup', ['--find', '--show', '--read-only', '--offset', String(rootPartition.start * 512), '--sizelimit', String(rootPartition.size * 512), raw])
+  ).stdout.trim();
+  const mountPoint = join(workDir, `${name}.root`);
+  await run('mkdir', ['-p', mountPoint]);
+  const image: OpenedImage = { name, qcow2, raw, info, check, table, rootPartition, esp, fs: new ImageFs(mountPoint), loop, mountPoint };
+  opened.set(name, image);
+  await run('mount', ['-t', 'ext4', '-o', 'ro,noload', loop, mountPoint]);
+  return image;
+}
+
+async function closeAll(): Promise<void> {
+  for (const image of opened.values()) {
+    await run('umount', [image.mountPoint], { allowFailure: true });
+    await run('losetup', ['-d', image.loop], { allowFailure: true });
+  }
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+function img(name: ImageName): OpenedImage {
+  const image = opened.get(name);
+  if (!image) throw new Error(`${name} was not opened`);
+  return image;
+}
+
+function readAt(file: string, offset: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, offset);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function espFiles(image: OpenedImage): Promise<string[]> {
+  if (!image.esp) return [];
+  const r = await run('mdir', ['-/', '-b', '-i', `${image.raw}@@${image.esp.start * 512}`, '::/'], { allowFailure: true });
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
+  beforeAll(async () => {
+    // Instant when cached; from scratch about 75 s (rootfs) + 20 s per image.
+    await run('bash', [join(repoRoot, 'fixtures', 'build.sh')], { timeoutMs: 40 * 60_000 });
+    for (const name of IMAGES) await openImage(name);
+  }, 45 * 60_000);
+
+  afterAll(async () => {
+    await closeAll();
+  }, 120_000);
+
+  describe.each(IMAGES)('%s: disk', (name) => {
+    it('is a compressed qcow2, 2 GiB virtual, without a backing file', () => {
+      const { info, check } = img(name);
+      expect(info.format).toBe('qcow2');
+      expect(info['virtual-size']).toBe(2 * GIB);
+      expect(info['backing-filename']).toBeUndefined();
+      expect(check['check-errors']).toBe(0);
+      expect(check['compressed-clusters']).toBeGreaterThan(check['allocated-clusters'] * 0.9);
+      expect(info['actual-size']).toBeLessThan(400 * 1024 ** 2);
+    });
+
+    it('has an ext4 root filesystem labelled "root"', () => {
+      const { raw, rootPartition } = img(name);
+      const sb = readAt(raw, rootPartition.start * 512 + 1024, 1024);
+      expect(sb.readUInt16LE(56)).toBe(0xef53);
+      expect(sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '')).toBe('root');
+    });
+
+    it('boots with SYSLINUX on the serial console with the documented command line', () => {
+      const { fs, raw } = img(name);
+      expect(fs.exists('/boot/extlinux/ldlinux.sys')).toBe(true);
+      const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
+      expect(conf).toMatch(/^SERIAL 0 115200$/m);
+      expect(conf).toMatch(/^TIMEOUT (10|20)$/m);
+      expect(conf).toMatch(/APPEND root=LABEL=root ro console=tty0 console=ttyS0,115200n8$/m);
+      const kernel = /LINUX (\S+)/.exec(conf)?.[1] ?? '';
+      const initrd = /INITRD (\S+)/.exec(conf)?.[1] ?? '';
+      expect(kernel).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
+      expect(fs.exists(kernel)).toBe(true);
+      expect(fs.exists(initrd)).toBe(true);
+      // MBR boot code present (gptmbr.bin or mbr.bin).
+      expect(readAt(raw, 0, 440).some((b) => b !== 0)).toBe(true);
+      expect(readAt(raw, 510, 2).readUInt16LE(0)).toBe(0xaa55);
+    });
+
+    it('carries the packages of a cloud image and cloud-init limited to NoCloud', () => {
+      const { fs } = img(name);
+      const pkgs = installedPackages(fs);
+      for (const p of ['linux-image-cloud-amd64', 'systemd-sysv', 'udev', 'cloud-init', 'openssh-server', 'ifupdown', 'isc-dhcp-client', 'netbase', 'iproute2', 'sudo', 'qemu-guest-agent', 'locales']) {
+        expect(pkgs.has(p), p).toBe(true);
+      }
+      expect(fs.read('/etc/os-release')).toMatch(/VERSION_ID="12"/);
+      const cfgDir = '/etc/cloud/cloud.cfg.d';
+      const lists = fs
+        .list(cfgDir)
+        .filter((f) => f.endsWith('.cfg'))
+        .map((f) => /^datasource_list:\s*(.*)$/m.exec(fs.read(`${cfgDir}/${f}`) ?? '')?.[1])
+        .filter((v): v is string => v !== undefined);
+      expect(lists.at(-1)?.replace(/\s+/g, '')).toBe('[NoCloud,None]');
+      expect(fs.read('/etc/fstab')).toMatch(/^LABEL=root\s+\/\s+ext4\s/m);
+    });
+  });
+
+  describe('layout', () => {
+    for (const name of ['debian-12-clean', 'debian-12-flawed'] as const) {
+      it(`${name}: GPT with a FAT32 ESP holding EFI/BOOT/BOOTX64.EFI (standalone GRUB, root by label)`, async () => {
+        const image = img(name);
+        expect(image.table.label).toBe('gpt');
+        expect(image.esp).toBeDefined();
+        const esp = image.esp!;
+        expect(esp.type).toBe(ESP_TYPE);
+        expect(esp.size * 512).toBeGreaterThanOrEqual(95 * 1024 ** 2);
+        expect(readAt(image.raw, esp.start * 512 + 82, 8).toString('latin1')).toBe('FAT32   ');
+        expect(await espFiles(image)).toContain('::/EFI/BOOT/BOOTX64.EFI');
+        const efi = join(workDir, `${name}-BOOTX64.EFI`);
+        await run('mcopy', ['-n', '-i', `${image.raw}@@${esp.start * 512}`, '::/EFI/BOOT/BOOTX64.EFI', efi]);
+        const data = readFileSync(efi);
+        expect(data.subarray(0, 2).toString('latin1')).toBe('MZ');
+        const text = data.toString('latin1');
+        expect(text).toContain('search --no-floppy --label root --set=root');
+        expect(text).toContain('root=LABEL=root ro console=tty0 console=ttyS0,115200n8');
+        expect(text).toMatch(/set timeout=[12]\n/);
+        expect(image.rootPartition.attrs ?? '').toContain('LegacyBIOSBootable');
+        const gptmbr = '/usr/lib/syslinux/mbr/gptmbr.bin';
+        if (existsSync(gptmbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(gptmbr).subarray(0, 440))).toBe(true);
+      });
+    }
+
+    it('debian-12-bios-only: MBR (dos) table, one bootable Linux partition, no ESP anywhere', async () => {
+      const image = img('debian-12-bios-only');
+      expect(image.table.label).toBe('dos');
+      expect(image.esp).toBeUndefined();
+      expect(image.table.partitions.some((p) => ['ef', ESP_TYPE].includes(p.type))).toBe(false);
+      expect(image.table.partitions).toHaveLength(1);
+      expect(image.rootPartition.bootable).toBe(true);
+      const mbr = '/usr/lib/syslinux/mbr/mbr.bin';
+      if (existsSync(mbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(mbr).subarray(0, 440))).toBe(true);
+    });
+  });
+
+  describe('planted defects', () => {
+    const ids = Object.keys(EXPECTED_IN_FLAWED);
+
+    it('every check id has a detector', () => {
+      expect(Object.keys(detectors).sort()).toEqual([...ids].sort());
+    });
+
+    describe.each(ids)('%s', (id) => {
+      it('is present in debian-12-flawed', () => {
+        const findings = detectors[id]!(img('debian-12-flawed').fs);
+        for (const want of EXPECTED_IN_FLAWED[id]!) {
+          expect(findings.some((f) => f.includes(want)), `${id}: wanted "${want}" in ${JSON.stringify(findings)}`).toBe(true);
+        }
+      });
+
+      it.each(['debian-12-clean', 'debian-12-bios-only'] as const)('is absent from %s', (name) => {
+        expect(detectors[id]!(img(name).fs)).toEqual([]);
+      });
+    });
+
+    it('pkg-integrity: the flawed image changes exactly one package file', () => {
+      expect(detectors['pkg-integrity']!(img('debian-12-flawed').fs)).toEqual(['init-system-helpers: /usr/sbin/service']);
+    });
+  });
+
+  describe('clean images: what a careful vendor ships', () => {
+    describe.each(['debian-12-clean', 'debian-12-bios-only'] as const)('%s', (name) => {
+      it('sshd is hardened by a drop-in that sorts before cloud-init', () => {
+        const { fs } = img(name);
+        expect(fs.list('/etc/ssh/sshd_config.d')).toEqual(['10-hardening.conf']);
+        const e = sshdEffective(fs);
+        expect(e).toMatchObject({
+          passwordauthentication: 'no',
+          kbdinteractiveauthentication: 'no',
+          permitrootlogin: 'no',
+          permitemptypasswords: 'no',
+          x11forwarding: 'no',
+          allowagentforwarding: 'no',
+          allowtcpforwarding: 'no',
+          permittunnel: 'no',
+          maxauthtries: '3',
+          logingracetime: '30',
+          kexalgorithms: 'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
+          ciphers: 'chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr',
+          macs: 'hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com',
+        });
+        expect(e.hostkeyalgorithms?.split(',').every((a) => /^(ssh-ed25519|rsa-sha2-(256|512))/.test(a))).toBe(true);
+      });
+
+      it('machine-id empty, D-Bus id a link to it, root locked, hostname not baked', () => {
+        const { fs } = img(name);
+        expect(fs.read('/etc/machine-id')).toBe('');
+        expect(fs.lstat('/var/lib/dbus/machine-id')?.isSymbolicLink()).toBe(true);
+        expect(fs.read('/etc/shadow')).toMatch(/^root:[*!]/m);
+        expect(fs.read('/etc/hostname')?.trim()).toBe('localhost');
+      });
+
+      it('no apt lists or package caches, no build logs, no resolv.conf, nothing in /tmp', () => {
+        const { fs } = img(name);
+        expect(fs.list('/var/lib/apt/lists').filter((f) => f !== 'partial' && f !== 'lock')).toEqual([]);
+        expect(fs.list('/var/cache/apt').filter((f) => f.endsWith('.bin'))).toEqual([]);
+        expect(fs.list('/var/cache/apt/archives').filter((f) => f.endsWith('.deb'))).toEqual([]);
+        expect(fs.list('/var/log').filter((f) => /^(dpkg|alternatives|bootstrap)\.log$/.test(f))).toEqual([]);
+        expect(fs.lstat('/etc/resolv.conf')).toBeUndefined();
+        expect(fs.list('/tmp')).toEqual([]);
+        expect(installedPackages(fs).has('telnetd')).toBe(false);
+      });
+    });
+  });
+
+  it('the fixture files were only read', () => {
+    for (const name of IMAGES) {
+      const st = statSync(img(name).qcow2);
+      expect({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }).toEqual(before.get(name));
+    }
+  });
+});
