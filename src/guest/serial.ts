@@ -40,6 +40,22 @@ export function firmwareRefusal(text: string): string | undefined {
   return /(BdsDxe: failed to load[^\n]*Access Denied[^\n]*)/.exec(text)?.[1]?.trim();
 }
 
+/**
+ * The firmware saying, on the console, that the image gave it nothing it will boot: OVMF refusing
+ * the loader (Secure Boot) or finding no boot option, SeaBIOS finding no bootable disk. These are
+ * the image's defects, reported as failures, not as a timeout.
+ */
+export function bootRefusal(text: string): string | undefined {
+  const refused = firmwareRefusal(text);
+  if (refused) return `the firmware refused the loader: ${refused}`;
+  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const nothing = /(BdsDxe: No bootable option or device was found\.?)/.exec(clean)?.[1];
+  if (nothing) return `the firmware found nothing to boot: ${nothing}${/failed to load[^\n]*Not Found/.test(clean) ? ' (no EFI loader on the disk)' : ''}`;
+  const seabios = /(No bootable device\.?)/.exec(clean)?.[1] ?? /(Boot failed: not a bootable disk)/.exec(clean)?.[1];
+  if (seabios && /No bootable device/.test(clean)) return `the BIOS found nothing to boot: ${seabios}`;
+  return undefined;
+}
+
 /** The last `count` non-empty lines, without ANSI escapes and control characters. */
 export function lastLines(text: string, count: number): string {
   return text

@@ -4,7 +4,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { ImageError } from '../errors.js';
 import { parseQemuImgInfo } from '../hosts/parse.js';
-import type { ImageInfo } from '../suite-api/index.js';
+import type { ImageBootInfo, ImageInfo } from '../suite-api/index.js';
 import { run } from '../util/exec.js';
 import { bytesFromQemuIoDump, readBootClaims, type BootClaims } from './partition-table.js';
 
@@ -49,6 +49,18 @@ export async function inspectImage(path: string): Promise<InspectedImage> {
     actualSize: size,
     sha256: await sha256File(absolute),
     bootClaims,
+    boot: bootInfoFrom(bootClaims),
+  };
+}
+
+/** The contract's view of the boot claims (the partition table's part; the ESP's files come later). */
+export function bootInfoFrom(claims: BootClaims): ImageBootInfo {
+  return {
+    partitionTable: claims.table,
+    biosBootCode: claims.mbrBootCode,
+    esp: claims.esp ? { partition: claims.esp.index } : undefined,
+    claims: { ...claims.claims, secureBoot: false },
+    reasons: claims.reasons,
   };
 }
 

@@ -2,12 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isImgtestError } from '../errors.js';
 import type { CaseResult } from '../report/model.js';
-import type { Check, CheckContext, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
+import type { BootFailure, Check, CheckContext, Firmware, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
 
 export interface SuiteRunInput {
   suite: Suite;
   image: ImageInfo;
+  firmware?: Firmware;
   guests: readonly GuestHandle[];
+  bootFailures?: readonly BootFailure[];
   hosts: readonly HostInfo[];
   options: Record<string, unknown>;
   artifactDir: string;
@@ -31,7 +33,9 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
   const attachments: string[] = [];
   const context: CheckContext = {
     image: input.image,
+    firmware: input.firmware,
     guests: input.guests,
+    bootFailures: input.bootFailures ?? [],
     hosts: input.hosts,
     options: input.options,
     log: input.log,

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { inspectImage, type InspectedImage } from '../image/inspect.js';
 import { verdictOf, type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
-import type { Firmware, HostInfo, Suite } from '../suite-api/index.js';
+import type { BootFailure, Firmware, HostInfo, Suite } from '../suite-api/index.js';
 import { runSuiteChecks, skippedCases } from './checks.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { bootGuest, GuestBootFailure, type BootedGuest } from './guest-boot.js';
@@ -97,7 +97,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const finishedAt = new Date();
   const result: RunResult = {
     runId, imgtestVersion: options.version, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(),
-    image: { path: image.path, name: image.name, format: image.format, virtualSize: image.virtualSize, actualSize: image.actualSize, sha256: image.sha256 },
+    image: { path: image.path, name: image.name, format: image.format, virtualSize: image.virtualSize, actualSize: image.actualSize, sha256: image.sha256, boot: image.boot },
     hosts: hostFacts, firmware: `${firmwareSetting} -> ${firmwares.join(', ')}`, accel: accelSetting, reportDir, suites: orderLike(options.suites, suiteResults), verdict, exitCode,
   };
   return result;
@@ -194,18 +194,21 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
       if (!guestArtifacts.has(p.key)) guestArtifacts.set(p.key, collectGuestArtifacts(ctx, hostByName.get(p.host)!, p.key, settled[i]!));
     }
     const attachments = (await Promise.all(planned.map((p) => guestArtifacts.get(p.key)!))).flat();
-    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    const failures = planned.flatMap((p, i) => {
+      const s = settled[i]!;
+      return s.status === 'rejected' ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
+    });
     let cases: CaseResult[];
-    if (failures.length) {
-      const first = failures[0];
-      const message = first instanceof Error ? first.message : String(first);
-      const evidence = first instanceof GuestBootFailure ? first.evidence : first instanceof Error ? first.stack : undefined;
-      const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status: 'error', message, evidence, durationMs: Date.now() - started.getTime(), attachments };
+    if (failures.length && !suite.requires.guests?.seesFailedBoots) {
+      const first = failures[0]!;
+      // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
+      const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
+      const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments };
       cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot')];
-      [bootCase, ...cases.slice(1)].forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
+      cases.forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
     } else {
       cases = await runSuiteChecks({
-        suite, image: ctx.image, guests: ready.map((b) => b.handle), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
+        suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
         artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit,
         onCase: (c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
       });
@@ -247,6 +250,17 @@ async function collectGuestArtifacts(ctx: OnlineContext, host: LibvirtHost, key:
     await save(`${name}.domain.xml`, await host.dumpXml(name).catch(() => ''));
   }
   return files;
+}
+
+function bootFailureOf(guest: PlannedGuest, guestName: string, reason: unknown): BootFailure & { evidence?: string } {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  const boot = reason instanceof GuestBootFailure ? reason : undefined;
+  return {
+    guestName, host: guest.host, firmware: guest.firmware, message,
+    cause: boot?.cause ?? 'infrastructure',
+    consoleTail: boot?.evidence ?? '',
+    evidence: boot ? boot.evidence : reason instanceof Error ? reason.stack : undefined,
+  };
 }
 
 function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: GuestSummary[], cases: CaseResult[], attachments: string[], started: Date, durationMs: number): SuiteResult {

@@ -5,7 +5,7 @@ import { BootError, InfraError } from '../errors.js';
 import { macFromBytes, renderDomainXml, type DomainSpec } from '../hosts/domain-xml.js';
 import type { LibvirtHost } from '../hosts/libvirt-host.js';
 import { buildSeedIso } from '../hosts/seed.js';
-import { addressFromConsole, firmwareRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../guest/serial.js';
+import { addressFromConsole, bootRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../guest/serial.js';
 import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
 import type { Firmware, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
@@ -44,7 +44,13 @@ export interface BootedGuest {
 
 /** A guest whose boot failed; carries what was seen so the report can say it. */
 export class GuestBootFailure extends BootError {
-  constructor(message: string, evidence: string, readonly kvmBroken = false) {
+  constructor(
+    message: string,
+    evidence: string,
+    readonly kvmBroken = false,
+    /** `image`: the firmware refused the image's loader or found nothing to boot on it. */
+    readonly cause: 'image' | 'infrastructure' = 'infrastructure',
+  ) {
     super(message, evidence);
   }
 }
@@ -132,7 +138,7 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   let hostKeys: string[] = [];
   let polls = 0;
 
-  const failure = (message: string, kvmBroken = false) => new GuestBootFailure(message, lastLines(console, 30), kvmBroken);
+  const failure = (message: string, kvmBroken = false, cause: 'image' | 'infrastructure' = 'infrastructure') => new GuestBootFailure(message, lastLines(console, 30), kvmBroken, cause);
 
   while (true) {
     const elapsed = Math.round((Date.now() - started) / 1000);
@@ -146,10 +152,14 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     if (state && state.state !== 'running') {
       console = (await serialLog()) || console;
       if (state.state === 'paused' && spec.virtType === 'kvm') throw failure(`${names.domain}: KVM stopped the guest (${state.state}, ${state.reason ?? 'no reason'})${kvmFailure(console) ? `: ${kvmFailure(console)}` : ''}`, true);
-      const refusal = firmwareRefusal(console);
-      throw failure(`${names.domain}: guest is ${state.state}${state.reason ? ` (${state.reason})` : ''} after ${elapsed} s${refusal ? `: ${refusal}` : ''}`);
+      const refusal = bootRefusal(console);
+      throw failure(`${names.domain}: guest is ${state.state}${state.reason ? ` (${state.reason})` : ''} after ${elapsed} s${refusal ? `: ${refusal}` : ''}`, false, refusal ? 'image' : 'infrastructure');
     }
     if (polls++ % 2 === 0 || !ssh.address) console = (await serialLog()) || console;
+    if (!ssh.address) {
+      const refusal = bootRefusal(console);
+      if (refusal) throw failure(`${names.domain} (${spec.firmware}): ${refusal}`, false, 'image');
+    }
 
     if (!ssh.address) {
       const address = addressFromConsole(console, mac) ?? (elapsed > 30 ? (await host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);

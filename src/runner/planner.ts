@@ -64,7 +64,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.offline.push({ suiteId: suite.id, guests: [] });
       continue;
     }
-    const firmwares = needs.guests.firmware ? [needs.guests.firmware] : input.firmware;
+    const firmwares = needs.guests.firmware ? [needs.guests.firmware] : needs.guests.firmwareMatrix === 'first' ? input.firmware.slice(0, 1) : input.firmware;
     for (const firmware of firmwares) {
       if (needs.guests.sharing === 'exclusive') {
         exclusive.push({ suite, firmware });

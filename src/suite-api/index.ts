@@ -23,6 +23,18 @@ export interface GuestRequirements {
   sharing: 'shared' | 'exclusive';
   /** Firmware the guests must boot with; default: whatever the run's firmware setting resolves to. */
   firmware?: Firmware;
+  /**
+   * Run the checks even when a guest failed to boot, with the failure in `context.bootFailures`
+   * (e.g. a UEFI suite reports the firmware refusing the loader as its own check's failure).
+   * Without it, a failed boot becomes one `boot` case and every check is skipped.
+   */
+  seesFailedBoots?: boolean;
+  /**
+   * `every` (default): the suite runs once per firmware of the run's matrix.
+   * `first`: once, with the matrix's first firmware (what the image prefers): for costly suites
+   * whose subject is not the firmware, e.g. live migration.
+   */
+  firmwareMatrix?: 'every' | 'first';
 }
 
 export interface SuiteRequirements {
@@ -131,6 +143,21 @@ export interface GuestHandle {
   serialLog(): Promise<string>;
 }
 
+/** What the image file claims about how it boots, read before anything boots. */
+export interface ImageBootInfo {
+  partitionTable: 'gpt' | 'mbr' | 'none';
+  /** Boot code in the MBR's first 440 bytes: a BIOS can start it. */
+  biosBootCode: boolean;
+  /** The EFI system partition (GPT type C12A7328-...), with its file system when it could be read. */
+  esp?: { partition: number; filesystem?: string };
+  /** The removable-media fallback loader (`EFI/BOOT/BOOTX64.EFI`) when the ESP has one. */
+  fallbackLoader?: { path: string; signed: boolean; shim: boolean };
+  /** Firmware the image claims to boot with: `secureBoot` = a signed loader on the fallback path. */
+  claims: { bios: boolean; uefi: boolean; secureBoot: boolean };
+  /** Human-readable reasons for the claims, for the report. */
+  reasons: string[];
+}
+
 export interface ImageInfo {
   /** Absolute path of the user's image file (never written). */
   path: string;
@@ -140,6 +167,7 @@ export interface ImageInfo {
   virtualSize: number;
   actualSize: number;
   sha256: string;
+  boot: ImageBootInfo;
 }
 
 export interface ArtifactWriter {
@@ -149,10 +177,26 @@ export interface ArtifactWriter {
   attach(path: string): void;
 }
 
+/** A planned guest that did not come up; suites with `seesFailedBoots` get these. */
+export interface BootFailure {
+  guestName: string;
+  host: string;
+  firmware: Firmware;
+  message: string;
+  /** `image`: the image's own doing (the firmware refused its loader, found nothing to boot...). */
+  cause: 'image' | 'infrastructure';
+  /** The last lines of the serial console. */
+  consoleTail: string;
+}
+
 export interface CheckContext {
   image: ImageInfo;
-  /** The guests planned for this suite (empty for offline suites). */
+  /** The firmware this run of the suite targets (suites run once per firmware of the matrix); none offline. */
+  firmware?: Firmware;
+  /** The guests planned for this suite that booted (empty for offline suites). */
   guests: readonly GuestHandle[];
+  /** Planned guests that failed to boot (only ever non-empty for suites with `seesFailedBoots`). */
+  bootFailures: readonly BootFailure[];
   hosts: readonly HostInfo[];
   artifacts: ArtifactWriter;
   /** This suite's section of the run config (validated by the suite itself), or {} when absent. */

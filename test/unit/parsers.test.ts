@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressFromConsole, firmwareRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../../src/guest/serial.js';
+import { addressFromConsole, bootRefusal, firmwareRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../../src/guest/serial.js';
 import { parseOfferedMethods } from '../../src/guest/ssh.js';
 import { shellJoin, shellQuote } from '../../src/guest/shell-quote.js';
 import { parseDomIfAddr, parseDomState, parsePoolTargetPath, parseQemuImgInfo, parseVirshVersion } from '../../src/hosts/parse.js';
@@ -40,6 +40,16 @@ describe('serial console readers', () => {
     expect(kvmFailure('KVM internal error. Suberror: 1\nemulation failure')).toBe('KVM internal error. Suberror: 1');
     expect(firmwareRefusal('BdsDxe: failed to load Boot0002 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x3,0x0): Access Denied\n')).toContain('Access Denied');
     expect(firmwareRefusal('BdsDxe: loading Boot0001')).toBeUndefined();
+  });
+  it('tells a firmware that found nothing to boot from one still booting', () => {
+    const sbRefusal = 'BdsDxe: loading Boot0002 "UEFI Misc Device"\r\nBdsDxe: failed to load Boot0002 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x3,0x0): Access Denied\r\n';
+    expect(bootRefusal(sbRefusal)).toMatch(/^the firmware refused the loader: BdsDxe: failed to load .*Access Denied/);
+    const noEsp = 'BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x3,0x0): Not Found\n\x1b[0mBdsDxe: No bootable option or device was found.\n';
+    expect(bootRefusal(noEsp)).toBe('the firmware found nothing to boot: BdsDxe: No bootable option or device was found. (no EFI loader on the disk)');
+    expect(bootRefusal('Booting from Hard Disk...\nBoot failed: not a bootable disk\n\nNo bootable device.\n')).toBe('the BIOS found nothing to boot: No bootable device.');
+    // SeaBIOS skipping a non-bootable CD on the way to the disk is not a refusal.
+    expect(bootRefusal('Boot failed: not a bootable disk\nBooting from Hard Disk...\n')).toBeUndefined();
+    expect(bootRefusal('BdsDxe: loading Boot0001 "UEFI Misc Device"\nEFI stub: UEFI Secure Boot is enabled.\n')).toBeUndefined();
   });
   it('keeps the last lines without escape sequences', () => {
     expect(lastLines('a\n\x1b[31mb\x1b[0m\n\nc\x07\n', 2)).toBe('b\nc');

@@ -49,6 +49,19 @@ describe('planRun', () => {
     expect(plan.online.filter((a) => a.suiteId === 'uefi-only').map((a) => a.firmware)).toEqual(['uefi']);
   });
 
+  it('runs a firmwareMatrix "first" suite once, with the first firmware, on a guest of its own', () => {
+    const plan = planRun({
+      suites: [suite('read', shared(1)), suite('migrate', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 })],
+      hosts: ['hv1', 'hv2'],
+      firmware: ['uefi', 'bios', 'uefi-secureboot'],
+    });
+    expect(plan.online.filter((a) => a.suiteId === 'read').map((a) => a.firmware)).toEqual(['uefi', 'bios', 'uefi-secureboot']);
+    expect(plan.online.filter((a) => a.suiteId === 'migrate')).toEqual([{ suiteId: 'migrate', firmware: 'uefi', guests: ['g4'] }]);
+    expect(plan.guests).toHaveLength(4);
+    // The three shared guests and the migration guest use both hosts.
+    expect(new Set(plan.guests.map((g) => g.host))).toEqual(new Set(['hv1', 'hv2']));
+  });
+
   it('marks a suite that needs more hosts than configured as unrunnable', () => {
     const plan = planRun({ suites: [suite('migrate', { guests: { count: 1, placement: 'any', sharing: 'exclusive' }, minHosts: 2 })], hosts: ['only'], firmware: ['bios'] });
     expect(plan.guests).toEqual([]);

@@ -1,3 +1,4 @@
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
@@ -58,7 +59,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
     startedAt: '2026-11-25T18:09:00.000Z',
     finishedAt: '2026-11-25T18:14:12.000Z',
     durationMs: 312_000,
-    image: { path: '/images/debian-12.qcow2', name: 'debian-12', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: 'ab'.repeat(32) },
+    image: { path: '/images/debian-12.qcow2', name: 'debian-12', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: 'ab'.repeat(32), boot: HYBRID_BOOT },
     hosts: [{ name: 'hv1', uri: 'qemu+ssh://hv1/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' }],
     firmware: 'uefi',
     accel: 'tcg',

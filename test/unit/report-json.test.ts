@@ -1,3 +1,4 @@
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
     startedAt: '2026-11-25T18:09:00.000Z',
     finishedAt: '2026-11-25T18:20:00.000Z',
     durationMs: 660_000,
-    image: { path: '/images/d.qcow2', name: 'd', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 29, sha256: 'ab'.repeat(32) },
+    image: { path: '/images/d.qcow2', name: 'd', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 29, sha256: 'ab'.repeat(32), boot: HYBRID_BOOT },
     hosts: [{ name: 'hv1', uri: 'qemu:///system' }],
     firmware: 'uefi',
     accel: 'tcg',

@@ -1,3 +1,4 @@
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
       virtualSize: 2 * 1024 ** 3,
       actualSize: 512 * 1024 ** 2,
       sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      boot: HYBRID_BOOT,
     },
     hosts: [
       { name: 'hv1', uri: 'qemu+ssh://root@hv1/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' },

@@ -4,6 +4,7 @@
  * from a JSON description of a disk, and writes `*stdin*:N: libguestfs: error: ...` to stderr the way
  * guestfish does. The real appliance is exercised by test/e2e/image-hygiene-offline.test.ts.
  */
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,7 +271,7 @@ describe('collectSnapshot (fake guestfish)', () => {
     process.env.FAKE_DISK = disk('flawed2', FLAWED_DISK);
     const written: string[] = [];
     const context: CheckContext = {
-      image: { path: '/images/flawed.qcow2', name: 'flawed', format: 'raw', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0' },
+      image: { path: '/images/flawed.qcow2', name: 'flawed', format: 'raw', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
       guests: [],
       hosts: [],
       options: {},

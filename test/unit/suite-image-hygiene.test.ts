@@ -1,3 +1,4 @@
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { describe, expect, it } from 'vitest';
 import type { CheckContext, CheckOutcome, ImageInfo } from '../../src/suite-api/index.js';
 import {
@@ -139,7 +140,7 @@ describe('the image-hygiene suite', () => {
     const computed: string[] = [];
     const memo = new Map<string, Promise<unknown>>([[SNAPSHOT_MEMO_KEY, Promise.resolve(snapshot)]]);
     const context: CheckContext = {
-      image: { path: '/nonexistent.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0' },
+      image: { path: '/nonexistent.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
       guests: [],
       hosts: [],
       options: {},
@@ -458,7 +459,7 @@ describe('hyg-forbidden-paths', () => {
 });
 
 describe('hyg-image-file', () => {
-  const image: ImageInfo = { path: '/images/x.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 186_000_000, sha256: 'ab' };
+  const image: ImageInfo = { path: '/images/x.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 186_000_000, sha256: 'ab', boot: HYBRID_BOOT };
 
   function header(opts: { backing?: string; crypt?: number; features?: number; size?: number } = {}): Uint8Array {
     const bytes = new Uint8Array(512);

@@ -98,7 +98,7 @@ export interface FakeContext extends CheckContext {
   readonly lines: string[];
 }
 
-export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}): FakeContext {
+export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}, extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures'>> = {}): FakeContext {
   const written = new Map<string, string>();
   const lines: string[] = [];
   const memo = new Map<string, Promise<unknown>>();
@@ -110,7 +110,10 @@ export function fakeContext(guests: readonly GuestHandle[], options: Record<stri
     attach() {},
   };
   return {
-    image: { path: '/images/debian-12.qcow2', name: 'debian-12', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 28, sha256: '0'.repeat(64) },
+    image: { path: '/images/debian-12.qcow2', name: 'debian-12', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 28, sha256: '0'.repeat(64), boot: HYBRID_BOOT },
+    firmware: extra.firmware ?? guests[0]?.firmware,
+    bootFailures: extra.bootFailures ?? [],
+    ...(extra.image ? { image: extra.image } : {}),
     guests,
     hosts: guests.map((g) => g.host),
     artifacts,
@@ -124,3 +127,13 @@ export function fakeContext(guests: readonly GuestHandle[], options: Record<stri
     lines,
   };
 }
+
+/** Boot claims of a hybrid GPT image (BIOS + UEFI, unsigned fallback loader), for ImageInfo literals. */
+export const HYBRID_BOOT: import('../../../src/suite-api/index.js').ImageBootInfo = {
+  partitionTable: 'gpt',
+  biosBootCode: true,
+  esp: { partition: 1, filesystem: 'FAT32' },
+  fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: false, shim: false },
+  claims: { bios: true, uefi: true, secureBoot: false },
+  reasons: ['GPT with 2 partition(s)', 'EFI system partition is partition 1', 'boot code in the MBR'],
+};
