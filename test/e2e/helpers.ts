@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -49,3 +50,24 @@ export async function validateJunit(file: string): Promise<CliResult> {
 }
 
 export const canBootGuests = process.getuid?.() === 0 && existsSync('/usr/bin/virsh') && existsSync('/usr/bin/qemu-system-x86_64');
+
+/** Alive = exists and is not a zombie (an init that reaps slowly may leave zombies for a while). */
+export async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose command line mentions the lab state folder (sshd, dnsmasq carry it in argv). */
+export async function processesMentioning(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text) && (await alive(Number(entry)))) found.push(`${entry}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}

@@ -1,7 +1,7 @@
 /**
  * image-hygiene on the real fixture images, offline: one read-only libguestfs appliance per image
  * (TCG; ~30-60 s each), no VM booted. The suite's checks run directly with a minimal CheckContext
- * (image from `qemu-img info` + sha256, artifacts into a temp folder, a memo map), the way the
+ * (image from the runner's inspectImage, artifacts into a temp folder, a memo map), the way the
  * runner calls them.
  *
  * On debian-12-flawed every planted hyg-* defect (fixtures/README.md) fails with a message naming
@@ -9,12 +9,12 @@
  * snapshot check throw "no operating system found"; the image files' sha256 never changes.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectImage, sha256File } from '../../src/image/inspect.js';
 import type { CheckContext, CheckOutcome, ImageInfo } from '../../src/suite-api/index.js';
 import suite, { SNAPSHOT_MEMO_KEY } from '../../suites/image-hygiene/index.js';
 import type { HygieneSnapshot } from '../../suites/image-hygiene/snapshot.js';
@@ -23,20 +23,9 @@ import { fixture } from './helpers.js';
 const hasTools = ['/usr/bin/guestfish', '/usr/bin/qemu-img'].every((p) => existsSync(p));
 const canRun = process.getuid?.() === 0 && hasTools;
 
-function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => hash.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
+/** The runner's own view of the image (read-only), as the suite gets it in a real run. */
 async function imageInfo(path: string): Promise<ImageInfo> {
-  const real = realpathSync(path);
-  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output', 'json', '-U', real], { encoding: 'utf8' })) as { format: 'qcow2' | 'raw'; 'virtual-size': number };
-  return { path: real, name: basename(path).replace(/\.(qcow2|raw|img)$/, ''), format: info.format, virtualSize: info['virtual-size'], actualSize: statSync(real).size, sha256: await sha256(real) };
+  return inspectImage(realpathSync(path));
 }
 
 interface SuiteRun {
@@ -56,6 +45,7 @@ async function runSuite(image: ImageInfo, artifactDir: string, options: Record<s
     const context: CheckContext = {
       image,
       guests: [],
+      bootFailures: [],
       hosts: [],
       options,
       log: (line) => log.push(line),
@@ -170,7 +160,7 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
   });
 
   it('reads the image files without changing a byte', async () => {
-    for (const image of Object.values(images)) expect(await sha256(image.path), image.path).toBe(image.sha256);
+    for (const image of Object.values(images)) expect(await sha256File(image.path), image.path).toBe(image.sha256);
   });
 
   it('a disk without an operating system: every snapshot check throws "no operating system found"', async () => {
@@ -186,6 +176,6 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
       expect((r as Error).message).toMatch(/^offline inspection of blank failed: no operating system found in the image/);
       expect((r as Error).message).not.toContain('\n');
     }
-    expect(await sha256(blank)).toBe(image.sha256);
+    expect(await sha256File(blank)).toBe(image.sha256);
   }, 10 * 60_000);
 });

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { labDown, labHosts, labIsUp, labStatus, labUp, type LabStatus } from '../../src/lab/index.js';
 import { HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
 import { commandExists, run } from '../../src/util/exec.js';
+import { alive, processesMentioning } from './helpers.js';
 
 /**
  * The local two-host lab for real: up from nothing, up again (changes nothing), status, repair of a
@@ -27,27 +28,6 @@ async function pidOf(file: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Alive = exists and is not a zombie (an init that reaps slowly may leave zombies for a while). */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
-
-/** Live processes whose command line mentions the lab state folder (sshd, dnsmasq carry it in argv). */
-async function processesMentioning(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(text) && (await alive(Number(entry)))) found.push(`${entry}: ${cmdline.replace(/\0/g, ' ')}`);
-  }
-  return found;
 }
 
 async function labPids(): Promise<Record<string, number | undefined>> {

@@ -273,6 +273,7 @@ describe('collectSnapshot (fake guestfish)', () => {
     const context: CheckContext = {
       image: { path: '/images/flawed.qcow2', name: 'flawed', format: 'raw', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
       guests: [],
+      bootFailures: [],
       hosts: [],
       options: {},
       log: () => undefined,

@@ -142,6 +142,7 @@ describe('the image-hygiene suite', () => {
     const context: CheckContext = {
       image: { path: '/nonexistent.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
       guests: [],
+      bootFailures: [],
       hosts: [],
       options: {},
       log: () => undefined,
