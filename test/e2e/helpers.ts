@@ -71,3 +71,16 @@ export async function processesMentioning(text: string): Promise<string[]> {
   }
   return found;
 }
+
+/** What is left on the lab's hosts that carries this run's id (must be nothing). */
+export async function leftovers(runId: string): Promise<string[]> {
+  const status = JSON.parse((await imgtest(['lab', 'status', '--json'])).stdout) as { hosts: { name: string; uri: string }[] };
+  const found: string[] = [];
+  for (const host of status.hosts) {
+    const domains = await sh('virsh', ['-c', host.uri, 'list', '--all', '--name']);
+    const pools = (await sh('virsh', ['-c', host.uri, 'pool-list', '--name'])).stdout.split('\n').map((p) => p.trim()).filter(Boolean);
+    const volumes = await Promise.all(pools.map((pool) => sh('virsh', ['-c', host.uri, 'vol-list', '--pool', pool])));
+    for (const line of [domains.stdout, ...volumes.map((v) => v.stdout)].join('\n').split('\n')) if (line.includes(runId)) found.push(`${host.name}: ${line.trim()}`);
+  }
+  return found;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/image/inspect.js';
 import type { RunResult } from '../../src/report/model.js';
-import { canBootGuests, fixture, imgtest, repoRoot, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, leftovers, repoRoot, validateJunit } from './helpers.js';
 
 /** The check ids fixtures/README.md says must catch a planted defect in debian-12-flawed. */
 async function plantedDefectChecks(): Promise<Set<string>> {
@@ -47,8 +47,18 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     const guests = new Set(result.suites.flatMap((s) => s.guests.map((g) => g.name)));
     expect(guests.size).toBe(2);
     expect(result.suites.find((s) => s.suiteId === 'package-audit')!.cases.find((c) => c.checkId === 'pkg-vulnerabilities')!.status).toBe('passed');
-    expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+    expect(result.suites.find((s) => s.suiteId === 'cloud-init-auth')!.cases.map((c) => c.checkId)).toContain('ci-hostkeys-fresh');
+    const validation = await validateJunit(join(dir, 'junit.xml'));
+    expect(validation.exitCode, validation.stderr).toBe(0);
+    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/classname="debian-12-clean\.cloud-init-auth/);
+    expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.serial\.log\]\]/);
+    expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.cloud-init\.log\]\]/);
+    expect(run.stdout).toMatch(/PASSED/);
+    // The input is never written, and nothing of the run is left on any host.
     expect(await sha256File(clean)).toBe(before);
+    expect(result.image.sha256).toBe(before);
+    expect(await leftovers(result.runId)).toEqual([]);
   }, 30 * 60_000);
 
   it('debian-12-flawed: exactly the checks of the planted defects fail, each naming what it found', async () => {
@@ -60,7 +70,14 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     const failed = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'failed'));
     expect(new Set(failed.map((c) => c.checkId))).toEqual(expected);
     for (const c of failed) expect(c.message.length, c.checkId).toBeGreaterThan(10);
+    const caseOf = (suiteId: string, checkId: string) => result.suites.find((s) => s.suiteId === suiteId)!.cases.find((c) => c.checkId === checkId)!;
+    expect(caseOf('cloud-init-auth', 'ci-password-login-rejected')).toMatchObject({ status: 'failed', message: expect.stringMatching(/password/) });
+    expect(caseOf('cloud-init-auth', 'ci-root-login-denied')).toMatchObject({ status: 'failed', message: expect.stringMatching(/root/i) });
+    expect(caseOf('cloud-init-auth', 'ci-key-login').status).toBe('passed');
     expect(run.exitCode).toBe(1);
     expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/<testcase[^>]*name="ci-password-login-rejected[^"]*"[^>]*>\s*<failure/);
+    expect(await leftovers(result.runId)).toEqual([]);
   }, 30 * 60_000);
 });

@@ -1,0 +1,61 @@
+import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/report/model.js';
+import { canBootGuests, fixture, imgtest, leftovers, repoRoot, sh, validateJunit } from './helpers.js';
+
+async function latestResults(reportDir: string): Promise<{ result: RunResult; dir: string }> {
+  const dir = await readlink(join(reportDir, 'latest'));
+  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
+}
+
+/**
+ * How a run ends when no check gets to run: the image's fault (a failure, exit 1) or ours (an
+ * error, exit 3). Each costs at most a minute of one guest, so the verdict paths stay proven in CI.
+ */
+describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up', () => {
+  const reportDir = join(repoRoot, 'reports', 'e2e-outcomes');
+
+  it('a disk the firmware finds nothing to boot on is the image failing (exit 1), every check skipped', async () => {
+    const blank = join(reportDir, 'blank.qcow2');
+    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '2G']);
+    const run = await imgtest(['run', blank, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '300']);
+    const { result, dir } = await latestResults(reportDir);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    const cases = result.suites[0]!.cases;
+    expect(cases[0]).toMatchObject({ checkId: 'boot', status: 'failed', message: expect.stringMatching(/the BIOS found nothing to boot: No bootable device/) });
+    expect(cases.slice(1).every((c) => c.status === 'skipped' && c.message === 'not run: guest did not boot')).toBe(true);
+    expect(cases.length).toBeGreaterThan(10);
+    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/<testcase[^>]*name="boot[^"]*"[^>]*>\s*<failure/);
+    expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.serial\.log\]\]/);
+    expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  }, 10 * 60_000);
+
+  it('a guest that does not answer in time is an infrastructure error (exit 3), every check skipped', async () => {
+    const clean = await fixture('debian-12-clean');
+    const run = await imgtest(['run', clean, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '15']);
+    const { result, dir } = await latestResults(reportDir);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const cases = result.suites[0]!.cases;
+    expect(cases[0]).toMatchObject({ checkId: 'boot', status: 'error', message: expect.stringMatching(/no DHCP address seen after \d+ s/) });
+    expect(cases.slice(1).every((c) => c.status === 'skipped')).toBe(true);
+    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/<error /);
+    expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  }, 10 * 60_000);
+
+  it('a hypervisor that cannot be reached is an infrastructure error in one line (exit 3)', async () => {
+    const config = join(reportDir, 'unreachable.yaml');
+    await writeFile(config, 'hosts:\n  - name: gone\n    uri: qemu+tcp://127.0.0.1:9/system\n');
+    const clean = await fixture('debian-12-clean');
+    const run = await imgtest(['run', clean, '--config', config, '--suite', 'cloud-init-auth', '--report-dir', reportDir]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/gone/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 2 * 60_000);
+});
