@@ -5,7 +5,9 @@
  * copy in a temp dir (`qemu-img convert`, the fixture is only read), the partition table from
  * `sfdisk --json`, the ESP through mtools, the root filesystem through a read-only loop device
  * mounted `ro,noload`. Every planted defect of debian-12-flawed is asserted present there and
- * absent from debian-12-clean and debian-12-bios-only, using one detector per check id.
+ * absent from the clean images (debian-12-clean, debian-12-bios-only, debian-12-uefi-unsigned),
+ * using one detector per check id. The boot chain is read too: the MBR boot code, the loaders on
+ * the ESP and their Authenticode signatures (PE certificate table), the GRUB configuration.
  * (A loop mount of a raw copy takes ~5 s per image; a libguestfs appliance boots in ~45 s.)
  */
 import { createHash } from 'node:crypto';
@@ -17,8 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only'] as const;
+const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned'] as const;
 type ImageName = (typeof IMAGES)[number];
+/** Images that boot with BIOS (SYSLINUX); debian-12-uefi-unsigned does not. */
+const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only'] as const;
+/** Images without any planted defect. */
+const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned'] as const;
+const KERNEL_CMDLINE = 'root=LABEL=root ro console=tty0 console=ttyS0,115200n8';
 const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 const GIB = 1024 ** 3;
@@ -397,6 +404,83 @@ async function espFiles(image: OpenedImage): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
+/** One file from the ESP (mtools, read-only). */
+async function espFile(image: OpenedImage, path: string): Promise<Buffer> {
+  const out = join(workDir, `${image.name}-esp-${path.replace(/[^A-Za-z0-9.]+/g, '_')}`);
+  await run('mcopy', ['-n', '-i', `${image.raw}@@${image.esp!.start * 512}`, `::${path}`, out]);
+  return readFileSync(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PE/COFF, just enough for an EFI binary: sections and the certificate table.
+
+interface PeFile {
+  /** 0x10b PE32, 0x20b PE32+ */
+  magic: number;
+  machine: number;
+  /** Optional header data directory 4 (IMAGE_DIRECTORY_ENTRY_SECURITY): file offset and size. */
+  certTable: { offset: number; size: number };
+  /** WIN_CERTIFICATE entries in the certificate table. */
+  certificates: { revision: number; type: number; data: Buffer }[];
+  sections: Map<string, Buffer>;
+}
+
+function parsePe(data: Buffer): PeFile {
+  if (data.toString('latin1', 0, 2) !== 'MZ') throw new Error('no MZ header');
+  const pe = data.readUInt32LE(0x3c);
+  if (data.toString('latin1', pe, pe + 4) !== 'PE\0\0') throw new Error('no PE signature');
+  const machine = data.readUInt16LE(pe + 4);
+  const nSections = data.readUInt16LE(pe + 6);
+  const symbols = data.readUInt32LE(pe + 12);
+  const nSymbols = data.readUInt32LE(pe + 16);
+  const optSize = data.readUInt16LE(pe + 20);
+  const opt = pe + 24;
+  const magic = data.readUInt16LE(opt);
+  const dirs = opt + (magic === 0x20b ? 112 : 96);
+  const certTable = { offset: data.readUInt32LE(dirs + 4 * 8), size: data.readUInt32LE(dirs + 4 * 8 + 4) };
+  const certificates: PeFile['certificates'] = [];
+  for (let p = certTable.offset; certTable.size > 0 && p + 8 <= certTable.offset + certTable.size; ) {
+    const length = data.readUInt32LE(p);
+    if (length < 8) break;
+    certificates.push({ revision: data.readUInt16LE(p + 4), type: data.readUInt16LE(p + 6), data: data.subarray(p + 8, p + length) });
+    p += (length + 7) & ~7;
+  }
+  const sections = new Map<string, Buffer>();
+  for (let i = 0; i < nSections; i++) {
+    const h = opt + optSize + i * 40;
+    let name = data.toString('latin1', h, h + 8).replace(/\0+$/, '');
+    // Names longer than 8 bytes (".vendor_cert") are "/<offset>" into the COFF string table.
+    if (/^\/\d+$/.test(name) && symbols > 0) {
+      const at = symbols + nSymbols * 18 + Number(name.slice(1));
+      name = data.toString('latin1', at, data.indexOf(0, at));
+    }
+    const rawSize = data.readUInt32LE(h + 16);
+    const rawPtr = data.readUInt32LE(h + 20);
+    sections.set(name, data.subarray(rawPtr, rawPtr + rawSize));
+  }
+  return { magic, machine, certTable, certificates, sections };
+}
+
+/** The SBAT entries of an EFI binary (component names: `shim`, `grub.debian`, ...). */
+function sbat(pe: PeFile): string[] {
+  return (pe.sections.get('.sbat')?.toString('latin1') ?? '')
+    .replace(/\0+/g, '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(',')[0]!);
+}
+
+/** Signed, as UEFI firmware and shim see it: a PKCS#7 WIN_CERTIFICATE naming the signer. */
+function expectSigned(pe: PeFile, signer: RegExp): void {
+  expect(pe.certTable.size).toBeGreaterThan(0);
+  expect(pe.certificates.length).toBeGreaterThan(0);
+  for (const c of pe.certificates) {
+    expect(c.revision).toBe(0x200); // WIN_CERT_REVISION_2_0
+    expect(c.type).toBe(2); // WIN_CERT_TYPE_PKCS_SIGNED_DATA
+  }
+  expect(pe.certificates.some((c) => signer.test(c.data.toString('latin1')))).toBe(true);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
@@ -428,23 +512,6 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       expect(sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '')).toBe('root');
     });
 
-    it('boots with SYSLINUX on the serial console with the documented command line', () => {
-      const { fs, raw } = img(name);
-      expect(fs.exists('/boot/extlinux/ldlinux.sys')).toBe(true);
-      const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
-      expect(conf).toMatch(/^SERIAL 0 115200$/m);
-      expect(conf).toMatch(/^TIMEOUT (10|20)$/m);
-      expect(conf).toMatch(/APPEND root=LABEL=root ro console=tty0 console=ttyS0,115200n8$/m);
-      const kernel = /LINUX (\S+)/.exec(conf)?.[1] ?? '';
-      const initrd = /INITRD (\S+)/.exec(conf)?.[1] ?? '';
-      expect(kernel).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
-      expect(fs.exists(kernel)).toBe(true);
-      expect(fs.exists(initrd)).toBe(true);
-      // MBR boot code present (gptmbr.bin or mbr.bin).
-      expect(readAt(raw, 0, 440).some((b) => b !== 0)).toBe(true);
-      expect(readAt(raw, 510, 2).readUInt16LE(0)).toBe(0xaa55);
-    });
-
     it('carries the packages of a cloud image and cloud-init limited to NoCloud', () => {
       const { fs } = img(name);
       const pkgs = installedPackages(fs);
@@ -463,30 +530,130 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
     });
   });
 
+  describe.each(BIOS_IMAGES)('%s: BIOS boot', (name) => {
+    it('boots with SYSLINUX on the serial console with the documented command line', () => {
+      const { fs, raw } = img(name);
+      expect(fs.exists('/boot/extlinux/ldlinux.sys')).toBe(true);
+      const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
+      expect(conf).toMatch(/^SERIAL 0 115200$/m);
+      expect(conf).toMatch(/^TIMEOUT (10|20)$/m);
+      expect(conf).toMatch(new RegExp(`APPEND ${KERNEL_CMDLINE}$`, 'm'));
+      const kernel = /LINUX (\S+)/.exec(conf)?.[1] ?? '';
+      const initrd = /INITRD (\S+)/.exec(conf)?.[1] ?? '';
+      expect(kernel).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
+      expect(fs.exists(kernel)).toBe(true);
+      expect(fs.exists(initrd)).toBe(true);
+      // MBR boot code present (gptmbr.bin or mbr.bin).
+      expect(readAt(raw, 0, 440).some((b) => b !== 0)).toBe(true);
+      expect(readAt(raw, 510, 2).readUInt16LE(0)).toBe(0xaa55);
+    });
+  });
+
   describe('layout', () => {
+    /** GPT, a FAT32 ESP of >= 95 MiB as the first partition, the root partition after it. */
+    function expectGptWithEsp(image: OpenedImage): void {
+      expect(image.table.label).toBe('gpt');
+      expect(image.esp).toBeDefined();
+      const esp = image.esp!;
+      expect(esp.type).toBe(ESP_TYPE);
+      expect(esp.size * 512).toBeGreaterThanOrEqual(95 * 1024 ** 2);
+      expect(readAt(image.raw, esp.start * 512 + 82, 8).toString('latin1')).toBe('FAT32   ');
+      expect(image.table.partitions).toHaveLength(2);
+    }
+
     for (const name of ['debian-12-clean', 'debian-12-flawed'] as const) {
-      it(`${name}: GPT with a FAT32 ESP holding EFI/BOOT/BOOTX64.EFI (standalone GRUB, root by label)`, async () => {
-        const image = img(name);
-        expect(image.table.label).toBe('gpt');
-        expect(image.esp).toBeDefined();
-        const esp = image.esp!;
-        expect(esp.type).toBe(ESP_TYPE);
-        expect(esp.size * 512).toBeGreaterThanOrEqual(95 * 1024 ** 2);
-        expect(readAt(image.raw, esp.start * 512 + 82, 8).toString('latin1')).toBe('FAT32   ');
-        expect(await espFiles(image)).toContain('::/EFI/BOOT/BOOTX64.EFI');
-        const efi = join(workDir, `${name}-BOOTX64.EFI`);
-        await run('mcopy', ['-n', '-i', `${image.raw}@@${esp.start * 512}`, '::/EFI/BOOT/BOOTX64.EFI', efi]);
-        const data = readFileSync(efi);
-        expect(data.subarray(0, 2).toString('latin1')).toBe('MZ');
-        const text = data.toString('latin1');
-        expect(text).toContain('search --no-floppy --label root --set=root');
-        expect(text).toContain('root=LABEL=root ro console=tty0 console=ttyS0,115200n8');
-        expect(text).toMatch(/set timeout=[12]\n/);
-        expect(image.rootPartition.attrs ?? '').toContain('LegacyBIOSBootable');
-        const gptmbr = '/usr/lib/syslinux/mbr/gptmbr.bin';
-        if (existsSync(gptmbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(gptmbr).subarray(0, 440))).toBe(true);
+      describe(name, () => {
+        it('GPT with a FAT32 ESP, root LegacyBIOSBootable, gptmbr.bin boot code (BIOS and UEFI)', () => {
+          const image = img(name);
+          expectGptWithEsp(image);
+          expect(image.rootPartition.attrs ?? '').toContain('LegacyBIOSBootable');
+          expect(readAt(image.raw, 0, 440).some((b) => b !== 0)).toBe(true);
+          const gptmbr = '/usr/lib/syslinux/mbr/gptmbr.bin';
+          if (existsSync(gptmbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(gptmbr).subarray(0, 440))).toBe(true);
+        });
+
+        it("ESP: Debian's Secure Boot chain (shim, signed GRUB, MokManager, EFI/debian/grub.cfg)", async () => {
+          const image = img(name);
+          const files = await espFiles(image);
+          for (const f of ['::/EFI/BOOT/BOOTX64.EFI', '::/EFI/BOOT/grubx64.efi', '::/EFI/BOOT/mmx64.efi', '::/EFI/debian/grub.cfg']) expect(files, f).toContain(f);
+        });
+
+        it('EFI/BOOT/BOOTX64.EFI is shim with an Authenticode signature by the Microsoft UEFI CA', async () => {
+          const pe = parsePe(await espFile(img(name), '/EFI/BOOT/BOOTX64.EFI'));
+          expect(pe.magic).toBe(0x20b);
+          expect(pe.machine).toBe(0x8664);
+          expect(sbat(pe)).toEqual(expect.arrayContaining(['shim', 'shim.debian']));
+          // Debian's CA, built into shim: what GRUB, MokManager and the kernel are checked against.
+          expect(pe.sections.get('.vendor_cert')?.toString('latin1')).toContain('Debian Secure Boot CA');
+          expectSigned(pe, /Microsoft Corporation UEFI CA 2011/);
+        });
+
+        it("EFI/BOOT/grubx64.efi and mmx64.efi are signed by Debian's Secure Boot CA", async () => {
+          const grub = parsePe(await espFile(img(name), '/EFI/BOOT/grubx64.efi'));
+          expect(sbat(grub)).toEqual(expect.arrayContaining(['grub', 'grub.debian']));
+          expectSigned(grub, /Debian Secure Boot Signer/);
+          // Its prefix: the configuration is read from /EFI/debian on the ESP.
+          expect(grub.sections.get('mods')?.toString('latin1')).toContain('/EFI/debian');
+          const mm = parsePe(await espFile(img(name), '/EFI/BOOT/mmx64.efi'));
+          expect(sbat(mm)).toContain('shim');
+          expectSigned(mm, /Debian Secure Boot Signer/);
+        });
+
+        it('EFI/debian/grub.cfg boots the signed cloud kernel from the root found by its label', async () => {
+          const { fs } = img(name);
+          const cfg = (await espFile(img(name), '/EFI/debian/grub.cfg')).toString('utf8');
+          expect(cfg).toContain('search --no-floppy --label root --set=root');
+          expect(cfg).toMatch(/^serial --unit=0 --speed=115200$/m);
+          expect(cfg).toMatch(/^set timeout=[12]$/m);
+          const linux = /^\s*linux (\S+) (.*)$/m.exec(cfg);
+          expect(linux?.[2]).toBe(KERNEL_CMDLINE);
+          const kernel = linux?.[1] ?? '';
+          expect(kernel).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
+          expect(fs.exists(/^\s*initrd (\S+)$/m.exec(cfg)?.[1] ?? '/nonexistent')).toBe(true);
+          const vmlinuz = fs.readBytes(kernel);
+          expect(vmlinuz).toBeDefined();
+          expectSigned(parsePe(vmlinuz!), /Debian Secure Boot/);
+        });
       });
     }
+
+    describe('debian-12-uefi-unsigned', () => {
+      const name = 'debian-12-uefi-unsigned';
+
+      it('GPT with a FAT32 ESP; no BIOS boot code: MBR boot code area all zero, no LegacyBIOSBootable', () => {
+        const image = img(name);
+        expectGptWithEsp(image);
+        expect(readAt(image.raw, 0, 440).every((b) => b === 0)).toBe(true);
+        expect(readAt(image.raw, 510, 2).readUInt16LE(0)).toBe(0xaa55); // the protective MBR itself
+        expect(image.table.partitions.every((p) => !(p.attrs ?? '').includes('LegacyBIOSBootable'))).toBe(true);
+      });
+
+      it('no BIOS bootloader in the root filesystem (no extlinux, no grub-pc)', () => {
+        const { fs } = img(name);
+        expect(fs.exists('/boot/extlinux')).toBe(false);
+        expect(fs.exists('/boot/grub/i386-pc')).toBe(false);
+        const pkgs = installedPackages(fs);
+        for (const p of ['grub-pc', 'grub-pc-bin', 'extlinux', 'syslinux']) expect(pkgs.has(p), p).toBe(false);
+      });
+
+      it('ESP: only EFI/BOOT/BOOTX64.EFI, an unsigned standalone GRUB (no certificate table)', async () => {
+        const image = img(name);
+        const files = (await espFiles(image)).filter((f) => !f.endsWith('/'));
+        expect(files).toEqual(['::/EFI/BOOT/BOOTX64.EFI']);
+        const data = await espFile(image, '/EFI/BOOT/BOOTX64.EFI');
+        const pe = parsePe(data);
+        expect(pe.magic).toBe(0x20b);
+        expect(pe.certTable).toEqual({ offset: 0, size: 0 });
+        expect(pe.certificates).toEqual([]);
+        expect(sbat(pe)).not.toContain('shim');
+        const text = data.toString('latin1');
+        expect(text).toContain('search --no-floppy --label root --set=root');
+        expect(text).toContain(KERNEL_CMDLINE);
+        expect(text).toMatch(/set timeout=[12]\n/);
+        const kernel = /linux (\/boot\/vmlinuz-\S+)/.exec(text)?.[1] ?? '';
+        expect(image.fs.exists(kernel)).toBe(true);
+      });
+    });
 
     it('debian-12-bios-only: MBR (dos) table, one bootable Linux partition, no ESP anywhere', async () => {
       const image = img('debian-12-bios-only');
@@ -515,7 +682,7 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
         }
       });
 
-      it.each(['debian-12-clean', 'debian-12-bios-only'] as const)('is absent from %s', (name) => {
+      it.each(CLEAN_IMAGES)('is absent from %s', (name) => {
         expect(detectors[id]!(img(name).fs)).toEqual([]);
       });
     });
@@ -526,7 +693,7 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
   });
 
   describe('clean images: what a careful vendor ships', () => {
-    describe.each(['debian-12-clean', 'debian-12-bios-only'] as const)('%s', (name) => {
+    describe.each(CLEAN_IMAGES)('%s', (name) => {
       it('sshd is hardened by a drop-in that sorts before cloud-init', () => {
         const { fs } = img(name);
         expect(fs.list('/etc/ssh/sshd_config.d')).toEqual(['10-hardening.conf']);
