@@ -31,7 +31,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
     .option('--suite <id...>', `suites to run (default: all): ${builtInSuites.map((s) => s.id).join(', ')}`)
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
-    .addOption(new Option('--firmware <firmware>', 'firmware to boot with').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
+    .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parsePositiveInt)

@@ -36,6 +36,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Where guests' volumes go. `sharedPool`: a libvirt dir pool of that name that every host has, at the
+     * same path, over the same folder (NFS, a cluster filesystem, or the local lab's `imgtest-shared`).
+     * When set, the base image is uploaded once into it and every guest's overlay and seed live there,
+     * so a live migration copies no disk. Unset: each host's own `pool` (a migration copies the overlay).
+     */
+    storage: z
+      .object({ sharedPool: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
     /** Per-suite options, keyed by suite id; each suite validates its own section. */
     suites: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   })

@@ -51,6 +51,12 @@ export function bootRefusal(text: string): string | undefined {
   const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
   const nothing = /(BdsDxe: No bootable option or device was found\.?)/.exec(clean)?.[1];
   if (nothing) return `the firmware found nothing to boot: ${nothing}${/failed to load[^\n]*Not Found/.test(clean) ? ' (no EFI loader on the disk)' : ''}`;
+  // OVMF builds with the UEFI shell fall through to it when the disk has no loader; its prompt
+  // (after any startup.nsh has run) means nothing will boot.
+  if (/UEFI Interactive Shell/.test(clean) && /^Shell> /m.test(clean)) {
+    const notFound = /(BdsDxe: failed to load [^\n]*Not Found)/.exec(clean)?.[1]?.trim();
+    return `the firmware found nothing to boot and stopped at the UEFI shell prompt${notFound ? `: ${notFound} (no EFI loader on the disk)` : ''}`;
+  }
   const seabios = /(No bootable device\.?)/.exec(clean)?.[1] ?? /(Boot failed: not a bootable disk)/.exec(clean)?.[1];
   if (seabios && /No bootable device/.test(clean)) return `the BIOS found nothing to boot: ${seabios}`;
   return undefined;

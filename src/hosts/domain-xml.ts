@@ -26,8 +26,16 @@ export function escapeXml(text: string): string {
 /**
  * The libvirt domain XML for one test guest. Choices, and why:
  * - q35 for every firmware: Secure Boot needs it (with SMM), and BIOS boots on it just as well.
- * - UEFI through `firmware='efi'` autoselection: the host picks its own OVMF build and gives the
- *   guest a fresh copy of the variable template, so nothing assumes host paths.
+ * - UEFI through `firmware='efi'` autoselection: the host picks its own OVMF build from its firmware
+ *   descriptors, so nothing assumes host paths. Both features are always stated (never left to the
+ *   host's preference): Secure Boot asks for `secure-boot` + `enrolled-keys` (on Debian's libvirt 9
+ *   that selects OVMF_CODE_4M.ms.fd with OVMF_VARS_4M.ms.fd, Microsoft's keys enrolled; a host
+ *   without such a build refuses to start the guest instead of booting one without keys), plain
+ *   UEFI asks for neither (OVMF_CODE_4M.fd). SMM, which Secure Boot firmware requires, only then.
+ * - No `<nvram>` path: libvirt names the variable store after the domain (unique per run and guest)
+ *   and fills it from the template the selected firmware names; `startDomainArgs` also passes
+ *   `--reset-nvram`, so every boot starts from a fresh copy of the template even if a store of that
+ *   name was left behind. The image must then boot through the removable-media fallback path.
  * - the NoCloud seed on a virtio-scsi CD-ROM: cloud kernels lack AHCI, a SATA CD is never seen.
  * - no <cpu> element: QEMU's default model is the same on every host, so guests can migrate.
  * - serial console straight into a file from power-on: a pty with a <log> records nothing while
@@ -106,4 +114,13 @@ export function renderDomainXml(spec: DomainSpec): string {
 export function macFromBytes(bytes: Uint8Array): string {
   const tail = Array.from(bytes.slice(0, 3), (b) => b.toString(16).padStart(2, '0'));
   return ['52', '54', '00', ...tail].join(':');
+}
+
+/**
+ * `virsh start` for a test guest: `--reset-nvram` (libvirt >= 8.1) recreates the UEFI variable store
+ * from the firmware's template before power-on, so no boot entry or key from an earlier guest of
+ * the same name survives. libvirt ignores it for BIOS guests (verified on libvirt 9.0).
+ */
+export function startDomainArgs(name: string): string[] {
+  return ['start', '--reset-nvram', name];
 }

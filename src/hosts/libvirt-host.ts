@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import type { HostConfig } from '../config/schema.js';
+import { startDomainArgs } from './domain-xml.js';
 import { Virsh } from './virsh.js';
 import { parseDomState, parseDomIfAddr, parsePoolTargetPath, parseVirshVersion } from './parse.js';
 
@@ -108,7 +109,7 @@ export class LibvirtHost {
   }
 
   async startDomain(name: string): Promise<void> {
-    await this.virsh.run(['start', name], { timeoutMs: 180_000 });
+    await this.virsh.run(startDomainArgs(name), { timeoutMs: 180_000 });
   }
 
   async domainState(name: string): Promise<{ state: string; reason?: string } | undefined> {
@@ -131,10 +132,107 @@ export class LibvirtHost {
     return this.virsh.text(['dumpxml', name]);
   }
 
+  /** Does the host answer at all (`virsh hostname`)? Never throws. */
+  async answers(): Promise<boolean> {
+    const result = await this.virsh.run(['hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+    return result?.exitCode === 0;
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    const result = await this.virsh.run(['vol-path', '--pool', this.pool, name], { allowFailure: true });
+    return result.exitCode === 0;
+  }
+
+  /** The domain XML a destination may start the guest from (`dumpxml --migratable`). */
+  async migratableXml(name: string): Promise<string> {
+    return this.virsh.text(['dumpxml', '--migratable', name]);
+  }
+
+  /**
+   * `virsh migrate` from this host, peer to peer (this host's libvirtd talks to `destinationUri` itself).
+   * Returns virsh's result: a refusal is data, not an exception.
+   */
+  async migrate(name: string, destinationUri: string, flags: readonly string[], xmlFile: string | undefined, timeoutMs: number) {
+    const args = ['migrate', ...flags, ...(xmlFile ? ['--xml', xmlFile] : []), name, destinationUri];
+    const result = await this.virsh.run(args, { allowFailure: true, timeoutMs }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    return { args, ...result };
+  }
+
+  /** `domjobinfo --rawstats` (with `--completed --keep-completed` for the last finished job); '' when there is none. */
+  async jobInfo(name: string, completed: boolean): Promise<string> {
+    const args = ['domjobinfo', name, '--rawstats', ...(completed ? ['--completed', '--keep-completed'] : [])];
+    const result = await this.virsh.run(args, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+    return result?.exitCode === 0 ? result.stdout : '';
+  }
+
+  async abortJob(name: string): Promise<void> {
+    await this.virsh.run(['domjobabort', name], { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+  }
+
+  /**
+   * Runs `task` with a transient `dir` pool over a folder of the host (e.g. the NVRAM folder), so files
+   * outside any pool can be read and written through libvirt alone. libvirt refuses two pools over one
+   * folder, so a pool another run holds there right now is waited for.
+   */
+  async withFolderPool<T>(folder: string, poolName: string, task: (pool: string) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const created = await this.virsh.run(['pool-create-as', poolName, 'dir', '--target', folder, '--build'], { allowFailure: true });
+      if (created.exitCode === 0) break;
+      if (/already exists/i.test(created.stderr) && attempt < 3) {
+        // Our own pool left by an interrupted step: take it over.
+        await this.virsh.run(['pool-destroy', poolName], { allowFailure: true });
+        continue;
+      }
+      if (attempt >= 30 || !/conflict|already in use|duplicate/i.test(created.stderr)) {
+        throw new InfraError(`host ${this.name}: cannot open ${folder} through a transient pool: ${created.stderr.trim()}`, { code: 'E_POOL' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    try {
+      return await task(poolName);
+    } finally {
+      await this.virsh.run(['pool-destroy', poolName], { allowFailure: true }).catch(() => undefined);
+    }
+  }
+
+  /** Copies a file of this host (any folder libvirt may open) to a local file. Returns false when it does not exist. */
+  async downloadHostFile(path: string, localFile: string, poolName: string): Promise<boolean> {
+    const { folder, file } = splitPath(path);
+    return this.withFolderPool(folder, poolName, async (pool) => {
+      const result = await this.virsh.run(['vol-download', '--pool', pool, file, localFile], { allowFailure: true, timeoutMs: 10 * 60_000 });
+      return result.exitCode === 0;
+    });
+  }
+
+  /** Writes a local file to a path on this host (replacing what is there). */
+  async uploadHostFile(localFile: string, path: string, poolName: string): Promise<void> {
+    const { folder, file } = splitPath(path);
+    const { size } = await stat(localFile);
+    await this.withFolderPool(folder, poolName, async (pool) => {
+      await this.virsh.run(['vol-delete', '--pool', pool, file], { allowFailure: true });
+      await this.virsh.run(['vol-create-as', pool, file, String(size), '--format', 'raw']);
+      await this.virsh.run(['vol-upload', '--pool', pool, file, localFile], { timeoutMs: 10 * 60_000 });
+    });
+  }
+
+  /** Deletes a file of this host if it is there; quiet when it is not. */
+  async deleteHostFile(path: string, poolName: string): Promise<void> {
+    const { folder, file } = splitPath(path);
+    await this.withFolderPool(folder, poolName, async (pool) => {
+      await this.virsh.run(['vol-delete', '--pool', pool, file], { allowFailure: true });
+    });
+  }
+
   /** Stops and forgets a domain, with its NVRAM; quiet when it is already gone. */
   async removeDomain(name: string): Promise<void> {
     await this.virsh.run(['destroy', name], { allowFailure: true });
     const undefine = await this.virsh.run(['undefine', '--nvram', name], { allowFailure: true });
     if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.run(['undefine', name], { allowFailure: true });
   }
+}
+
+function splitPath(path: string): { folder: string; file: string } {
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new InfraError(`not a file path: ${path}`, { code: 'E_POOL' });
+  return { folder: path.slice(0, slash), file: path.slice(slash + 1) };
 }

@@ -6,6 +6,7 @@ import { ImageError } from '../errors.js';
 import { parseQemuImgInfo } from '../hosts/parse.js';
 import type { ImageBootInfo, ImageInfo } from '../suite-api/index.js';
 import { run } from '../util/exec.js';
+import { espBootFacts, readEsp, type EspBootFacts } from './esp.js';
 import { bytesFromQemuIoDump, readBootClaims, type BootClaims } from './partition-table.js';
 
 const HEAD_BYTES = 34 * 512;
@@ -14,8 +15,13 @@ export interface InspectedImage extends ImageInfo {
   bootClaims: BootClaims;
 }
 
+export interface InspectOptions {
+  /** Where the ESP's bytes are copied for reading (a folder of its own is made and removed inside). */
+  workDir?: string;
+}
+
 /** Everything imgtest learns about the input before anything boots. Reads the file, never writes it. */
-export async function inspectImage(path: string): Promise<InspectedImage> {
+export async function inspectImage(path: string, options: InspectOptions = {}): Promise<InspectedImage> {
   const absolute = resolve(path);
   let size: number;
   try {
@@ -35,12 +41,13 @@ export async function inspectImage(path: string): Promise<InspectedImage> {
   if (info.backingFile) throw new ImageError(`${path}: has a backing file (${info.backingFile}); flatten it first: qemu-img convert -O qcow2 ${basename(path)} flat.qcow2`);
   if (info.encrypted) throw new ImageError(`${path}: encrypted images are not supported`);
 
-  const dump = await run('qemu-io', ['-r', '-f', info.format, '-c', `read -v 0 ${Math.min(HEAD_BYTES, info.virtualSize)}`, absolute], { allowFailure: true });
+  const dump = await run('qemu-io', ['-r', '-U', '-f', info.format, '-c', `read -v 0 ${Math.min(HEAD_BYTES, info.virtualSize)}`, absolute], { allowFailure: true });
   const bootClaims = readBootClaims(bytesFromQemuIoDump(dump.stdout, HEAD_BYTES));
   // qemu-img calls any file "raw"; a raw disk image must at least look like a disk.
   if (info.format === 'raw' && (size % 512 !== 0 || bootClaims.table === 'none')) {
     throw new ImageError(`${path}: not a disk image (no qcow2 header, and as a raw disk it has no partition table)`);
   }
+  const esp = bootClaims.esp ? espBootFacts(await readEsp({ path: absolute, format: info.format }, bootClaims.esp, { workDir: options.workDir }), bootClaims.esp.index) : undefined;
   return {
     path: absolute,
     name: basename(absolute).replace(/\.(qcow2|img|raw)$/i, ''),
@@ -49,18 +56,25 @@ export async function inspectImage(path: string): Promise<InspectedImage> {
     actualSize: size,
     sha256: await sha256File(absolute),
     bootClaims,
-    boot: bootInfoFrom(bootClaims),
+    boot: bootInfoFrom(bootClaims, esp),
   };
 }
 
-/** The contract's view of the boot claims (the partition table's part; the ESP's files come later). */
-export function bootInfoFrom(claims: BootClaims): ImageBootInfo {
+/**
+ * The contract's view of how the image boots: the partition table's claims (ESP -> uefi, MBR boot
+ * code -> bios) plus what the ESP holds (a signed loader on the fallback path -> Secure Boot). Pure.
+ */
+export function bootInfoFrom(claims: BootClaims, esp?: EspBootFacts): ImageBootInfo {
+  const secureBoot = Boolean(claims.claims.uefi && esp?.secureBoot);
+  const all = { ...claims.claims, secureBoot };
+  const named = [all.uefi && 'uefi', all.bios && 'bios', all.secureBoot && 'secure boot'].filter(Boolean).join(' + ');
   return {
     partitionTable: claims.table,
     biosBootCode: claims.mbrBootCode,
-    esp: claims.esp ? { partition: claims.esp.index } : undefined,
-    claims: { ...claims.claims, secureBoot: false },
-    reasons: claims.reasons,
+    esp: claims.esp ? { partition: claims.esp.index, ...(esp?.filesystem ? { filesystem: esp.filesystem } : {}) } : undefined,
+    ...(esp?.fallbackLoader ? { fallbackLoader: esp.fallbackLoader } : {}),
+    claims: all,
+    reasons: [...claims.reasons.filter((r) => !r.startsWith('claims:')), ...(esp?.reasons ?? []), `claims: ${named || 'nothing bootable'}`],
   };
 }
 

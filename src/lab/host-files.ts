@@ -34,6 +34,7 @@ export async function ensureHostFiles(host: HostSpec, paths: HostPaths, log: Log
   if (!(await exists(paths.etcLibvirt))) await copyStockLibvirtEtc(paths.etcLibvirt, (line) => log(`${host.name}: ${line}`));
   for (const bind of paths.binds) await mkdir(bind.source, { recursive: true, mode: 0o755 });
   await mkdir(paths.images, { recursive: true, mode: 0o755 });
+  await mkdir(paths.sharedImages, { recursive: true, mode: 0o755 });
   const daemonConf = libvirtdConf({ hostName: host.name, listenAddress: host.managementAddress, hostUuid: host.hostUuid });
   const qemu = qemuConf({ hostName: host.name, migrationAddress: host.managementAddress, migrationPortMin: MIGRATION_PORTS.min, migrationPortMax: MIGRATION_PORTS.max });
   const changedDaemon = await writeIfChanged(join(paths.etcLibvirt, 'libvirtd.conf'), daemonConf, 0o644);

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { InfraError } from '../errors.js';
 import { run, type RunResult } from '../util/exec.js';
 import { exists, readText } from './files.js';
-import { POOL_TARGET, netnsPath, type HostPaths, type HostSpec } from './layout.js';
+import { POOL_TARGET, SHARED_POOL_TARGET, netnsPath, type HostPaths, type HostSpec } from './layout.js';
 import { mountsToDrop, parseMountInfo, type MountInfoEntry } from './parse.js';
 import { namespaceId, pidsInNamespaces, stopProcesses } from './processes.js';
 
@@ -17,6 +17,7 @@ import { namespaceId, pidsInNamespaces, stopProcesses } from './processes.js';
  *   /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt
  *                          bind mounts of the host's folders in the lab state folder
  *   /var/lib/imgtest/images  the host's image folder (the `imgtest` storage pool)
+ *   /var/lib/imgtest/shared  the lab's shared image folder, the same for both hosts (the `imgtest-shared` pool)
  */
 
 type Log = (line: string) => void;
@@ -85,7 +86,32 @@ export async function removeHostNamespaces(target: HostNamespaceFiles, log: Log)
 
 /** Folders in the machine's own tree that bind mounts need as mountpoints (created if missing, recorded by the caller). */
 export function rootMountpoints(paths: HostPaths): string[] {
-  return [...paths.binds.map((b) => b.target).filter((t) => !t.startsWith('/run/')), POOL_TARGET];
+  return [...paths.binds.map((b) => b.target).filter((t) => !t.startsWith('/run/')), POOL_TARGET, SHARED_POOL_TARGET];
+}
+
+/** The image folders bound into a host: its own, and the one both hosts share. */
+function imageBinds(paths: HostPaths): { source: string; target: string }[] {
+  return [
+    { source: paths.images, target: POOL_TARGET },
+    { source: paths.sharedImages, target: SHARED_POOL_TARGET },
+  ];
+}
+
+/**
+ * Binds the image folders a host lacks into its running mount namespace (a lab made before the shared
+ * folder existed gets it on the next `lab up`, without restarting anything). Returns the targets bound.
+ */
+export async function ensureImageBinds(target: HostNamespaceFiles, log: Log): Promise<string[]> {
+  const mounted = parseMountInfo((await inHost(target, ['cat', '/proc/self/mountinfo'])).stdout).map((m) => m.mountPoint);
+  const bound: string[] = [];
+  for (const bind of imageBinds(target.paths)) {
+    if (mounted.includes(bind.target)) continue;
+    if (!(await exists(bind.source))) throw new InfraError(`${target.host.name}: missing ${bind.source}`, { code: 'E_LAB' });
+    log(`${target.host.name}: binding ${bind.source} at ${bind.target}`);
+    await inHost(target, ['mount', '--bind', bind.source, bind.target]);
+    bound.push(bind.target);
+  }
+  return bound;
 }
 
 /**
@@ -118,7 +144,7 @@ export async function ensureHostNamespaces(target: HostNamespaceFiles, log: Log,
   await inHost(target, ['mount', '-t', 'sysfs', '-o', 'rw,nosuid,nodev,noexec', 'sysfs', '/sys']);
   await inHost(target, ['mount', '-t', 'tmpfs', '-o', 'rw,nosuid,nodev,mode=0755,size=64m', 'tmpfs', '/run']);
   await inHost(target, ['mkdir', '-p', '-m', '0755', '/run/libvirt', '/run/sshd', '/run/lock']);
-  for (const bind of [...paths.binds, { source: paths.images, target: POOL_TARGET }]) {
+  for (const bind of [...paths.binds, ...imageBinds(paths)]) {
     if (!(await exists(bind.source))) throw new InfraError(`${host.name}: missing ${bind.source}`, { code: 'E_LAB' });
     await inHost(target, ['mount', '--bind', bind.source, bind.target]);
   }

@@ -38,6 +38,14 @@ export const ROOT_LINKS = {
 export const POOL_NAME = 'imgtest';
 /** Where each host sees its own image folder, inside its mount namespace. */
 export const POOL_TARGET = '/var/lib/imgtest/images';
+/**
+ * The pool both hosts share: one folder of the lab (`<state>/shared`) bind-mounted at the same path in
+ * both hosts' mount namespaces, like an NFS export mounted on two hypervisors. A run uses it with
+ * `storage: { sharedPool: imgtest-shared }` in its config. It is a local filesystem, so libvirt calls a
+ * migration over it unsafe (`--unsafe` needed).
+ */
+export const SHARED_POOL_NAME = 'imgtest-shared';
+export const SHARED_POOL_TARGET = '/var/lib/imgtest/shared';
 export const LIBVIRT_TCP_PORT = 16509;
 export const MIGRATION_PORTS = { min: 49152, max: 49215 } as const;
 
@@ -118,6 +126,8 @@ export interface HostPaths {
   etcLibvirt: string;
   runLibvirt: string;
   images: string;
+  /** The lab's one shared image folder (the same for every host), bind-mounted at SHARED_POOL_TARGET. */
+  sharedImages: string;
   libvirtdPid: string;
   virtlogdPid: string;
   libvirtSocket: string;
@@ -155,6 +165,7 @@ export function labPaths(root: string = stateDir()): LabPaths {
         etcLibvirt: join(dir, 'etc/libvirt'),
         runLibvirt,
         images: join(dir, 'images'),
+        sharedImages: join(root, 'shared'),
         libvirtdPid: join(runLibvirt, 'libvirtd.pid'),
         virtlogdPid: join(runLibvirt, 'virtlogd.pid'),
         libvirtSocket: join(runLibvirt, 'libvirt-sock'),

@@ -2,7 +2,7 @@ import { run } from '../util/exec.js';
 import { dnsmasqSpec } from './daemons.js';
 import { migrationUri } from './host-config.js';
 import { hostMountNsId } from './host-namespace.js';
-import { DHCP_RANGE, DHCP_SERVER_ADDRESS, GUEST_CIDR, HOST_GUEST_BRIDGE, HOST_SPECS, POOL_NAME, ROOT_GUEST_ADDRESS, ROOT_LINKS, labPaths, netnsPath, type HostSpec, type LabPaths } from './layout.js';
+import { DHCP_RANGE, DHCP_SERVER_ADDRESS, GUEST_CIDR, HOST_GUEST_BRIDGE, HOST_SPECS, POOL_NAME, ROOT_GUEST_ADDRESS, SHARED_POOL_NAME, ROOT_LINKS, labPaths, netnsPath, type HostSpec, type LabPaths } from './layout.js';
 import { parseCapabilitiesHostUuid, parseDomainNames, parseVirshVersion, splitVirshBatch, virshBatch } from './parse.js';
 import { namespaceId, runningDaemon } from './processes.js';
 import { rootLabLinks } from './network.js';
@@ -17,6 +17,8 @@ export interface LabHost {
   managementAddress: string;
   /** The `dir` storage pool at /var/lib/imgtest/images inside the host. */
   pool: string;
+  /** The `dir` pool both hosts share (/var/lib/imgtest/shared, one folder): config `storage.sharedPool`. */
+  sharedPool: string;
 }
 
 export interface LabHostStatus extends LabHost {
@@ -57,6 +59,7 @@ export function describeHost(host: HostSpec, paths: LabPaths): LabHost {
     migrationUri: migrationUri(host.managementAddress),
     managementAddress: host.managementAddress,
     pool: POOL_NAME,
+    sharedPool: SHARED_POOL_NAME,
   };
 }
 

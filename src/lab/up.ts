@@ -4,12 +4,12 @@ import { commandExists } from '../util/exec.js';
 import { dnsmasqSpec, ensureDaemon, libvirtdSpec, localSocketUri, virtlogdSpec, waitForLibvirt } from './daemons.js';
 import { exists } from './files.js';
 import { ensureHostFiles, ensureMountpointDirs } from './host-files.js';
-import { ensureHostNamespaces, ensurePrivateNsDir, rootMounts, rootMountpoints, type HostNamespaceFiles } from './host-namespace.js';
+import { ensureHostNamespaces, ensureImageBinds, ensurePrivateNsDir, rootMounts, rootMountpoints, type HostNamespaceFiles } from './host-namespace.js';
 import { HOST_SPECS, LAB_NETNS, ROOT_LINKS, type LabPaths } from './layout.js';
 import { emptyManifest, readManifest, writeManifest, type LabManifest } from './manifest.js';
 import { ensureHostNetwork, ensureLabNetwork, flushManagementNeighbours } from './network.js';
 import { ensureClientAccess, ensureHostSshFiles, hostSshUri, sshdSpec, writeKnownHosts } from './ssh-access.js';
-import { ensurePool } from './storage.js';
+import { ensurePools } from './storage.js';
 
 /** `lab up`: every step checks before it acts, so a second run changes nothing and a half-started lab is repaired. */
 
@@ -45,12 +45,13 @@ async function prepareStateDir(paths: LabPaths): Promise<LabManifest> {
   return manifest;
 }
 
-/** One host: files, namespaces, daemons, ssh access, storage pool. Returns its daemons' pids. */
+/** One host: files, namespaces, daemons, ssh access, storage pools. Returns its daemons' pids. */
 async function upHost(target: HostNamespaceFiles, labPaths: LabPaths, netnsRemade: boolean, sshFilesChanged: boolean, log: Log): Promise<Record<string, number>> {
   const { host, paths } = target;
   const configChanged = await ensureHostFiles(host, paths, log);
   // A mount namespace holds a sysfs of the network namespace it was made for: remake it with that.
   const rebuilt = await ensureHostNamespaces(target, log, netnsRemade);
+  if (!rebuilt) await ensureImageBinds(target, log);
 
   const pids: Record<string, number> = {};
   const virtlogd = await virtlogdSpec(target);
@@ -64,7 +65,7 @@ async function upHost(target: HostNamespaceFiles, labPaths: LabPaths, netnsRemad
   const uri = hostSshUri(host, labPaths);
   const hostname = await waitForLibvirt(uri, `${host.name} over ssh`, 30_000);
   if (hostname !== host.name) throw new InfraError(`${uri} answered as '${hostname}', expected '${host.name}'`, { code: 'E_LAB' });
-  await ensurePool(host.name, uri, log);
+  await ensurePools(host.name, uri, log);
   return pids;
 }
 

@@ -122,6 +122,10 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
     ['image.sha256', result.image.sha256],
     ['run.firmware', result.firmware],
   ];
+  // What the image claims about booting, and why (read offline before any boot).
+  const claims = result.image.boot?.claims;
+  if (claims) props.push(['image.boot-claims', [claims.uefi && 'uefi', claims.bios && 'bios', claims.secureBoot && 'secure-boot'].filter(Boolean).join(',') || 'none']);
+  if (result.image.boot?.reasons.length) props.push(['image.boot-reasons', result.image.boot.reasons.join('; ')]);
   if (suite.firmware !== undefined) props.push(['firmware', suite.firmware]);
   props.push(['accel', result.accel]);
   props.push(['hosts', result.hosts.map((h) => h.name).join(',')]);

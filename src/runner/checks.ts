@@ -13,6 +13,8 @@ export interface SuiteRunInput {
   hosts: readonly HostInfo[];
   options: Record<string, unknown>;
   artifactDir: string;
+  /** Figures the checks record with `context.property` land here (the suite's JUnit <properties>). */
+  properties?: Record<string, string>;
   log(line: string): void;
   onCase(result: CaseResult): void;
 }
@@ -39,6 +41,9 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
     hosts: input.hosts,
     options: input.options,
     log: input.log,
+    property(name: string, value: string | number) {
+      if (input.properties) input.properties[name] = String(value);
+    },
     memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
       if (!memo.has(key)) memo.set(key, compute());
       return memo.get(key) as Promise<T>;
@@ -61,7 +66,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
   try {
     const outcome = await check.run(context);
     const status = outcome.status === 'pass' ? 'passed' : outcome.status === 'fail' ? 'failed' : 'skipped';
-    return { ...base, status, message: outcome.message, evidence: outcome.evidence, durationMs: Date.now() - started };
+    return { ...base, severity: outcome.severity ?? check.severity, status, message: outcome.message, evidence: outcome.evidence, durationMs: Date.now() - started };
   } catch (error) {
     const message = isImgtestError(error) || error instanceof Error ? error.message : String(error);
     return { ...base, status: 'error', message: `check could not run: ${message.split('\n')[0]}`, evidence: error instanceof Error ? error.stack : undefined, durationMs: Date.now() - started };

@@ -7,11 +7,14 @@ import type { AccelSetting, FirmwareSetting, ImgtestConfig } from '../config/sch
 import { UsageError } from '../errors.js';
 import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { inspectImage, type InspectedImage } from '../image/inspect.js';
+import { resolveFirmware } from './firmware.js';
 import { verdictOf, type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
 import type { BootFailure, Firmware, HostInfo, Suite } from '../suite-api/index.js';
 import { runSuiteChecks, skippedCases } from './checks.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { bootGuest, GuestBootFailure, type BootedGuest } from './guest-boot.js';
+import type { MigrationSupport } from './guest-migration.js';
+import { BaseVolumes } from './guest-storage.js';
 import { resolveHosts } from './hosts.js';
 import { planRun, type PlannedGuest, type RunPlan } from './planner.js';
 import { newRunId } from './run-id.js';
@@ -33,26 +36,26 @@ export interface RunOptions {
 
 const execFileAsync = promisify(execFile);
 
-/** Which firmware the run boots with, from the setting and what the image claims. */
-export function resolveFirmware(setting: FirmwareSetting, image: InspectedImage): Firmware[] {
-  if (setting !== 'auto') return [setting];
-  const { claims } = image.bootClaims;
-  if (claims.uefi) return ['uefi'];
-  return ['bios'];
-}
-
 export async function executeRun(options: RunOptions): Promise<RunResult> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const emit = (line: string) => options.reporters.forEach((r) => r.onLog?.(line));
-  const image = await inspectImage(options.imagePath);
+  const workDir = await mkdtemp(join(tmpdir(), `imgtest-${runId}-`));
+  // With --keep the run's key and known_hosts stay, so the printed ssh command keeps working.
+  if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
+  const image = await inspectImage(options.imagePath, { workDir });
   const firmwareSetting = options.firmware ?? options.config.firmware;
   const accelSetting = options.accel ?? options.config.accel;
-  const firmwares = resolveFirmware(firmwareSetting, image);
-  emit(`image ${image.name}: ${image.format}, ${(image.virtualSize / 2 ** 30).toFixed(1)} GiB virtual, sha256 ${image.sha256.slice(0, 16)}…; ${image.bootClaims.reasons.join('; ')}`);
+  const firmwareChoice = resolveFirmware(firmwareSetting, image.boot);
+  const firmwares = firmwareChoice.firmwares;
+  emit(`image ${image.name}: ${image.format}, ${(image.virtualSize / 2 ** 30).toFixed(1)} GiB virtual, sha256 ${image.sha256.slice(0, 16)}…; ${image.boot.reasons.join('; ')}`);
+  emit(firmwareChoice.reason);
+  if (firmwareChoice.warning) emit(`note: ${firmwareChoice.warning}`);
 
   const hostConfigs = await resolveHosts(options.config.hosts, emit);
-  const hosts = hostConfigs.map((config) => new LibvirtHost(config));
+  // With a shared pool every guest volume goes there, on every host (see BaseVolumes).
+  const sharedPool = options.config.storage.sharedPool;
+  const hosts = hostConfigs.map((config) => new LibvirtHost(sharedPool ? { ...config, pool: sharedPool } : config));
   const facts = await Promise.all(hosts.map((host) => host.facts()));
   const hostFacts: HostFacts[] = hosts.map((host, i) => ({ name: host.name, uri: host.config.uri, libvirtVersion: facts[i]!.libvirtVersion, qemuVersion: facts[i]!.qemuVersion }));
   const hostInfos: HostInfo[] = hosts.map((host, i) => ({ name: host.name, uri: host.config.uri, migrationUri: host.migrationUri, libvirtVersion: facts[i]!.libvirtVersion, qemuVersion: facts[i]!.qemuVersion }));
@@ -61,9 +64,6 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const reportDir = resolve(options.reportDir ?? options.config.reportDir, runId);
   await mkdir(reportDir, { recursive: true });
   await pointLatest(reportDir);
-  const workDir = await mkdtemp(join(tmpdir(), `imgtest-${runId}-`));
-  // With --keep the run's key and known_hosts stay, so the printed ssh command keeps working.
-  if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
 
   const planned: PlannedCase[] = options.suites.flatMap((suite) => suite.checks.map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
   options.reporters.forEach((r) => r.onRunStart?.({ runId, image, hosts: hostFacts, planned, guests: plan.guests.length }));
@@ -83,11 +83,12 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const offlineRuns = plan.offline.map(async (assignment) => {
     const suite = suiteById.get(assignment.suiteId)!;
     const started = new Date();
+    const properties: Record<string, string> = {};
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit,
+      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties,
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     });
-    return suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime());
+    return suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties);
   });
 
   const guestRuns = runOnlineSuites({ ...options, runId, image, hosts, hostInfos, plan, reportDir, workDir, keyFile, publicKey, accelSetting, kvmAvailable: facts.map((f) => f.kvmAvailable), emit, suiteById });
@@ -124,16 +125,11 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
   if (!ctx.plan.guests.length) return [];
   const hostByName = new Map(ctx.hosts.map((h) => [h.name, h]));
   const baseVolume = `imgtest-${ctx.runId}-base.${ctx.image.format}`;
-  const uploads = new Map<string, Promise<void>>();
+  const sharedPool = ctx.config.storage.sharedPool;
+  const bases = new BaseVolumes({ name: baseVolume, imagePath: ctx.image.path, imageName: ctx.image.name, sharedPool, cleanup: ctx.cleanup, keep: ctx.keep, emit: ctx.emit });
+  const migration: MigrationSupport = { hosts: ctx.hosts.map((host, i) => ({ host, info: ctx.hostInfos[i]! })), ensureBase: (host) => bases.ensure(host), shared: sharedPool !== undefined };
   const kvmBroken = new Set<string>();
-  const upload = (host: LibvirtHost) => {
-    if (!uploads.has(host.name)) {
-      if (!ctx.keep) ctx.cleanup.add(`${host.name}: base ${baseVolume}`, () => host.deleteVolume(baseVolume));
-      ctx.emit(`[${host.name}] copying ${ctx.image.name} to pool ${host.pool} as ${baseVolume}`);
-      uploads.set(host.name, host.uploadVolume(baseVolume, ctx.image.path));
-    }
-    return uploads.get(host.name)!;
-  };
+  const upload = (host: LibvirtHost) => bases.ensure(host);
   const virtTypeFor = (host: LibvirtHost): 'kvm' | 'qemu' => {
     const setting = host.config.accel ?? ctx.accelSetting;
     if (setting === 'tcg' || kvmBroken.has(host.name)) return 'qemu';
@@ -149,7 +145,7 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
         runId: ctx.runId, key, host, hostInfo, firmware: guest.firmware, virtType, baseVolume, baseFormat: ctx.image.format,
         overlayBytes: Math.max(ctx.image.virtualSize, 4 * 2 ** 30), memoryMiB: ctx.config.guest.memoryMiB, vcpus: ctx.config.guest.vcpus, user: ctx.config.guest.user,
         publicKey: ctx.publicKey, privateKeyFile: ctx.keyFile, workDir: ctx.workDir, bootTimeoutSeconds: ctx.bootTimeoutSeconds ?? ctx.config.guest.bootTimeoutSeconds,
-        cleanup: ctx.cleanup, keep: ctx.keep, signal: ctx.signal,
+        cleanup: ctx.cleanup, keep: ctx.keep, signal: ctx.signal, migration,
         onState: (state, detail) => ctx.reporters.forEach((r) => r.onGuestState?.({ name: `imgtest-${ctx.runId}-${key}`, host: host.name, firmware: guest.firmware }, state, detail)),
       });
     const virtType = virtTypeFor(host);
@@ -199,6 +195,7 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
       return s.status === 'rejected' ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
     });
     let cases: CaseResult[];
+    const properties: Record<string, string> = {};
     if (failures.length && !suite.requires.guests?.seesFailedBoots) {
       const first = failures[0]!;
       // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
@@ -209,12 +206,12 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
     } else {
       cases = await runSuiteChecks({
         suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
-        artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit,
+        artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties,
         onCase: (c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
       });
     }
     collected.add(suite.id);
-    const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime());
+    const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime(), properties);
     ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
     results.push(result);
   }
@@ -239,7 +236,9 @@ async function collectGuestArtifacts(ctx: OnlineContext, host: LibvirtHost, key:
     await writeFile(path, content);
     files.push(path);
   };
-  await save(`${name}.serial.log`, await host.readPoolFile(`${name}.serial.log`).catch(() => ''));
+  // Through the handle when the guest booted: it follows a guest that migrated to another host.
+  const serial = settled.status === 'fulfilled' ? settled.value.handle.serialLog() : host.readPoolFile(`${name}.serial.log`);
+  await save(`${name}.serial.log`, await serial.catch(() => ''));
   if (settled.status === 'fulfilled') {
     await save(`${name}.domain.xml`, settled.value.domainXml);
     for (const log of ['/var/log/cloud-init.log', '/var/log/cloud-init-output.log']) {
@@ -263,8 +262,8 @@ function bootFailureOf(guest: PlannedGuest, guestName: string, reason: unknown):
   };
 }
 
-function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: GuestSummary[], cases: CaseResult[], attachments: string[], started: Date, durationMs: number): SuiteResult {
-  return { suiteId: suite.id, title: suite.title, firmware, guests, cases, attachments, properties: {}, startedAt: started.toISOString(), durationMs };
+function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: GuestSummary[], cases: CaseResult[], attachments: string[], started: Date, durationMs: number, properties: Record<string, string> = {}): SuiteResult {
+  return { suiteId: suite.id, title: suite.title, firmware, guests, cases, attachments, properties, startedAt: started.toISOString(), durationMs };
 }
 
 function orderLike(suites: readonly Suite[], results: SuiteResult[]): SuiteResult[] {

@@ -9,6 +9,7 @@ import { addressFromConsole, bootRefusal, hostKeysFromConsole, kvmFailure, lastL
 import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
 import type { Firmware, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
+import { RunnerGuestHypervisor, type MigrationSupport } from './guest-migration.js';
 
 export interface GuestBootSpec {
   runId: string;
@@ -31,6 +32,8 @@ export interface GuestBootSpec {
   keep: boolean;
   onState(state: string, detail?: string): void;
   signal?: AbortSignal;
+  /** The run's hosts and base volumes, so the guest can move live (`handle.hypervisor.migrate`). */
+  migration?: MigrationSupport;
 }
 
 export interface BootedGuest {
@@ -211,9 +214,16 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
   if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
 
+  const hypervisor = new RunnerGuestHypervisor({
+    name: names.domain, runId: spec.runId, key: spec.key, boot: { host, info: spec.hostInfo },
+    overlay: names.overlay, seed: names.seed, seedIso: iso, serialLog: names.serialLog, overlayBytes: spec.overlayBytes,
+    baseVolume: spec.baseVolume, baseFormat: spec.baseFormat, cleanup: spec.cleanup, keep: spec.keep, workDir: spec.workDir, support: spec.migration,
+  });
   const handle: GuestHandle = {
     name: names.domain,
-    host: spec.hostInfo,
+    get host() {
+      return hypervisor.currentHost();
+    },
     address: ssh.address,
     mac,
     firmware: spec.firmware,
@@ -222,7 +232,15 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     exec: (argv, options) => sshExec(ssh, argv, options),
     script: (text, args, options) => sshScript(ssh, text, args, options),
     tryLogin: (options) => sshTryLogin(ssh, options),
-    serialLog,
+    // After a move to per-host storage, what the guest printed since is in the current host's file.
+    serialLog: async () => {
+      const now = hypervisor.currentLibvirtHost();
+      const boot = await serialLog();
+      if (now === host || spec.migration?.shared) return boot;
+      const since = await now.readPoolFile(names.serialLog).catch(() => '');
+      return since ? `${boot}\n[imgtest: console on ${now.name} since the guest moved there]\n${since}` : boot;
+    },
+    hypervisor,
   };
   return { handle, ssh, domainXml, bootSeconds, pinnedHostKeys: ssh.pinned, virtType: spec.virtType };
 }

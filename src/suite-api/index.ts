@@ -64,9 +64,12 @@ export interface Check {
 }
 
 export type CheckOutcome =
-  | { status: 'pass'; message: string; evidence?: string }
-  | { status: 'fail'; message: string; evidence?: string }
-  | { status: 'skip'; message: string; evidence?: string };
+  | { status: 'pass'; message: string; evidence?: string; severity?: Severity }
+  | { status: 'fail'; message: string; evidence?: string; severity?: Severity }
+  | { status: 'skip'; message: string; evidence?: string; severity?: Severity };
+// `severity` on an outcome overrides the check's declared one for this result, for checks whose
+// weight depends on the image or the config (e.g. Secure Boot: `must` when the image claims it,
+// `should` otherwise). The declared severity is what `imgtest suites` lists and skipped cases carry.
 
 export const pass = (message: string, evidence?: string): CheckOutcome => ({ status: 'pass', message, evidence });
 export const fail = (message: string, evidence?: string): CheckOutcome => ({ status: 'fail', message, evidence });
@@ -126,7 +129,8 @@ export interface HostInfo {
 export interface GuestHandle {
   /** The libvirt domain name (carries the run id). */
   name: string;
-  host: HostInfo;
+  /** The host the guest runs on now (it changes when the guest migrates, see `hypervisor`). */
+  readonly host: HostInfo;
   address: string;
   mac: string;
   firmware: Firmware;
@@ -141,6 +145,111 @@ export interface GuestHandle {
   tryLogin(options: LoginOptions): Promise<LoginAttempt>;
   /** The serial console captured from power-on so far. */
   serialLog(): Promise<string>;
+  /** The guest as its hypervisors see it: where it runs, its libvirt definition, and moving it live. */
+  hypervisor: GuestHypervisor;
+}
+
+/**
+ * Where a guest's disks live. `per-host`: each host has its own copy of the base image and the guest's
+ * overlay sits in the pool of the host it runs on (a move copies it: storage mode `copy`).
+ * `shared`: base, overlay and seed sit in one pool every host sees at the same path (`storage.sharedPool`
+ * in the run config): a move copies no disk (storage mode `shared`).
+ */
+export interface GuestStorage {
+  kind: 'per-host' | 'shared';
+  /** The libvirt storage pool holding the guest's volumes (the same name on every host when shared). */
+  pool: string;
+}
+
+/** How a live migration treats the guest's disks (see `GuestStorage`). */
+export type MigrationStorageMode = 'copy' | 'shared';
+
+export interface MigrationOptions {
+  /** `copy`: the destination gets the base image, a fresh overlay and the seed, libvirt copies the overlay (`--copy-storage-inc`). `shared`: nothing is copied. */
+  storage: MigrationStorageMode;
+  /**
+   * Shared storage on a filesystem libvirt does not trust (a local one: it only trusts network and cluster
+   * filesystems) is refused with "Unsafe migration"; with this set the move is retried with `--unsafe`
+   * and the outcome says so. Without it, libvirt's refusal is the outcome.
+   */
+  allowUnsafe?: boolean;
+  /** Abort the migration job (`domjobabort`) when it has not finished after this long; default 600. */
+  timeoutSeconds?: number;
+}
+
+/** libvirt's own figures of a finished migration (`virsh domjobinfo --completed --rawstats` on the destination). */
+export interface MigrationStats {
+  /** From the start of the job to its end, ms (`time_elapsed`). */
+  timeElapsedMs?: number;
+  /** How long the guest was paused for the switch-over, ms (`downtime`). */
+  downtimeMs?: number;
+  setupTimeMs?: number;
+  /** Everything moved (memory, and disks when libvirt counts them), bytes (`data_processed`). */
+  dataProcessedBytes?: number;
+  memoryProcessedBytes?: number;
+  memoryTotalBytes?: number;
+  /** Disk data copied (copy mode), bytes: the destination does not count it, so this is the source's last report. */
+  diskProcessedBytes?: number;
+  memoryIterations?: number;
+  memoryDirtyRatePagesPerSecond?: number;
+  /** Every `name: value` line as libvirt printed it. */
+  raw: Record<string, string>;
+}
+
+export interface MigrationOutcome {
+  /** libvirt finished the move and the guest runs on the destination. */
+  ok: boolean;
+  /** Host names. */
+  from: string;
+  to: string;
+  storage: MigrationStorageMode;
+  /** `--unsafe` was used (shared storage on a filesystem libvirt does not trust). */
+  unsafe: boolean;
+  /** libvirt's refusal that made imgtest retry with `--unsafe`. */
+  unsafeReason?: string;
+  /** libvirt's own message when the move failed or was refused. */
+  error?: string;
+  /** The virsh arguments of the (last) attempt, for evidence. */
+  command: string[];
+  /** What was put on the destination before the move (volumes, NVRAM), one line each. */
+  prepared: string[];
+  /** Epoch ms when `virsh migrate` started and returned. */
+  startedAt: number;
+  finishedAt: number;
+  stats?: MigrationStats;
+}
+
+export interface GuestHypervisor {
+  /** The host the guest runs on now. */
+  currentHost(): HostInfo;
+  /** Where the guest's disks live. */
+  storage(): GuestStorage;
+  /** The live domain XML from the current host (`virsh dumpxml`). */
+  domainXml(): Promise<string>;
+  /**
+   * A read-only `virsh` query on one of the run's hosts, with an argument array (never a shell string),
+   * e.g. ['domjobinfo', name, '--completed'], ['hypervisor-cpu-compare', file, '--virttype', 'qemu'],
+   * ['domstate', name], ['qemu-agent-command', name, '{"execute":"guest-ping"}']. Commands that change
+   * anything are refused (an error), and so is `qemu-agent-command` for any other domain. Never throws
+   * for a non-zero exit: that is in the result.
+   */
+  virsh(host: HostInfo, args: readonly string[]): Promise<ExecResult>;
+  /**
+   * Gets `to` ready for a move without moving (copy mode: the base image, uploaded if missing, a fresh
+   * overlay of the same name and size, the seed; shared mode: the pool checked to show the guest's
+   * volumes). Call it before starting what is to be observed during the move, so the preparation's
+   * own load (uploading an image) is not part of it; `migrate` prepares by itself otherwise.
+   * Returns what it did, one line each. Throws when the destination cannot be prepared.
+   */
+  prepareMigration(to: HostInfo, options: MigrationOptions): Promise<string[]>;
+  /**
+   * Moves the guest live to `to` (`virsh migrate --live --p2p --persistent --undefinesource`), after
+   * preparing the destination (copy mode: base image, a fresh overlay of the same name and size, the
+   * seed; UEFI: the NVRAM the guest booted with, at the same path). Everything it creates is removed at
+   * the end of the run. A refusal or failure by libvirt is an outcome with `ok: false` and libvirt's
+   * message; it throws only when a host stops answering or preparing the destination fails.
+   */
+  migrate(to: HostInfo, options: MigrationOptions): Promise<MigrationOutcome>;
 }
 
 /** What the image file claims about how it boots, read before anything boots. */
@@ -205,6 +314,11 @@ export interface CheckContext {
   log(line: string): void;
   /** Values shared between the checks of one suite on one set of guests (compute once, read often). */
   memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  /**
+   * Records a figure of this suite's run (e.g. `migration.leg1.downtime-ms`), reported as a JUnit
+   * `<property>` of the suite and in results.json (`suites[].properties`). A later value replaces an earlier one.
+   */
+  property(name: string, value: string | number): void;
 }
 
 export function defineSuite(suite: Suite): Suite {

@@ -22,7 +22,8 @@ export function createSshHardeningSuite(tools: HostTools = realHostTools): Suite
       'login, forwarding, MaxAuthTries, LoginGraceTime and host-based trust; probes the server from the host like ' +
       'an attacker (ssh-audit) for weak ciphers, MACs, key exchanges and host keys; checks host key files and ' +
       'configuration file permissions, sshd -t, and that the service is enabled and running.',
-    requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
+    // sshd's configuration and the algorithms it offers do not depend on the firmware: run once.
+    requires: { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } },
     checks: createChecks(tools),
   });
 }

@@ -16,6 +16,13 @@ describe('config', () => {
     expect(config.hosts![1]).toMatchObject({ pool: 'default', network: { network: 'default' } });
   });
 
+  it('storage: no shared pool by default; a named one when set; nothing else allowed', () => {
+    expect(defaultConfig().storage).toEqual({});
+    expect(parseConfig('storage:\n  sharedPool: imgtest-shared\n', 'c.yaml').storage).toEqual({ sharedPool: 'imgtest-shared' });
+    expect(() => parseConfig('storage:\n  sharedPool: ""\n', 'c.yaml')).toThrowError(/c\.yaml:2: storage\.sharedPool: /);
+    expect(() => parseConfig('storage:\n  nfs: yes\n', 'c.yaml')).toThrowError(/storage: unknown field\(s\) nfs/);
+  });
+
   it('names the file, line and field of a wrong value', () => {
     const text = 'firmware: auto\nguest:\n  memoryMiB: lots\n';
     expect(() => parseConfig(text, 'imgtest.yaml')).toThrowError(ConfigError);

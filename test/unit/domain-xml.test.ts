@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { macFromBytes, renderDomainXml, type DomainSpec } from '../../src/hosts/domain-xml.js';
+import { macFromBytes, renderDomainXml, startDomainArgs, type DomainSpec } from '../../src/hosts/domain-xml.js';
 
 const spec = (over: Partial<DomainSpec> = {}): DomainSpec => ({
   name: 'imgtest-r1-g1', runId: 'r1', virtType: 'qemu', memoryMiB: 1024, vcpus: 1, firmware: 'bios', pool: 'imgtest',
@@ -36,6 +36,24 @@ describe('renderDomainXml', () => {
     expect(xml).toContain("<smm state='on'/>");
   });
 
+  it('UEFI states both firmware features, so the host never picks a Secure Boot build for plain UEFI', () => {
+    const xml = renderDomainXml(spec({ firmware: 'uefi' }));
+    expect(xml).toMatch(/<os firmware='efi'>\s*<type arch='x86_64' machine='q35'>hvm<\/type>\s*<firmware>\s*<feature enabled='no' name='secure-boot'\/>\s*<feature enabled='no' name='enrolled-keys'\/>\s*<\/firmware>/);
+    expect(xml).not.toContain('<bios ');
+  });
+
+  it('never pins firmware or variable store paths: the host selects them (fresh store per domain name)', () => {
+    for (const firmware of ['bios', 'uefi', 'uefi-secureboot'] as const) {
+      const xml = renderDomainXml(spec({ firmware }));
+      expect(xml).not.toMatch(/<loader|<nvram|OVMF/);
+    }
+  });
+
+  it('BIOS has no firmware features and no SMM', () => {
+    const xml = renderDomainXml(spec());
+    expect(xml).not.toMatch(/<firmware>|<smm/);
+  });
+
   it('puts the seed on a virtio-scsi CD-ROM (cloud kernels have no AHCI)', () => {
     const xml = renderDomainXml(spec());
     expect(xml).toMatch(/<controller type='scsi' model='virtio-scsi'\/>/);
@@ -51,6 +69,12 @@ describe('renderDomainXml', () => {
 
   it('logs the serial console to the given file from power-on', () => {
     expect(renderDomainXml(spec())).toMatch(/<serial type='file'>\s*<source path='\/var\/lib\/imgtest\/images\/imgtest-r1-g1.serial.log' append='off'\/>/);
+  });
+});
+
+describe('startDomainArgs', () => {
+  it('starts every guest with --reset-nvram: UEFI from a fresh copy of the variable template', () => {
+    expect(startDomainArgs('imgtest-r1-g1')).toEqual(['start', '--reset-nvram', 'imgtest-r1-g1']);
   });
 });
 

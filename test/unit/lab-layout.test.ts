@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labHosts } from '../../src/lab/index.js';
-import { GUEST_BRIDGE, HOST_GUEST_BRIDGE, HOST_SPECS, LINK_PREFIX, MGMT_BRIDGE, NS_PREFIX, ROOT_LINKS, labPaths, peerOf, stateDir } from '../../src/lab/layout.js';
+import { rootMountpoints } from '../../src/lab/host-namespace.js';
+import { GUEST_BRIDGE, HOST_GUEST_BRIDGE, HOST_SPECS, LINK_PREFIX, MGMT_BRIDGE, NS_PREFIX, POOL_NAME, POOL_TARGET, ROOT_LINKS, SHARED_POOL_NAME, SHARED_POOL_TARGET, labPaths, peerOf, stateDir } from '../../src/lab/layout.js';
 
 const allLinkNames = [
   MGMT_BRIDGE,
@@ -52,6 +53,14 @@ describe('lab layout', () => {
     expect(hv1.mountNs).toBe('/s/ns/hv1.mnt');
   });
 
+  it('gives each host its own image folder and both the one shared folder, at fixed paths inside', () => {
+    const [hv1, hv2] = [labPaths('/s').host('hv1'), labPaths('/s').host('hv2')];
+    expect([hv1.images, hv2.images]).toEqual(['/s/hv1/images', '/s/hv2/images']);
+    expect([hv1.sharedImages, hv2.sharedImages]).toEqual(['/s/shared', '/s/shared']);
+    expect(rootMountpoints(hv1)).toEqual(['/etc/libvirt', '/var/lib/libvirt', '/var/log/libvirt', '/var/cache/libvirt', POOL_TARGET, SHARED_POOL_TARGET]);
+    expect([POOL_NAME, POOL_TARGET, SHARED_POOL_NAME, SHARED_POOL_TARGET]).toEqual(['imgtest', '/var/lib/imgtest/images', 'imgtest-shared', '/var/lib/imgtest/shared']);
+  });
+
   it('describes the hosts without touching the machine', () => {
     const previous = process.env['IMGTEST_LAB_DIR'];
     process.env['IMGTEST_LAB_DIR'] = '/nonexistent/imgtest-lab-unit';
@@ -63,6 +72,7 @@ describe('lab layout', () => {
           migrationUri: 'qemu+tcp://10.77.0.1/system',
           managementAddress: '10.77.0.1',
           pool: 'imgtest',
+          sharedPool: 'imgtest-shared',
         },
         {
           name: 'hv2',
@@ -70,6 +80,7 @@ describe('lab layout', () => {
           migrationUri: 'qemu+tcp://10.77.0.2/system',
           managementAddress: '10.77.0.2',
           pool: 'imgtest',
+          sharedPool: 'imgtest-shared',
         },
       ]);
     } finally {

@@ -1,8 +1,8 @@
-import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
+import type { RunResult } from '../../src/report/model.js';
 import { ConsoleReporter, formatBytes, formatDuration, wrap } from '../../src/report/console.js';
+import { caseResult as kase, runResult, suiteResult as suite } from './helpers/results.js';
 
 /** A stream that collects what is written; `isTTY` as a real terminal would set it. */
 class Capture extends Writable {
@@ -24,46 +24,10 @@ class Capture extends Writable {
 const ESC = '\u001b';
 const stripSgr = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
 
-function kase(overrides: Partial<CaseResult> = {}): CaseResult {
-  return {
-    checkId: 'ci-status',
-    title: 'cloud-init finished',
-    severity: 'must',
-    status: 'passed',
-    message: 'cloud-init finished, no errors',
-    durationMs: 1000,
-    attachments: [],
-    ...overrides,
-  };
-}
-
-function suite(overrides: Partial<SuiteResult> = {}): SuiteResult {
-  return {
-    suiteId: 'cloud-init',
-    title: 'cloud-init',
-    firmware: 'uefi',
-    guests: [],
-    cases: [kase()],
-    attachments: [],
-    properties: {},
-    startedAt: '2026-11-25T18:10:00.000Z',
-    durationMs: 12_300,
-    ...overrides,
-  };
-}
-
 function run(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    runId: 'abc',
-    imgtestVersion: '0.1.0',
-    startedAt: '2026-11-25T18:09:00.000Z',
+  return runResult({
     finishedAt: '2026-11-25T18:14:12.000Z',
     durationMs: 312_000,
-    image: { path: '/images/debian-12.qcow2', name: 'debian-12', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: 'ab'.repeat(32), boot: HYBRID_BOOT },
-    hosts: [{ name: 'hv1', uri: 'qemu+ssh://hv1/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' }],
-    firmware: 'uefi',
-    accel: 'tcg',
-    reportDir: '/reports/abc',
     suites: [
       suite({
         cases: [
@@ -78,7 +42,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
     verdict: 'error',
     exitCode: 3,
     ...overrides,
-  };
+  });
 }
 
 function drive(reporter: ConsoleReporter, result: RunResult): void {

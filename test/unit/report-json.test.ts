@@ -1,54 +1,40 @@
-import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/model.js';
 import { JsonReporter, renderJson } from '../../src/report/json.js';
+import { caseResult, imageInfo, runResult, suiteResult } from './helpers/results.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'imgtest-json-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function run(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    runId: 'abc',
-    imgtestVersion: '0.1.0',
-    startedAt: '2026-11-25T18:09:00.000Z',
-    finishedAt: '2026-11-25T18:20:00.000Z',
-    durationMs: 660_000,
-    image: { path: '/images/d.qcow2', name: 'd', format: 'qcow2', virtualSize: 2 ** 31, actualSize: 2 ** 29, sha256: 'ab'.repeat(32), boot: HYBRID_BOOT },
+  return runResult({
+    image: imageInfo({ path: '/images/d.qcow2', name: 'd', virtualSize: 2 ** 31, actualSize: 2 ** 29 }),
     hosts: [{ name: 'hv1', uri: 'qemu:///system' }],
-    firmware: 'uefi',
-    accel: 'tcg',
     reportDir: path.join(scratch, 'r'),
     suites: [
-      {
-        suiteId: 'cloud-init',
-        title: 'cloud-init',
-        firmware: 'uefi',
+      suiteResult({
         guests: [{ name: 'g1', host: 'hv1', mac: '52:54:00:00:00:01', firmware: 'uefi' }],
         cases: [
-          {
-            checkId: 'ci-status',
+          caseResult({
             title: 'done',
-            severity: 'must',
             status: 'failed',
             message: 'status: error',
             evidence: 'raw \u001b[31mtext\u001b[0m \u0000 kept as is',
             durationMs: 12,
             attachments: ['/r/a.txt'],
-          },
+          }),
         ],
-        attachments: [],
         properties: { k: 'v' },
-        startedAt: '2026-11-25T18:10:00.000Z',
         durationMs: 100,
-      },
+      }),
     ],
     verdict: 'failed',
     exitCode: 1,
     ...overrides,
-  };
+  });
 }
 
 describe('renderJson', () => {

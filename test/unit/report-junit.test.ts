@@ -1,4 +1,3 @@
-import { HYBRID_BOOT } from './helpers/fake-guest.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
 import { JunitReporter, junitTime, junitTimestamp, renderJunit } from '../../src/report/junit.js';
+import { caseResult, imageInfo, runResult, suiteResult } from './helpers/results.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const XSD = path.resolve(repoRoot, '..', 'shared', 'schemas', 'junit-10.xsd');
@@ -44,23 +44,11 @@ function xpath(xml: string, expression: string): string {
 // ---- factory -------------------------------------------------------------------------------
 
 function kase(overrides: Partial<CaseResult> = {}): CaseResult {
-  return {
-    checkId: 'ci-status',
-    title: 'cloud-init finished without errors',
-    severity: 'must',
-    status: 'passed',
-    message: 'cloud-init finished, no errors',
-    durationMs: 1234,
-    attachments: [],
-    ...overrides,
-  };
+  return caseResult({ title: 'cloud-init finished without errors', durationMs: 1234, ...overrides });
 }
 
 function suite(overrides: Partial<SuiteResult> = {}): SuiteResult {
-  return {
-    suiteId: 'cloud-init',
-    title: 'cloud-init',
-    firmware: 'uefi',
+  return suiteResult({
     guests: [{ name: 'imgtest-abc-g1', host: 'hv1', address: '10.10.1.5', mac: '52:54:00:aa:bb:01', firmware: 'uefi', bootSeconds: 143 }],
     cases: [kase()],
     attachments: ['/reports/abc/serial-g1.log'],
@@ -68,37 +56,25 @@ function suite(overrides: Partial<SuiteResult> = {}): SuiteResult {
     startedAt: '2026-11-25T19:10:00.123+01:00',
     durationMs: 65_432,
     ...overrides,
-  };
+  });
 }
 
 function run(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    runId: 'abc',
-    imgtestVersion: '0.1.0',
-    startedAt: '2026-11-25T18:09:00.000Z',
-    finishedAt: '2026-11-25T18:20:00.000Z',
-    durationMs: 660_000,
-    image: {
+  return runResult({
+    image: imageInfo({
       path: '/images/debian-12.1-generic.qcow2',
       name: 'debian-12.1-generic',
-      format: 'qcow2',
-      virtualSize: 2 * 1024 ** 3,
       actualSize: 512 * 1024 ** 2,
       sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-      boot: HYBRID_BOOT,
-    },
+    }),
     hosts: [
       { name: 'hv1', uri: 'qemu+ssh://root@hv1/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' },
       { name: 'hv2', uri: 'qemu+ssh://root@hv2/system', libvirtVersion: '9.0.0', qemuVersion: '7.2.0' },
     ],
     firmware: 'auto',
-    accel: 'tcg',
-    reportDir: '/reports/abc',
     suites: [suite()],
-    verdict: 'passed',
-    exitCode: 0,
     ...overrides,
-  };
+  });
 }
 
 /** One suite with a case of every status. */
@@ -242,6 +218,8 @@ describe('renderJunit', () => {
     expect(prop('host.hv2.qemu-version')).toBe('7.2.0');
     expect(prop('firmware')).toBe('uefi');
     expect(prop('run.firmware')).toBe('auto');
+    expect(prop('image.boot-claims')).toBe('uefi,bios');
+    expect(prop('image.boot-reasons')).toMatch(/^GPT with 2 partition\(s\); EFI system partition is partition 1/);
     expect(prop('accel')).toBe('tcg');
     expect(prop('run.id')).toBe('abc');
     expect(prop('imgtest.version')).toBe('0.1.0');

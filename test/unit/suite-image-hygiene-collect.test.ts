@@ -4,7 +4,7 @@
  * from a JSON description of a disk, and writes `*stdin*:N: libguestfs: error: ...` to stderr the way
  * guestfish does. The real appliance is exercised by test/e2e/image-hygiene-offline.test.ts.
  */
-import { HYBRID_BOOT } from './helpers/fake-guest.js';
+import { offlineContext } from './helpers/offline-context.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,6 @@ import {
 } from '../../suites/image-hygiene/collect.js';
 import { applianceEnv, commandLine, errorLines, GuestfishSession, quoteArg } from '../../suites/image-hygiene/guestfish.js';
 import suite, { SNAPSHOT_MEMO_KEY } from '../../suites/image-hygiene/index.js';
-import type { CheckContext } from '../../src/suite-api/index.js';
 
 const FAKE_GUESTFISH = String.raw`#!/usr/bin/env node
 // A fake guestfish: enough of the stdin protocol and of the commands the collector uses.
@@ -262,30 +261,13 @@ describe('collectSnapshot (fake guestfish)', () => {
   });
 
   it('feeds the suite: every planted defect fails, through one memoised collection', async () => {
-    const memo = new Map<string, Promise<unknown>>();
-    const computed: string[] = [];
     const previous = process.env.FAKE_DISK;
     // collectSnapshot runs `guestfish` from PATH here: put the fake first.
     const oldPath = process.env.PATH;
     process.env.PATH = `${dir}:${oldPath}`;
     process.env.FAKE_DISK = disk('flawed2', FLAWED_DISK);
-    const written: string[] = [];
-    const context: CheckContext = {
-      image: { path: '/images/flawed.qcow2', name: 'flawed', format: 'raw', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
-      guests: [],
-      bootFailures: [],
-      hosts: [],
-      options: {},
-      log: () => undefined,
-      memo<T>(key: string, compute: () => Promise<T>) {
-        if (!memo.has(key)) {
-          computed.push(key);
-          memo.set(key, compute());
-        }
-        return memo.get(key) as Promise<T>;
-      },
-      artifacts: { write: async (name) => (written.push(name), name), attach: () => undefined },
-    };
+    const context = offlineContext({ image: { path: '/images/flawed.qcow2', name: 'flawed', format: 'raw' } });
+    const { computed, written } = context;
     try {
       const results = Object.fromEntries(await Promise.all(suite.checks.map(async (c) => [c.id, await c.run(context)] as const)));
       expect(computed).toEqual([SNAPSHOT_MEMO_KEY]);

@@ -1,6 +1,7 @@
 import { HYBRID_BOOT } from './helpers/fake-guest.js';
+import { offlineContext } from './helpers/offline-context.js';
 import { describe, expect, it } from 'vitest';
-import type { CheckContext, CheckOutcome, ImageInfo } from '../../src/suite-api/index.js';
+import type { CheckOutcome, ImageInfo } from '../../src/suite-api/index.js';
 import {
   checkAptCaches,
   checkAuthorizedKeys,
@@ -137,24 +138,9 @@ describe('the image-hygiene suite', () => {
 
   it('checks read the memoised snapshot (one appliance for all checks) and never start guestfish twice', async () => {
     const snapshot = fakeSnapshot({ ...CLEAN, '/etc/hostname': 'build-vm-01\n' });
-    const computed: string[] = [];
     const memo = new Map<string, Promise<unknown>>([[SNAPSHOT_MEMO_KEY, Promise.resolve(snapshot)]]);
-    const context: CheckContext = {
-      image: { path: '/nonexistent.qcow2', name: 'x', format: 'qcow2', virtualSize: 2 * 1024 ** 3, actualSize: 1, sha256: '0', boot: HYBRID_BOOT },
-      guests: [],
-      bootFailures: [],
-      hosts: [],
-      options: {},
-      log: () => undefined,
-      memo<T>(key: string, compute: () => Promise<T>) {
-        if (!memo.has(key)) {
-          computed.push(key);
-          memo.set(key, compute());
-        }
-        return memo.get(key) as Promise<T>;
-      },
-      artifacts: { write: async (name) => name, attach: () => undefined },
-    };
+    const context = offlineContext({ image: { path: '/nonexistent.qcow2', name: 'x', format: 'qcow2' }, memo });
+    const { computed } = context;
     const byId = Object.fromEntries(suite.checks.map((c) => [c.id, c]));
     expect((await byId['hyg-hostname']!.run(context)).status).toBe('fail');
     expect((await byId['hyg-ssh-host-keys']!.run(context)).status).toBe('pass');

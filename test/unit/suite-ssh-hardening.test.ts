@@ -206,7 +206,7 @@ const POLICY: AlgorithmPolicy = { ciphers: {}, macs: {}, kex: {}, hostKeys: {}, 
 describe('ssh-hardening suite', () => {
   it('is defined with its checks, sharing one guest', () => {
     expect(sshHardening.id).toBe('ssh-hardening');
-    expect(sshHardening.requires).toEqual({ guests: { count: 1, placement: 'any', sharing: 'shared' } });
+    expect(sshHardening.requires).toEqual({ guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } });
     expect(sshHardening.checks.map((c) => `${c.id}:${c.severity}`)).toEqual([
       'ssh-password-auth:must',
       'ssh-kbdinteractive-auth:must',

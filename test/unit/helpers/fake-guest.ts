@@ -11,7 +11,9 @@ import type {
   CheckContext,
   ExecOptions,
   ExecResult,
+  Firmware,
   GuestHandle,
+  GuestHypervisor,
   HostInfo,
   LoginAttempt,
   LoginOptions,
@@ -30,6 +32,18 @@ export interface FakeGuestSpec {
   login?: (options: LoginOptions) => LoginAttempt | Promise<LoginAttempt>;
   serialLog?: string;
   consoleHostKeys?: string[];
+  /** Firmware the guest booted with (default uefi). */
+  firmware?: Firmware;
+  /** The hypervisor side; by default one that says where the guest is and refuses everything else. */
+  hypervisor?: GuestHypervisor;
+}
+
+/** A GuestHypervisor that knows where the guest runs and refuses to do anything. */
+export function inertHypervisor(host: HostInfo): GuestHypervisor {
+  const refuse = async (): Promise<never> => {
+    throw new Error('fake guest: no hypervisor behaviour scripted');
+  };
+  return { currentHost: () => host, storage: () => ({ kind: 'per-host', pool: 'imgtest' }), domainXml: refuse, virsh: refuse, prepareMigration: refuse, migrate: refuse };
 }
 
 export interface FakeGuest extends GuestHandle {
@@ -57,12 +71,16 @@ export function fakeGuest(spec: FakeGuestSpec = {}): FakeGuest {
     privateKeyFile: '/tmp/imgtest/run1/id_ed25519',
     ...spec.seed,
   };
+  const hypervisor = spec.hypervisor ?? inertHypervisor(host);
   return {
     name,
-    host,
+    get host() {
+      return hypervisor.currentHost();
+    },
+    hypervisor,
     address: spec.address ?? '10.78.0.11',
     mac: '52:54:00:00:00:11',
-    firmware: 'uefi',
+    firmware: spec.firmware ?? 'uefi',
     seed,
     consoleHostKeys: spec.consoleHostKeys ?? [],
     calls,
@@ -96,12 +114,15 @@ export interface FakeContext extends CheckContext {
   /** Artifacts written, by file name. */
   readonly written: Map<string, string>;
   readonly lines: string[];
+  /** Figures recorded with `property`. */
+  readonly properties: Record<string, string>;
 }
 
 export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}, extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures'>> = {}): FakeContext {
   const written = new Map<string, string>();
   const lines: string[] = [];
   const memo = new Map<string, Promise<unknown>>();
+  const properties: Record<string, string> = {};
   const artifacts: ArtifactWriter = {
     async write(fileName, content) {
       written.set(fileName, typeof content === 'string' ? content : Buffer.from(content).toString('utf8'));
@@ -123,8 +144,12 @@ export function fakeContext(guests: readonly GuestHandle[], options: Record<stri
       if (!memo.has(key)) memo.set(key, compute());
       return memo.get(key) as Promise<T>;
     },
+    property(name, value) {
+      properties[name] = String(value);
+    },
     written,
     lines,
+    properties,
   };
 }
 
