@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: what a full run costs compared with booting one guest.
-// 1. boots ONE guest of the clean image on the first lab host (power-on to SSH, TCG), alone;
-// 2. runs `imgtest run` with all four suites on the same image (TCG too, so both use one accelerator);
-// 3. prints both, their ratio, and the per-guest and per-suite figures of the run.
-// Figures to compare between runs, never asserted.
+// `npm run bench`: what a run costs compared with booting one guest, and what live migration costs.
+// 1. boots ONE guest of the clean image (UEFI) on the first lab host (power-on to SSH, TCG), alone;
+// 2. runs `imgtest run` with the four image suites (image-hygiene, cloud-init-auth, ssh-hardening,
+//    package-audit) on the same image, UEFI, TCG too, so both use one accelerator and one firmware;
+// 3. prints both, their ratio, and the per-guest and per-suite figures of the run;
+// 4. runs the live-migration suite (when it exists) and prints its per-leg figures.
+// Figures to compare between runs, never asserted. Run it on a quiet machine: TCG shares the cores.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,9 +48,11 @@ try {
 // 2. The full run.
 const reportDir = join(root, 'reports', 'bench');
 const started = Date.now();
-const run = spawnSync('node', [join(root, 'bin/imgtest.js'), 'run', image, '--accel', 'tcg', '--report-dir', reportDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+const FOUR_SUITES = ['image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit'];
+const run = spawnSync('node', [join(root, 'bin/imgtest.js'), 'run', image, '--accel', 'tcg', '--firmware', 'uefi', '--suite', ...FOUR_SUITES, '--report-dir', reportDir], { stdio: ['ignore', 'inherit', 'inherit'] });
 const wall = (Date.now() - started) / 1000;
-const result = JSON.parse(readFileSync(join(realpathSync(join(reportDir, 'latest')), 'results.json'), 'utf8'));
+const latestResult = () => JSON.parse(readFileSync(join(realpathSync(join(reportDir, 'latest')), 'results.json'), 'utf8'));
+const result = latestResult();
 
 console.log('\nbenchmark (TCG)');
 console.log(`  image                  ${result.image.name} (sha256 ${result.image.sha256.slice(0, 12)})`);
@@ -59,3 +63,14 @@ const guests = new Map();
 for (const suite of result.suites) for (const g of suite.guests) guests.set(g.name, g);
 for (const g of guests.values()) console.log(`  run guest              ${g.name} on ${g.host} (${g.firmware}): ${g.bootSeconds ?? '-'} s to ready`);
 for (const suite of result.suites) console.log(`  suite                  ${suite.suiteId}${suite.firmware ? ` [${suite.firmware}]` : ''}: ${(suite.durationMs / 1000).toFixed(1)} s incl. waiting for guests, ${suite.cases.length} checks`);
+
+// 4. Live migration, hv1 -> hv2 -> hv1, with the figures the suite records per leg.
+const suiteIds = execFileSync('node', [join(root, 'bin/imgtest.js'), 'suites'], { encoding: 'utf8' });
+if (/^live-migration\b/m.test(suiteIds)) {
+  const migrationStarted = Date.now();
+  const migration = spawnSync('node', [join(root, 'bin/imgtest.js'), 'run', image, '--accel', 'tcg', '--suite', 'live-migration', '--report-dir', reportDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const migrationWall = (Date.now() - migrationStarted) / 1000;
+  const suite = latestResult().suites.find((s) => s.suiteId === 'live-migration');
+  console.log(`\nlive migration (TCG): run wall time ${migrationWall.toFixed(1)} s (exit ${migration.status})`);
+  for (const [key, value] of Object.entries(suite?.properties ?? {})) console.log(`  ${key.padEnd(36)} ${value}`);
+}

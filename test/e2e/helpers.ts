@@ -84,3 +84,13 @@ export async function leftovers(runId: string): Promise<string[]> {
   }
   return found;
 }
+
+/** NVRAM files of this run left in the lab hosts' libvirt state (undefine --nvram must remove them). */
+export async function nvramLeftovers(runId: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const host of ['hv1', 'hv2']) {
+    const dir = join('/var/lib/imgtest-lab', host, 'var/lib/libvirt/qemu/nvram');
+    for (const file of await readdir(dir).catch(() => [] as string[])) if (file.includes(runId)) found.push(`${host}: ${file}`);
+  }
+  return found;
+}

@@ -49,6 +49,7 @@ async function runSuite(image: ImageInfo, artifactDir: string, options: Record<s
       hosts: [],
       options,
       log: (line) => log.push(line),
+      property: () => undefined,
       memo<T>(key: string, compute: () => Promise<T>) {
         if (!memo.has(key)) memo.set(key, compute());
         return memo.get(key) as Promise<T>;

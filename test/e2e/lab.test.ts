@@ -100,6 +100,30 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
     }
   }, TIMEOUT);
 
+  it('gives both hosts the imgtest-shared pool over one folder: what one host writes, the other sees', async () => {
+    const [hv1, hv2] = labHosts();
+    const volume = `lab-e2e-shared-${process.pid}.raw`;
+    for (const host of [hv1!, hv2!]) {
+      expect(host.sharedPool).toBe('imgtest-shared');
+      const pool = await virsh(host.uri, ['pool-info', host.sharedPool]);
+      expect(pool.stdout).toMatch(/^State:\s+running$/m);
+      expect(pool.stdout).toMatch(/^Autostart:\s+yes$/m);
+      expect((await virsh(host.uri, ['pool-dumpxml', host.sharedPool])).stdout).toContain('<path>/var/lib/imgtest/shared</path>');
+    }
+    try {
+      expect((await virsh(hv1!.uri, ['vol-create-as', hv1!.sharedPool, volume, '1M'])).exitCode).toBe(0);
+      await virsh(hv2!.uri, ['pool-refresh', hv2!.sharedPool]);
+      expect((await virsh(hv2!.uri, ['vol-path', '--pool', hv2!.sharedPool, volume])).stdout.trim()).toBe(`/var/lib/imgtest/shared/${volume}`);
+      // ... and not in either host's own pool.
+      await virsh(hv2!.uri, ['pool-refresh', hv2!.pool]);
+      expect((await virsh(hv2!.uri, ['vol-path', '--pool', hv2!.pool, volume])).exitCode).not.toBe(0);
+    } finally {
+      await virsh(hv2!.uri, ['vol-delete', '--pool', hv2!.sharedPool, volume]);
+      await virsh(hv1!.uri, ['pool-refresh', hv1!.sharedPool]);
+    }
+    expect((await virsh(hv1!.uri, ['vol-list', '--pool', hv1!.sharedPool])).stdout).not.toContain(volume);
+  }, TIMEOUT);
+
   it('lets each host reach its peer for peer-to-peer migration, and nobody else', async () => {
     const [hv1, hv2] = labHosts();
     const fromHv1 = await run('nsenter', [`--net=${netnsPath('imgtest-hv1')}`, '--', 'virsh', '-c', hv2!.migrationUri, 'hostname'], { allowFailure: true, timeoutMs: 60_000 });

@@ -2,8 +2,8 @@ import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/image/inspect.js';
-import type { RunResult } from '../../src/report/model.js';
-import { canBootGuests, fixture, imgtest, leftovers, repoRoot, validateJunit } from './helpers.js';
+import type { RunResult, SuiteResult } from '../../src/report/model.js';
+import { canBootGuests, fixture, imgtest, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
 
 /** The check ids fixtures/README.md says must catch a planted defect in debian-12-flawed. */
 async function plantedDefectChecks(): Promise<Set<string>> {
@@ -14,14 +14,17 @@ async function plantedDefectChecks(): Promise<Set<string>> {
   return new Set([...rows, 'ssh-root-login-no', 'pkg-vulnerabilities']);
 }
 
+const caseOf = (result: RunResult, suiteId: string, checkId: string) => result.suites.find((s) => s.suiteId === suiteId)!.cases.find((c) => c.checkId === checkId)!;
+
 async function latest(reportDir: string): Promise<{ result: RunResult; dir: string }> {
   const dir = await readlink(join(reportDir, 'latest'));
   return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
 }
 
 /**
- * The users' case: every built-in suite in one run per image, one shared set of guests. On the
- * clean image nothing fails; on the flawed one exactly the checks named in fixtures/README.md fail.
+ * The users' case: every built-in suite in one run per image, the fewest guests, both hosts. On the
+ * clean image nothing fails on any firmware it claims; on the flawed one exactly the checks named in
+ * fixtures/README.md fail.
  */
 describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
   const reportDir = join(repoRoot, 'reports', 'e2e-all-suites');
@@ -35,23 +38,63 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     await writeFile(config, 'suites:\n  package-audit:\n    vulnerabilityFeed: test/fixtures/vuln-feed/debian-tracker.json\n    minUrgency: high\n');
   }, 45 * 60_000);
 
-  it('debian-12-clean: every check passes, exit 0, image unchanged', async () => {
+  it('debian-12-clean, firmware auto: every suite on UEFI, BIOS and Secure Boot passes, exit 0, image and hosts untouched', async () => {
     const before = await sha256File(clean);
-    const run = await imgtest(['run', clean, '--config', config, '--report-dir', reportDir]);
+    const run = await imgtest(['run', clean, '--config', config, '--report-dir', reportDir, '--accel', 'tcg']);
     const { result, dir } = await latest(reportDir);
-    const notPassed = result.suites.flatMap((s) => s.cases.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${s.suiteId}/${c.checkId}: ${c.status}: ${c.message}`));
+    const notPassed = result.suites.flatMap((s) => s.cases.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${s.suiteId}[${s.firmware}]/${c.checkId}: ${c.status}: ${c.message}`));
     expect(notPassed).toEqual([]);
     expect(run.exitCode, run.stdout.slice(-3000) + run.stderr).toBe(0);
-    expect(result.suites.map((s) => s.suiteId).sort()).toEqual(['cloud-init-auth', 'image-hygiene', 'package-audit', 'ssh-hardening']);
-    // One shared pair of guests served every suite that boots.
+
+    // The plan: the image claims all three firmwares; suites whose subject is not the firmware run once.
+    expect(result.image.boot.claims).toEqual({ uefi: true, bios: true, secureBoot: true });
+    expect(result.firmware).toBe('auto -> uefi, bios, uefi-secureboot');
+    expect(result.suites.map((s) => `${s.suiteId}${s.firmware ? `[${s.firmware}]` : ''}`).sort()).toEqual([
+      'cloud-init-auth[uefi]', 'image-hygiene', 'live-migration[uefi]',
+      'package-audit[bios]', 'package-audit[uefi-secureboot]', 'package-audit[uefi]', 'ssh-hardening[uefi]',
+      'uefi-boot[bios]', 'uefi-boot[uefi-secureboot]', 'uefi-boot[uefi]',
+    ]);
+    // Fewest guests: two UEFI (cloud-init-auth compares them), one BIOS, one Secure Boot, one to migrate.
     const guests = new Set(result.suites.flatMap((s) => s.guests.map((g) => g.name)));
-    expect(guests.size).toBe(2);
-    expect(result.suites.find((s) => s.suiteId === 'package-audit')!.cases.find((c) => c.checkId === 'pkg-vulnerabilities')!.status).toBe('passed');
-    expect(result.suites.find((s) => s.suiteId === 'cloud-init-auth')!.cases.map((c) => c.checkId)).toContain('ci-hostkeys-fresh');
+    expect(guests.size).toBe(5);
+    expect(result.suites.find((s) => s.suiteId === 'cloud-init-auth')!.guests.map((g) => g.host).sort()).toEqual(['hv1', 'hv2']);
+    expect(caseOf(result, 'cloud-init-auth', 'ci-hostkeys-fresh').status).toBe('passed');
+    expect(caseOf(result, 'package-audit', 'pkg-vulnerabilities').status).toBe('passed');
+
+    // Firmware: each UEFI check passes where it applies and skips with the reason where it does not.
+    const uefiBoot = (firmware: string) => result.suites.find((s) => s.suiteId === 'uefi-boot' && s.firmware === firmware)!;
+    const uefi = uefiBoot('uefi');
+    const bios = uefiBoot('bios');
+    const secure = uefiBoot('uefi-secureboot');
+    const inSuite = (suite: SuiteResult, id: string) => suite.cases.find((c) => c.checkId === id)!;
+    for (const id of ['uefi-booted', 'uefi-gpt-esp', 'uefi-fallback-loader', 'uefi-fresh-nvram']) {
+      expect(inSuite(uefi, id).status, id).toBe('passed');
+      expect(inSuite(secure, id).status, id).toBe('passed');
+      expect(inSuite(bios, id)).toMatchObject({ status: 'skipped', message: expect.stringMatching(/not applicable: this run boots with bios/) });
+    }
+    expect(inSuite(secure, 'uefi-secureboot')).toMatchObject({ status: 'passed', severity: 'must', message: expect.stringMatching(/SecureBoot=1/) });
+    expect(inSuite(uefi, 'uefi-secureboot').status).toBe('skipped');
+    expect(inSuite(bios, 'bios-boot').status).toBe('passed');
+    expect(inSuite(uefi, 'uefi-fresh-nvram').message).toMatch(/booted from an empty variable store/);
+    expect(inSuite(uefi, 'uefi-fallback-loader').message).toBe('EFI/BOOT/BOOTX64.EFI present: shim, signed');
+    // The hosts picked OVMF with Microsoft's keys for Secure Boot, plain OVMF otherwise, each from its template.
+    const domainXml = async (suite: SuiteResult) => readFile(join(dir, 'guests', `${suite.guests[0]!.name}.domain.xml`), 'utf8');
+    const secureXml = await domainXml(secure);
+    expect(secureXml).toMatch(/<loader[^>]*secure='yes'[^>]*>[^<]*OVMF_CODE_4M\.ms\.fd<\/loader>/);
+    expect(secureXml).toMatch(/<nvram template='[^']*OVMF_VARS_4M\.ms\.fd'>/);
+    expect(await domainXml(uefi)).toMatch(/<loader[^>]*>[^<]*OVMF_CODE_4M\.fd<\/loader>/);
+
+    // Live migration (copy mode, the default when hosts share nothing): two legs, figures recorded.
+    const migration = result.suites.find((s) => s.suiteId === 'live-migration')!;
+    expect(Object.keys(migration.properties).filter((k) => /downtime/i.test(k)).length).toBeGreaterThanOrEqual(2);
+
+    // Reports: valid JUnit with stable names, logs attached.
     const validation = await validateJunit(join(dir, 'junit.xml'));
     expect(validation.exitCode, validation.stderr).toBe(0);
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-    expect(xml).toMatch(/classname="debian-12-clean\.cloud-init-auth/);
+    expect(xml).toMatch(/classname="debian-12-clean\.cloud-init-auth"/);
+    expect(xml).toContain('classname="debian-12-clean.uefi-boot-uefi-secureboot"');
+    expect(xml).toMatch(/<property name="image.boot-claims" value="uefi,bios,secure-boot"\/>/);
     expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.serial\.log\]\]/);
     expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.cloud-init\.log\]\]/);
     expect(run.stdout).toMatch(/PASSED/);
@@ -59,21 +102,22 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     expect(await sha256File(clean)).toBe(before);
     expect(result.image.sha256).toBe(before);
     expect(await leftovers(result.runId)).toEqual([]);
-  }, 30 * 60_000);
+    expect(await nvramLeftovers(result.runId)).toEqual([]);
+  }, 45 * 60_000);
 
   it('debian-12-flawed: exactly the checks of the planted defects fail, each naming what it found', async () => {
     const expected = await plantedDefectChecks();
-    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir]);
+    // UEFI only and no migration: the defects do not depend on the firmware, and this keeps CI short.
+    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--firmware', 'uefi', '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot']);
     const { result, dir } = await latest(reportDir);
     const errors = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'error').map((c) => `${c.checkId}: ${c.message}`));
     expect(errors).toEqual([]);
     const failed = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'failed'));
     expect(new Set(failed.map((c) => c.checkId))).toEqual(expected);
     for (const c of failed) expect(c.message.length, c.checkId).toBeGreaterThan(10);
-    const caseOf = (suiteId: string, checkId: string) => result.suites.find((s) => s.suiteId === suiteId)!.cases.find((c) => c.checkId === checkId)!;
-    expect(caseOf('cloud-init-auth', 'ci-password-login-rejected')).toMatchObject({ status: 'failed', message: expect.stringMatching(/password/) });
-    expect(caseOf('cloud-init-auth', 'ci-root-login-denied')).toMatchObject({ status: 'failed', message: expect.stringMatching(/root/i) });
-    expect(caseOf('cloud-init-auth', 'ci-key-login').status).toBe('passed');
+    expect(caseOf(result, 'cloud-init-auth', 'ci-password-login-rejected')).toMatchObject({ status: 'failed', message: expect.stringMatching(/password/) });
+    expect(caseOf(result, 'cloud-init-auth', 'ci-root-login-denied')).toMatchObject({ status: 'failed', message: expect.stringMatching(/root/i) });
+    expect(caseOf(result, 'cloud-init-auth', 'ci-key-login').status).toBe('passed');
     expect(run.exitCode).toBe(1);
     expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
