@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { SuiteResult } from '../../src/report/model.js';
 import { promisify } from 'node:util';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -78,9 +80,17 @@ export async function leftovers(runId: string): Promise<string[]> {
   const found: string[] = [];
   for (const host of status.hosts) {
     const domains = await sh('virsh', ['-c', host.uri, 'list', '--all', '--name']);
-    const pools = (await sh('virsh', ['-c', host.uri, 'pool-list', '--name'])).stdout.split('\n').map((p) => p.trim()).filter(Boolean);
-    const volumes = await Promise.all(pools.map((pool) => sh('virsh', ['-c', host.uri, 'vol-list', '--pool', pool])));
-    for (const line of [domains.stdout, ...volumes.map((v) => v.stdout)].join('\n').split('\n')) if (line.includes(runId)) found.push(`${host.name}: ${line.trim()}`);
+    // Every pool, temporary ones included (their names carry the run id too); refreshed, because a
+    // pool both hosts see lists only what this host created until it is refreshed.
+    const poolList = await sh('virsh', ['-c', host.uri, 'pool-list', '--all', '--name']);
+    const pools = poolList.stdout.split('\n').map((p) => p.trim()).filter(Boolean);
+    const volumes = await Promise.all(
+      pools.map(async (pool) => {
+        await sh('virsh', ['-c', host.uri, 'pool-refresh', pool]);
+        return sh('virsh', ['-c', host.uri, 'vol-list', '--pool', pool]);
+      }),
+    );
+    for (const line of [domains.stdout, poolList.stdout, ...volumes.map((v) => v.stdout)].join('\n').split('\n')) if (line.includes(runId)) found.push(`${host.name}: ${line.trim()}`);
   }
   return found;
 }
@@ -93,4 +103,28 @@ export async function nvramLeftovers(runId: string): Promise<string[]> {
     for (const file of await readdir(dir).catch(() => [] as string[])) if (file.includes(runId)) found.push(`${host}: ${file}`);
   }
   return found;
+}
+
+const MIGRATION_LEG_CHECKS = ['migrate', 'running-on-destination', 'same-boot', 'same-address', 'ssh-session', 'clock', 'kernel-log', 'file-integrity', 'guest-agent', 'network-gap'];
+
+/** live-migration's result after the default two legs: every preflight and leg check passed, legs 3-4 skipped, figures recorded. */
+export function expectTwoGoodLegs(suite: SuiteResult, storage: 'copy' | 'shared'): void {
+  const ran = suite.cases.filter((c) => !/^mig-leg[34]-/.test(c.checkId));
+  expect(ran.filter((c) => c.status !== 'passed').map((c) => `${c.checkId}: ${c.status}: ${c.message}`)).toEqual([]);
+  for (const leg of [1, 2]) for (const check of MIGRATION_LEG_CHECKS) expect(ran.map((c) => c.checkId)).toContain(`mig-leg${leg}-${check}`);
+  expect(suite.cases.filter((c) => /^mig-leg[34]-/.test(c.checkId)).every((c) => c.status === 'skipped')).toBe(true);
+  const p = suite.properties;
+  expect(p['migration.storage']).toBe(storage);
+  expect(p['migration.route']).toBe('hv1 -> hv2 -> hv1');
+  for (const leg of [1, 2]) {
+    expect(p[`migration.leg${leg}.result`]).toBe('moved');
+    for (const figure of ['libvirt-downtime-ms', 'libvirt-total-ms', 'wall-ms', 'guest-gap-ms', 'icmp-gap-ms', 'tcp-gap-ms', 'memory-bytes', 'bytes']) {
+      expect(p[`migration.leg${leg}.${figure}`], `leg ${leg} ${figure}`).toMatch(/^\d+$/);
+    }
+  }
+  expect(Number(p['migration.leg1.memory-bytes'])).toBeGreaterThan(2 ** 20);
+  if (storage === 'copy') {
+    expect(suite.cases.find((c) => c.checkId === 'mig-leg1-migrate')!.evidence).toMatch(/--copy-storage-inc/);
+    expect(Number(p['migration.leg1.disk-bytes'])).toBeGreaterThan(0);
+  }
 }
