@@ -72,6 +72,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** `cloud-init status` says its last stage is over (done, or finished with errors). */
+export function cloudInitFinished(statusOutput: string): boolean {
+  return /^status:\s*(done|error|degraded done|degraded error|disabled)\s*$/m.test(statusOutput);
+}
+
 export function guestNames(runId: string, key: string) {
   const domain = `imgtest-${runId}-${key}`;
   return { domain, overlay: `${domain}.qcow2`, seed: `${domain}-seed.iso`, serialLog: `${domain}.serial.log` };
@@ -191,9 +196,17 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   }
   spec.onState('ssh', `${ssh.address} after ${Math.round((Date.now() - started) / 1000)} s${ssh.pinned ? ', host key pinned from console' : ', host key trusted on first use'}`);
 
-  const remaining = Math.max(10_000, deadline - Date.now());
-  const wait = await sshExec(ssh, ['cloud-init', 'status', '--wait'], { timeoutMs: remaining }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
-  if (wait.exitCode === -1) throw failure(`${names.domain}: cloud-init did not finish: ${wait.stderr.split('\n').pop()}`);
+  // `--wait` can return early when the SSH connection drops under load (exit 255): only cloud-init's
+  // own word that it finished ends the wait.
+  while (true) {
+    const remaining = Math.max(10_000, deadline - Date.now());
+    const wait = await sshExec(ssh, ['cloud-init', 'status', '--wait'], { timeoutMs: remaining }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    if (wait.exitCode === -1) throw failure(`${names.domain}: cloud-init did not finish: ${wait.stderr.split('\n').pop()}`);
+    const status = await sshExec(ssh, ['cloud-init', 'status'], { timeoutMs: 60_000 }).catch(() => undefined);
+    if (status && cloudInitFinished(status.stdout)) break;
+    if (Date.now() > deadline) throw failure(`${names.domain}: cloud-init did not finish within ${Math.round((Date.now() - started) / 1000)} s (${status?.stdout.trim() || 'no answer'})`);
+    await sleep(3000, spec.signal);
+  }
   if (!ssh.pinned) {
     // cloud-init prints the host keys in its final stage, which has now finished: the key we
     // trusted on first use must be one of them, before any check talks to this guest.

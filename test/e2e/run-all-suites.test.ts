@@ -40,7 +40,8 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
 
   it('debian-12-clean, firmware auto: every suite on UEFI, BIOS and Secure Boot passes, exit 0, image and hosts untouched', async () => {
     const before = await sha256File(clean);
-    const run = await imgtest(['run', clean, '--config', config, '--report-dir', reportDir, '--accel', 'tcg']);
+    // Five TCG guests share two cores here: ~10 min to ready, so a deadline above the 600 s default.
+    const run = await imgtest(['run', clean, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '1800']);
     const { result, dir } = await latest(reportDir);
     const notPassed = result.suites.flatMap((s) => s.cases.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${s.suiteId}[${s.firmware}]/${c.checkId}: ${c.status}: ${c.message}`));
     expect(notPassed).toEqual([]);
@@ -108,7 +109,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
   it('debian-12-flawed: exactly the checks of the planted defects fail, each naming what it found', async () => {
     const expected = await plantedDefectChecks();
     // UEFI only and no migration: the defects do not depend on the firmware, and this keeps CI short.
-    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--firmware', 'uefi', '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot']);
+    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '1200', '--firmware', 'uefi', '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot']);
     const { result, dir } = await latest(reportDir);
     const errors = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'error').map((c) => `${c.checkId}: ${c.message}`));
     expect(errors).toEqual([]);

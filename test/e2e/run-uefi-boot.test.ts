@@ -25,7 +25,7 @@ async function latestResults(): Promise<{ result: RunResult; dir: string }> {
 }
 
 async function runUefiBoot(image: string, firmware: string): Promise<{ exitCode: number; output: string; result: RunResult; dir: string }> {
-  const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--accel', 'tcg', '--report-dir', reportDir]);
+  const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--accel', 'tcg', '--timeout', '1200', '--report-dir', reportDir]);
   const { result, dir } = await latestResults();
   return { exitCode: run.exitCode, output: `${run.stdout}\n${run.stderr}`, result, dir };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cloudInitFinished } from '../../src/runner/guest-boot.js';
 import { addressFromConsole, bootRefusal, firmwareRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../../src/guest/serial.js';
 import { parseOfferedMethods } from '../../src/guest/ssh.js';
 import { shellJoin, shellQuote } from '../../src/guest/shell-quote.js';
@@ -54,6 +55,14 @@ describe('serial console readers', () => {
     const shell = '\x1b[2JBdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found\r\nBdsDxe: starting Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)\r\nUEFI Interactive Shell v2.2\r\nPress ESC in 1 seconds to skip startup.nsh or any other key to continue.\r\nShell> ';
     expect(bootRefusal(shell)).toBe('the firmware found nothing to boot and stopped at the UEFI shell prompt: BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found (no EFI loader on the disk)');
     expect(bootRefusal(shell.replace('Shell> ', 'FS0:\\> startup.nsh\r\n'))).toBeUndefined();
+  });
+  it("tells cloud-init's finished states from running ones", () => {
+    expect(cloudInitFinished('status: done\n')).toBe(true);
+    expect(cloudInitFinished('status: error')).toBe(true);
+    expect(cloudInitFinished('status: degraded done')).toBe(true);
+    expect(cloudInitFinished('status: running\n')).toBe(false);
+    expect(cloudInitFinished('status: not run')).toBe(false);
+    expect(cloudInitFinished('')).toBe(false);
   });
   it('keeps the last lines without escape sequences', () => {
     expect(lastLines('a\n\x1b[31mb\x1b[0m\n\nc\x07\n', 2)).toBe('b\nc');
