@@ -1,4 +1,4 @@
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/model.js';
@@ -17,6 +17,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
   const reportDir = join(repoRoot, 'reports', 'e2e-outcomes');
 
   it('a disk the firmware finds nothing to boot on is the image failing (exit 1), every check skipped', async () => {
+    await mkdir(reportDir, { recursive: true });
     const blank = join(reportDir, 'blank.qcow2');
     await sh('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '2G']);
     const run = await imgtest(['run', blank, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '300']);
@@ -48,6 +49,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
   }, 10 * 60_000);
 
   it('a hypervisor that cannot be reached is an infrastructure error in one line (exit 3)', async () => {
+    await mkdir(reportDir, { recursive: true });
     const config = join(reportDir, 'unreachable.yaml');
     await writeFile(config, 'hosts:\n  - name: gone\n    uri: qemu+tcp://127.0.0.1:9/system\n');
     const clean = await fixture('debian-12-clean');
