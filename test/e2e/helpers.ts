@@ -8,7 +8,8 @@ import type { SuiteResult } from '../../src/report/model.js';
 import { promisify } from 'node:util';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const junitSchema = resolve(repoRoot, '..', 'shared', 'schemas', 'junit-10.xsd');
+import { junitSchemaPath } from '../shared-dir.js';
+export const junitSchema = junitSchemaPath;
 const execFileAsync = promisify(execFile);
 
 export interface CliResult {

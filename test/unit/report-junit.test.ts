@@ -1,3 +1,4 @@
+import { junitSchemaPath } from '../shared-dir.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,7 @@ import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.
 import { JunitReporter, junitTime, junitTimestamp, renderJunit } from '../../src/report/junit.js';
 import { caseResult, imageInfo, runResult, suiteResult } from './helpers/results.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const XSD = path.resolve(repoRoot, '..', 'shared', 'schemas', 'junit-10.xsd');
+const XSD = junitSchemaPath;
 const scratch = mkdtempSync(path.join(tmpdir(), 'imgtest-junit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
