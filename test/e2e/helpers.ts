@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import type { SuiteResult } from '../../src/report/model.js';
+import type { RunResult, SuiteResult } from '../../src/report/model.js';
 import { promisify } from 'node:util';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -128,4 +128,10 @@ export function expectTwoGoodLegs(suite: SuiteResult, storage: 'copy' | 'shared'
     expect(suite.cases.find((c) => c.checkId === 'mig-leg1-migrate')!.evidence).toMatch(/--copy-storage-inc/);
     expect(Number(p['migration.leg1.disk-bytes'])).toBeGreaterThan(0);
   }
+}
+
+/** The newest run under a report folder (`latest` points at it): its results.json and its folder. */
+export async function latestRun(reportDir: string): Promise<{ result: RunResult; dir: string }> {
+  const dir = await readlink(join(reportDir, 'latest'));
+  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
 }

@@ -1,9 +1,9 @@
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/image/inspect.js';
 import type { RunResult, SuiteResult } from '../../src/report/model.js';
-import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
+import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
 
 /** The check ids fixtures/README.md says must catch a planted defect in debian-12-flawed. */
 async function plantedDefectChecks(): Promise<Set<string>> {
@@ -15,11 +15,6 @@ async function plantedDefectChecks(): Promise<Set<string>> {
 }
 
 const caseOf = (result: RunResult, suiteId: string, checkId: string) => result.suites.find((s) => s.suiteId === suiteId)!.cases.find((c) => c.checkId === checkId)!;
-
-async function latest(reportDir: string): Promise<{ result: RunResult; dir: string }> {
-  const dir = await readlink(join(reportDir, 'latest'));
-  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
-}
 
 /**
  * The users' case: every built-in suite in one run per image, the fewest guests, both hosts. On the
@@ -42,7 +37,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     const before = await sha256File(clean);
     // Five TCG guests share two cores here: ~10 min to ready, so a deadline above the 600 s default.
     const run = await imgtest(['run', clean, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '1800']);
-    const { result, dir } = await latest(reportDir);
+    const { result, dir } = await latestRun(reportDir);
     const notPassed = result.suites.flatMap((s) => s.cases.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${s.suiteId}[${s.firmware}]/${c.checkId}: ${c.status}: ${c.message}`));
     expect(notPassed).toEqual([]);
     expect(run.exitCode, run.stdout.slice(-3000) + run.stderr).toBe(0);
@@ -110,7 +105,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     const expected = await plantedDefectChecks();
     // UEFI only and no migration: the defects do not depend on the firmware, and this keeps CI short.
     const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '1200', '--firmware', 'uefi', '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot']);
-    const { result, dir } = await latest(reportDir);
+    const { result, dir } = await latestRun(reportDir);
     const errors = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'error').map((c) => `${c.checkId}: ${c.message}`));
     expect(errors).toEqual([]);
     const failed = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'failed'));

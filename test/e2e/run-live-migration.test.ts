@@ -1,8 +1,8 @@
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult, SuiteResult } from '../../src/report/model.js';
-import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
+import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
 
 /**
  * The live-migration suite on the lab, end to end: a guest of the clean image moves hv1 -> hv2 -> hv1
@@ -12,17 +12,12 @@ import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, leftovers, nvramLef
  * boots in all (TCG: a few minutes each).
  */
 
-async function latest(reportDir: string): Promise<{ result: RunResult; dir: string }> {
-  const dir = await readlink(join(reportDir, 'latest'));
-  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
-}
-
 const suiteOf = (result: RunResult): SuiteResult => result.suites.find((s) => s.suiteId === 'live-migration')!;
 const caseOf = (result: RunResult, checkId: string) => suiteOf(result).cases.find((c) => c.checkId === checkId)!;
 
 /** Two good legs (see expectTwoGoodLegs), exit 0, valid JUnit carrying the figures, nothing left on the hosts. */
 async function expectGoodRun(run: { exitCode: number; stdout: string; stderr: string }, reportDir: string, storage: 'copy' | 'shared') {
-  const { result, dir } = await latest(reportDir);
+  const { result, dir } = await latestRun(reportDir);
   const suite = suiteOf(result);
   expectTwoGoodLegs(suite, storage);
   expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(0);
@@ -57,7 +52,7 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
 
   it("fails, naming libvirt's refusal, when shared storage on a local filesystem may not be moved with --unsafe", async () => {
     const run = await imgtest(['run', clean, '--suite', 'live-migration', '--accel', 'tcg', '--timeout', '1200', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
-    const { result, dir } = await latest(reportDir);
+    const { result, dir } = await latestRun(reportDir);
     expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(1);
     expect(caseOf(result, 'mig-storage-mode').status).toBe('passed');
     expect(caseOf(result, 'mig-leg1-migrate')).toMatchObject({ status: 'failed', message: expect.stringMatching(/^hv1 -> hv2: Unsafe migration: /) });

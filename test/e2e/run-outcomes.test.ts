@@ -1,13 +1,7 @@
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/model.js';
-import { canBootGuests, fixture, imgtest, leftovers, repoRoot, sh, validateJunit } from './helpers.js';
-
-async function latestResults(reportDir: string): Promise<{ result: RunResult; dir: string }> {
-  const dir = await readlink(join(reportDir, 'latest'));
-  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
-}
+import { canBootGuests, fixture, imgtest, latestRun, leftovers, repoRoot, sh, validateJunit } from './helpers.js';
 
 /**
  * How a run ends when no check gets to run: the image's fault (a failure, exit 1) or ours (an
@@ -21,7 +15,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
     const blank = join(reportDir, 'blank.qcow2');
     await sh('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '2G']);
     const run = await imgtest(['run', blank, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '300']);
-    const { result, dir } = await latestResults(reportDir);
+    const { result, dir } = await latestRun(reportDir);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     const cases = result.suites[0]!.cases;
     expect(cases[0]).toMatchObject({ checkId: 'boot', status: 'failed', message: expect.stringMatching(/the BIOS found nothing to boot: No bootable device/) });
@@ -37,7 +31,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
   it('a guest that does not answer in time is an infrastructure error (exit 3), every check skipped', async () => {
     const clean = await fixture('debian-12-clean');
     const run = await imgtest(['run', clean, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--accel', 'tcg', '--timeout', '15']);
-    const { result, dir } = await latestResults(reportDir);
+    const { result, dir } = await latestRun(reportDir);
     expect(run.exitCode, run.stdout + run.stderr).toBe(3);
     const cases = result.suites[0]!.cases;
     expect(cases[0]).toMatchObject({ checkId: 'boot', status: 'error', message: expect.stringMatching(/no DHCP address seen after \d+ s/) });

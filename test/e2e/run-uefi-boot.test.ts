@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
-import { canBootGuests, fixture, imgtest, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
 
 /**
  * Issue 5's "done when", on the lab, with as few guest boots as the cases allow (4 guests; the two
@@ -19,14 +19,9 @@ import { canBootGuests, fixture, imgtest, leftovers, nvramLeftovers, repoRoot, v
 const reportDir = join(repoRoot, 'reports', 'e2e-uefi-boot');
 const recipe = (name: string) => existsSync(join(repoRoot, 'fixtures', 'images', `${name}.sh`));
 
-async function latestResults(): Promise<{ result: RunResult; dir: string }> {
-  const dir = await readlink(join(reportDir, 'latest'));
-  return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
-}
-
 async function runUefiBoot(image: string, firmware: string): Promise<{ exitCode: number; output: string; result: RunResult; dir: string }> {
   const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--accel', 'tcg', '--timeout', '1200', '--report-dir', reportDir]);
-  const { result, dir } = await latestResults();
+  const { result, dir } = await latestRun(reportDir);
   return { exitCode: run.exitCode, output: `${run.stdout}\n${run.stderr}`, result, dir };
 }
 
