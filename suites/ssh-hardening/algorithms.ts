@@ -1,9 +1,11 @@
 /**
- * The algorithms an SSH server offers, as seen from the outside, and a policy to judge them.
+ * The algorithms an SSH server offers, as seen from the outside, and the rules to judge them.
  *
- * The hardened default follows ssh-audit's policies, Mozilla's modern OpenSSH guideline and dev-sec's
- * ssh-baseline: KEX sntrup761x25519 / curve25519 / DH group16+; ciphers chacha20-poly1305, AES-GCM,
- * AES-CTR; MACs only `-etm` SHA-2 (and umac-128-etm); no CBC, no SHA-1, no DSA host keys, RSA >= 3072.
+ * Every pattern names the policy rule it breaks (./policy.ts), so a finding carries its own weight
+ * under the run's profile: CBC, SHA-1 key exchange or DSA are `must` everywhere (OpenSSH itself dropped
+ * them from its defaults), NIST curves, SHA-1 ETM MACs, umac-64 or 2048-bit groups are `should` under
+ * baseline (OpenSSH still enables them) and `must` under strict. The strict line follows ssh-audit's
+ * policies, Mozilla's modern OpenSSH guideline and dev-sec's ssh-baseline.
  */
 
 export type Category = 'ciphers' | 'macs' | 'kex' | 'hostKeys';
@@ -45,43 +47,52 @@ export interface AlgorithmPolicy {
   macs: CategoryPolicy;
   kex: CategoryPolicy;
   hostKeys: CategoryPolicy;
+  /** Below this: rule rsa-small (under 2048 bits: rsa-under-2048). */
   minRsaBits: number;
+  /** Below this: rule kex-dh-small (under 2048 bits: kex-dh-under-2048). */
   minDhModulusBits: number;
 }
 
 interface Rule {
   pattern: RegExp;
   reason: string;
+  /** The policy rule (./policy.ts) that gives the finding its severity and source. */
+  rule: string;
 }
 
-/** The hardened default: patterns that are never acceptable, with the reason shown in the message. */
+/** The built-in rules: patterns with the reason shown in the message and the policy rule they break. */
 export const DEFAULT_RULES: Record<Category, readonly Rule[]> = {
   ciphers: [
-    { pattern: /-cbc(@|$)/i, reason: 'CBC mode' },
-    { pattern: /^3des/i, reason: '3DES' },
-    { pattern: /^des(-|@|$)/i, reason: 'single DES' },
-    { pattern: /^arcfour/i, reason: 'RC4' },
-    { pattern: /^(blowfish|cast128|idea)/i, reason: '64-bit block cipher' },
-    { pattern: /^(twofish|serpent|seed)/i, reason: 'obsolete cipher' },
-    { pattern: /^none$/i, reason: 'no encryption' },
+    { pattern: /-cbc(@|$)/i, reason: 'CBC mode', rule: 'cipher-cbc' },
+    { pattern: /^3des/i, reason: '3DES', rule: 'cipher-3des' },
+    { pattern: /^des(-|@|$)/i, reason: 'single DES', rule: 'cipher-never-default' },
+    { pattern: /^arcfour/i, reason: 'RC4', rule: 'cipher-arcfour' },
+    { pattern: /^(blowfish|cast128|idea)/i, reason: '64-bit block cipher', rule: 'cipher-64bit-block' },
+    { pattern: /^(twofish|serpent|seed)/i, reason: 'obsolete cipher', rule: 'cipher-never-default' },
+    { pattern: /^none$/i, reason: 'no encryption', rule: 'cipher-never-default' },
   ],
   macs: [
-    { pattern: /sha1/i, reason: 'SHA-1' },
-    { pattern: /md5/i, reason: 'MD5' },
-    { pattern: /-96([-@]|$)/i, reason: '96-bit tag' },
-    { pattern: /^umac-64/i, reason: '64-bit tag' },
-    { pattern: /ripemd/i, reason: 'RIPEMD-160' },
-    { pattern: /^none$/i, reason: 'no MAC' },
-    { pattern: /^(?!.*-etm@openssh\.com$)/i, reason: 'encrypt-and-MAC, not -etm' },
+    { pattern: /md5/i, reason: 'MD5', rule: 'mac-md5' },
+    { pattern: /-96([-@]|$)/i, reason: '96-bit tag', rule: 'mac-truncated' },
+    { pattern: /ripemd/i, reason: 'RIPEMD-160', rule: 'mac-ripemd160' },
+    { pattern: /^none$/i, reason: 'no MAC', rule: 'mac-none' },
+    { pattern: /^umac-64/i, reason: '64-bit tag', rule: 'mac-64bit-tag' },
+    { pattern: /sha1/i, reason: 'SHA-1', rule: 'mac-sha1' },
+    { pattern: /^(?!.*-etm@openssh\.com$)(?!none$)/i, reason: 'encrypt-and-MAC, not -etm', rule: 'mac-encrypt-and-mac' },
   ],
   kex: [
-    { pattern: /sha1/i, reason: 'SHA-1' },
-    { pattern: /^rsa(1024|2048)-/i, reason: 'RSA key exchange' },
+    { pattern: /^diffie-hellman-group1-sha1$/i, reason: 'SHA-1', rule: 'kex-group1-sha1' },
+    { pattern: /^diffie-hellman-group14-sha1$/i, reason: 'SHA-1', rule: 'kex-group14-sha1' },
+    { pattern: /^diffie-hellman-group-exchange-sha1$/i, reason: 'SHA-1', rule: 'kex-gex-sha1' },
+    { pattern: /^(?!diffie-hellman-group(1|14|-exchange)-sha1$).*sha1/i, reason: 'SHA-1', rule: 'kex-sha1' },
+    { pattern: /^rsa(1024|2048)-/i, reason: 'RSA key exchange', rule: 'kex-rsa' },
+    { pattern: /^ecdh-sha2-nistp/i, reason: 'NIST curve', rule: 'kex-nist-curves' },
   ],
   hostKeys: [
-    { pattern: /^(ssh-dss|x509v3-ssh-dss)/i, reason: 'DSA' },
-    { pattern: /^x509v3-(sign|ssh)-rsa$/i, reason: 'SHA-1 signatures' },
-    { pattern: /^ssh-rsa-cert-v00@/i, reason: 'legacy certificate format' },
+    { pattern: /^(ssh-dss|x509v3-ssh-dss)/i, reason: 'DSA', rule: 'hostkey-dsa' },
+    { pattern: /^(ssh-rsa|ssh-rsa-cert-v01@openssh\.com|x509v3-(sign|ssh)-rsa)$/i, reason: 'SHA-1 signatures', rule: 'hostkey-ssh-rsa-sha1' },
+    { pattern: /^ssh-rsa-cert-v00@/i, reason: 'legacy certificate format', rule: 'hostkey-legacy-cert' },
+    { pattern: /^(ecdsa-sha2-nistp|x509v3-ecdsa-sha2-nistp)/i, reason: 'NIST curve', rule: 'hostkey-nist-curves' },
   ],
 };
 
@@ -94,6 +105,8 @@ const FIXED_GROUP_BITS: Record<string, number> = { '1': 1024, '14': 2048, '15': 
 export interface WeakAlgorithm {
   name: string;
   reasons: string[];
+  /** The policy rules broken (./policy.ts), for severity and source. */
+  rules: string[];
 }
 
 export interface CategoryVerdict {
@@ -106,37 +119,55 @@ export interface CategoryVerdict {
 
 const RSA_FAMILY = /^(ssh-rsa|rsa-sha2-(256|512))(-cert-v01@openssh\.com)?$/i;
 
+/** With an allow or forbid list in the config, that list is the policy (rule configured-policy). */
 function rulesFor(category: Category, policy: CategoryPolicy): Rule[] {
   const forbid = policy.forbid ?? (policy.allow ? [] : undefined);
   if (!forbid) return [...DEFAULT_RULES[category]];
-  return forbid.map((source) => ({ pattern: new RegExp(source, 'i'), reason: `forbidden by /${source}/` }));
+  return forbid.map((source) => ({ pattern: new RegExp(source, 'i'), reason: `forbidden by /${source}/`, rule: 'configured-policy' }));
+}
+
+interface Finding {
+  reason: string;
+  rule: string;
+}
+
+/** Key and group sizes: under 2048 bits is below what OpenSSH itself accepts; under the configured minimum is the hardened line. */
+function sizeFinding(bits: number, min: number, what: string, under2048: string, small: string): Finding | undefined {
+  if (bits < 2048) return { reason: what, rule: under2048 };
+  if (bits < min) return { reason: what, rule: small };
+  return undefined;
 }
 
 export function evaluate(category: Category, offered: OfferedAlgorithms, policy: AlgorithmPolicy): CategoryVerdict {
   const own = policy[category];
   const rules = rulesFor(category, own);
   const notes: string[] = [];
-  const entries: { name: string; extra: string[] }[] = [];
+  const entries: { name: string; extra: Finding[] }[] = [];
   if (category === 'kex') {
     for (const k of offered.kex) {
       if (KEX_MARKERS.test(k.name)) continue;
-      const extra: string[] = [];
+      const extra: Finding[] = [];
       const group = /group(\d+)-/i.exec(k.name);
       const fixedBits = group && !/group-exchange/i.test(k.name) ? FIXED_GROUP_BITS[group[1]!] : undefined;
-      if (fixedBits !== undefined && fixedBits < policy.minDhModulusBits) extra.push(`${fixedBits}-bit group`);
-      if (k.modulusBits !== undefined && k.modulusBits < policy.minDhModulusBits) extra.push(`accepts a ${k.modulusBits}-bit modulus`);
+      const fixed = fixedBits === undefined ? undefined : sizeFinding(fixedBits, policy.minDhModulusBits, `${fixedBits}-bit group`, 'kex-dh-under-2048', 'kex-dh-small');
+      if (fixed) extra.push(fixed);
+      const measured = k.modulusBits === undefined ? undefined : sizeFinding(k.modulusBits, policy.minDhModulusBits, `accepts a ${k.modulusBits}-bit modulus`, 'kex-dh-under-2048', 'kex-dh-small');
+      if (measured) extra.push(measured);
       entries.push({ name: k.name, extra });
     }
     const markers = offered.kex.filter((k) => KEX_MARKERS.test(k.name)).map((k) => k.name);
     if (markers.length) notes.push(`protocol markers not judged: ${markers.join(', ')}`);
   } else if (category === 'hostKeys') {
-    const names = offered.hostKeys.map((k) => k.name);
-    const sha2 = names.some((n) => /^rsa-sha2-(256|512)/i.test(n));
     for (const k of offered.hostKeys) {
-      const extra: string[] = [];
-      if (/^ssh-rsa$/i.test(k.name) && !sha2) extra.push('RSA with SHA-1 signatures only');
-      if (RSA_FAMILY.test(k.name) && k.keyBits !== undefined && k.keyBits < policy.minRsaBits) extra.push(`${k.keyBits}-bit RSA key`);
-      if (RSA_FAMILY.test(k.name) && k.caBits !== undefined && k.caBits < policy.minRsaBits) extra.push(`${k.caBits}-bit RSA CA key`);
+      const extra: Finding[] = [];
+      if (RSA_FAMILY.test(k.name) && k.keyBits !== undefined) {
+        const f = sizeFinding(k.keyBits, policy.minRsaBits, `${k.keyBits}-bit RSA key`, 'rsa-under-2048', 'rsa-small');
+        if (f) extra.push(f);
+      }
+      if (RSA_FAMILY.test(k.name) && k.caBits !== undefined) {
+        const f = sizeFinding(k.caBits, policy.minRsaBits, `${k.caBits}-bit RSA CA key`, 'rsa-under-2048', 'rsa-small');
+        if (f) extra.push(f);
+      }
       entries.push({ name: k.name, extra });
     }
   } else {
@@ -144,9 +175,9 @@ export function evaluate(category: Category, offered: OfferedAlgorithms, policy:
   }
   const weak: WeakAlgorithm[] = [];
   for (const { name, extra } of entries) {
-    const reasons = [...rules.filter((r) => r.pattern.test(name)).map((r) => r.reason), ...extra];
-    if (own.allow && !own.allow.includes(name)) reasons.unshift('not in the allowed list');
-    if (reasons.length) weak.push({ name, reasons: [...new Set(reasons)] });
+    const findings: Finding[] = [...rules.filter((r) => r.pattern.test(name)).map((r) => ({ reason: r.reason, rule: r.rule })), ...extra];
+    if (own.allow && !own.allow.includes(name)) findings.unshift({ reason: 'not in the allowed list', rule: 'configured-policy' });
+    if (findings.length) weak.push({ name, reasons: [...new Set(findings.map((f) => f.reason))], rules: [...new Set(findings.map((f) => f.rule))] });
   }
   const unmeasured = offered.unmeasured[category];
   if (unmeasured) notes.push(unmeasured);

@@ -57,33 +57,37 @@ export interface HostKeyFile {
 export interface FileProblem {
   path: string;
   problem: string;
+  /** The policy rule (./policy.ts) the problem breaks. */
+  rule: string;
 }
 
 /**
  * A private host key must be owned by root and readable by root only (0600 or stricter), or, as
  * Fedora/RHEL ship them, 0640 with group ssh_keys. Public halves: root's, not group/world writable.
- * Types and sizes: no DSA, RSA >= minRsaBits, ECDSA >= 256.
+ * Types and sizes: no DSA, RSA >= 2048 (must) and >= minRsaBits (the hardened line), ECDSA >= 256.
  */
 export function judgeHostKeyFiles(files: readonly HostKeyFile[], minRsaBits: number): FileProblem[] {
   const problems: FileProblem[] = [];
+  const access = 'hostkey-file-access';
   for (const f of files) {
     const priv = f.privateStat;
     if (priv) {
-      if (priv.owner !== 'root') problems.push({ path: f.path, problem: `owned by ${priv.owner}, not root` });
+      if (priv.owner !== 'root') problems.push({ path: f.path, problem: `owned by ${priv.owner}, not root`, rule: access });
       const groupOk = priv.group === 'ssh_keys' && (priv.mode & 0o037) === 0;
-      if ((priv.mode & 0o077) !== 0 && !groupOk) problems.push({ path: f.path, problem: `mode ${octal(priv.mode)} (group ${priv.group}), want 0600 or 0640 group ssh_keys` });
-      if (priv.mode & 0o7000) problems.push({ path: f.path, problem: `setuid/setgid/sticky bits in mode ${octal(priv.mode)}` });
+      if ((priv.mode & 0o077) !== 0 && !groupOk) problems.push({ path: f.path, problem: `mode ${octal(priv.mode)} (group ${priv.group}), want 0600 or 0640 group ssh_keys`, rule: access });
+      if (priv.mode & 0o7000) problems.push({ path: f.path, problem: `setuid/setgid/sticky bits in mode ${octal(priv.mode)}`, rule: access });
     }
     const pub = f.publicStat;
     if (pub) {
-      if (pub.owner !== 'root') problems.push({ path: pub.path, problem: `owned by ${pub.owner}, not root` });
-      if (pub.mode & 0o022) problems.push({ path: pub.path, problem: `group/world writable (mode ${octal(pub.mode)})` });
+      if (pub.owner !== 'root') problems.push({ path: pub.path, problem: `owned by ${pub.owner}, not root`, rule: access });
+      if (pub.mode & 0o022) problems.push({ path: pub.path, problem: `group/world writable (mode ${octal(pub.mode)})`, rule: access });
     }
     if (f.key) {
       const { type, bits } = f.key;
-      if (type === 'DSA') problems.push({ path: f.path, problem: `DSA key (${bits} bits)` });
-      else if (type === 'RSA' && bits < minRsaBits) problems.push({ path: f.path, problem: `RSA key of ${bits} bits (< ${minRsaBits})` });
-      else if (type === 'ECDSA' && bits < 256) problems.push({ path: f.path, problem: `ECDSA key of ${bits} bits` });
+      if (type === 'DSA') problems.push({ path: f.path, problem: `DSA key (${bits} bits)`, rule: 'hostkey-file-dsa' });
+      else if (type === 'RSA' && bits < 2048) problems.push({ path: f.path, problem: `RSA key of ${bits} bits (< 2048)`, rule: 'hostkey-file-rsa-under-2048' });
+      else if (type === 'RSA' && bits < minRsaBits) problems.push({ path: f.path, problem: `RSA key of ${bits} bits (< ${minRsaBits})`, rule: 'hostkey-file-rsa-small' });
+      else if (type === 'ECDSA' && bits < 256) problems.push({ path: f.path, problem: `ECDSA key of ${bits} bits`, rule: 'hostkey-file-ecdsa-small' });
     }
   }
   return problems;
@@ -93,8 +97,8 @@ export function judgeHostKeyFiles(files: readonly HostKeyFile[], minRsaBits: num
 export function judgeConfigFiles(stats: readonly FileStat[]): FileProblem[] {
   const problems: FileProblem[] = [];
   for (const s of stats) {
-    if (s.owner !== 'root') problems.push({ path: s.path, problem: `owned by ${s.owner}, not root` });
-    if (s.mode & 0o022) problems.push({ path: s.path, problem: `${s.mode & 0o002 ? 'world' : 'group'} writable (mode ${octal(s.mode)})` });
+    if (s.owner !== 'root') problems.push({ path: s.path, problem: `owned by ${s.owner}, not root`, rule: 'config-file-access' });
+    if (s.mode & 0o022) problems.push({ path: s.path, problem: `${s.mode & 0o002 ? 'world' : 'group'} writable (mode ${octal(s.mode)})`, rule: 'config-file-access' });
   }
   return problems;
 }

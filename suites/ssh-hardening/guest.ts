@@ -2,8 +2,9 @@
  * Reads that several checks share (computed once per guest through `context.memo`), evidence
  * formatting, and running a check on every planned guest.
  */
-import { fail, pass, skip, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle } from '../../src/suite-api/index.js';
+import { type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Severity } from '../../src/suite-api/index.js';
 import { parseOptions, type SshHardeningOptions } from './options.js';
+import { describeRules, failureSeverity, passSeverity, type SeverityChoice } from './policy.js';
 import { probeServer, type HostTools, type ProbeResult } from './probe.js';
 import { clientAddressFrom, parseSshdT, type SshdSettings } from './sshd.js';
 
@@ -26,9 +27,59 @@ export interface Ran {
   evidence: string;
 }
 
+/** Why a command told us nothing about the image: the check cannot observe, so it must not judge. */
+export type Unobserved = 'transport' | 'sudo' | 'missing';
+
+/**
+ * ssh itself failed (exit 255 with ssh's own words), not the command: the connection dropped or never
+ * came up. sshd -t/-T also exit 255, but with sshd's words ("Bad configuration option", "terminating").
+ */
+export function transportFailed(result: ExecResult): boolean {
+  return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
+}
+
+/** sudo itself failed (no passwordless sudo for the seeded user): an infrastructure problem, not the image's sshd. */
+export function sudoFailed(result: ExecResult): boolean {
+  return result.exitCode !== 0 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed|sorry, you must have a tty)/m.test(result.stderr);
+}
+
+/** The program is not installed (the remote shell's 127, or sudo's own "command not found"). */
+export function commandMissing(result: ExecResult): boolean {
+  return result.exitCode === 127 || (result.exitCode !== 0 && /^sudo: .*: command not found/m.test(result.stderr));
+}
+
+export function unobserved(result: ExecResult, options: ExecOptions = {}): Unobserved | undefined {
+  if (transportFailed(result)) return 'transport';
+  if (options.sudo && sudoFailed(result)) return 'sudo';
+  if (commandMissing(result)) return 'missing';
+  return undefined;
+}
+
+const UNOBSERVED_TEXT: Record<Unobserved, string> = {
+  transport: 'the SSH connection to the guest failed',
+  sudo: 'sudo -n was refused',
+  missing: 'the program is not installed in the guest',
+};
+
+/** The error a check throws when it could not look: a JUnit <error> naming why, never a <failure>. */
+export function cannotObserve(what: string, ran: Ran, why: Unobserved): Error {
+  return new Error(`cannot ${what}: ${UNOBSERVED_TEXT[why]} (${oneLine(`${ran.evidence.split('\n')[0]} ${withoutSudoNoise(ran.result.stderr)}`, 240)})`);
+}
+
+/**
+ * Runs argv in the guest and returns what it said, whatever the exit code; throws when the command
+ * could not run at all (SSH failed, sudo refused, the program missing): such a check could not observe.
+ * A timeout throws already in the guest handle. Use `tryRun` where a check has another way to ask.
+ */
 export async function run(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Ran> {
+  const ran = await tryRun(guest, argv, options);
+  if (ran.unobserved) throw cannotObserve(`run ${argv[0]}`, ran, ran.unobserved);
+  return ran;
+}
+
+export async function tryRun(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Ran & { unobserved?: Unobserved }> {
   const result = await guest.exec(argv, options);
-  return { result, evidence: transcript(argv, result, options) };
+  return { result, evidence: transcript(argv, result, options), unobserved: unobserved(result, options) };
 }
 
 /** sudo's own complaints (an unresolvable hostname) are not the command's output. */
@@ -39,25 +90,24 @@ export function withoutSudoNoise(stderr: string): string {
     .join('\n');
 }
 
-const NOT_FOUND = /command not found|No such file or directory|not found/i;
-
-/** sshd lives in /usr/sbin, which sudo's secure_path has; where it does not, try the full path. */
+/**
+ * sshd lives in /usr/sbin, which sudo's secure_path has; where it does not, try the full path. Throws
+ * when neither runs (no sshd, sudo refused, SSH down): nothing was observed.
+ */
 export async function runSshd(guest: GuestHandle, args: readonly string[]): Promise<Ran & { argv: string[] }> {
-  let last: (Ran & { argv: string[] }) | undefined;
   const shown: string[] = [];
   for (const sshd of ['sshd', '/usr/sbin/sshd']) {
     const argv = [sshd, ...args];
-    const ran = await run(guest, argv, { sudo: true });
-    last = { ...ran, argv, evidence: [...shown, ran.evidence].join('\n') };
-    if (!(ran.result.exitCode !== 0 && NOT_FOUND.test(ran.result.stderr) && !ran.result.stdout.trim())) return last;
-    shown.push(ran.evidence);
+    const ran = await tryRun(guest, argv, { sudo: true });
+    const evidence = [...shown, ran.evidence].join('\n');
+    if (ran.unobserved === 'missing') {
+      shown.push(ran.evidence);
+      continue;
+    }
+    if (ran.unobserved) throw cannotObserve(`run sshd ${args.join(' ')}`, { ...ran, evidence }, ran.unobserved);
+    return { result: ran.result, evidence, argv };
   }
-  return last!;
-}
-
-/** sudo itself failed (no passwordless sudo for the seeded user): an infrastructure problem, not the image's sshd. */
-export function sudoFailed(result: ExecResult): boolean {
-  return result.exitCode !== 0 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed)/m.test(result.stderr);
+  throw new Error(`cannot run sshd ${args.join(' ')}: no sshd in sudo's PATH nor at /usr/sbin/sshd (${oneLine(shown.join(' | '), 240)})`);
 }
 
 export function options(context: CheckContext): SshHardeningOptions {
@@ -97,9 +147,10 @@ export function effectiveConfig(context: CheckContext, guest: GuestHandle): Prom
     }
     const spec = `user=${opts.match.user ?? guest.seed.user},host=${opts.match.host},addr=${addr}`;
     const ran = await runSshd(guest, ['-T', '-C', spec]);
-    if (sudoFailed(ran.result)) throw new Error(`sudo -n sshd -T failed: ${oneLine(ran.result.stderr, 200)}`);
     const settings = parseSshdT(ran.result.stdout);
-    if (ran.result.exitCode === 0 && settings.size > 0) {
+    // Exit 0 with nothing printed is no answer (a wrapper, a truncated stream): nothing to judge.
+    if (ran.result.exitCode === 0 && settings.size === 0) throw new Error(`cannot read sshd's effective settings: sshd -T exited 0 but printed nothing (${oneLine(withoutSudoNoise(ran.result.stderr), 200) || 'no output'})`);
+    if (ran.result.exitCode === 0) {
       const evidence = [...notes, `$ sudo -n ${ran.argv.join(' ')}   (exit 0, ${ran.result.stdout.split('\n').filter((l) => l.trim()).length} lines; whole output in the sshd-effective-config artifact)`].join('\n');
       return { ok: true, settings, raw: ran.result.stdout, spec, evidence };
     }
@@ -125,22 +176,45 @@ export interface GuestVerdict {
   status: 'pass' | 'fail' | 'skip';
   message: string;
   evidence: string;
+  /** The policy rules (./policy.ts) a failure broke; they weigh it under the run's profile. */
+  rules?: string[];
 }
 
-export const verdict = (ok: boolean, message: string, evidence: string): GuestVerdict => ({ status: ok ? 'pass' : 'fail', message, evidence });
+export const verdict = (ok: boolean, message: string, evidence: string, rules: string[] = []): GuestVerdict => ({ status: ok ? 'pass' : 'fail', message, evidence, rules: ok ? [] : rules });
 
-/** Runs `check` on every guest the runner planned (one, for this suite); any failing guest fails the check. */
-export async function onEveryGuest(context: CheckContext, check: (guest: GuestHandle) => Promise<GuestVerdict>): Promise<CheckOutcome> {
+export function severityChoice(context: CheckContext): SeverityChoice {
+  const opts = options(context);
+  return { profile: opts.policy, overrides: opts.severity };
+}
+
+/** The profile's weight of a failure, named with its rules and sources (message) and in full (evidence). */
+function weigh(checkId: string, rules: readonly string[], choice: SeverityChoice): { severity: Severity; said: string } {
+  const severity = failureSeverity(checkId, rules, choice);
+  // An override decides the weight, so it comes first: a long rule list may be cut.
+  const override = choice.overrides[checkId] ? `${choice.overrides[checkId]} by the config's severity.${checkId}; ` : '';
+  const said = `${override}${rules.length ? describeRules(rules, choice.profile) : `${severity} under ${choice.profile}`}`;
+  return { severity, said };
+}
+
+/**
+ * Runs `check` on every guest the runner planned (one, for this suite); any failing guest fails the
+ * check. The outcome's severity is the heaviest broken rule under the run's profile (or the config's
+ * override for this check); a pass carries the check's severity under the profile.
+ */
+export async function onEveryGuest(context: CheckContext, checkId: string, check: (guest: GuestHandle) => Promise<GuestVerdict>): Promise<CheckOutcome> {
   const guests = context.guests;
   if (!guests.length) throw new Error(`${SUITE}: the runner planned no guest for this suite`);
+  const choice = severityChoice(context);
   const verdicts = await Promise.all(guests.map((g) => check(g)));
-  if (guests.length === 1) {
-    const v = verdicts[0]!;
-    return { status: v.status, message: oneLine(v.message, 400), evidence: v.evidence };
-  }
-  const evidence = verdicts.map((v, i) => `=== ${guests[i]!.name} (${guests[i]!.address}) ===\n${v.evidence}`).join('\n\n');
   const failing = verdicts.map((v, i) => ({ v, g: guests[i]! })).filter(({ v }) => v.status === 'fail');
-  if (failing.length) return fail(oneLine(failing.map(({ v, g }) => `${g.name}: ${v.message}`).join('; '), 400), evidence);
-  if (verdicts.every((v) => v.status === 'skip')) return skip(oneLine(verdicts[0]!.message, 400), evidence);
-  return pass(oneLine([...new Set(verdicts.map((v) => v.message))].join('; '), 400), evidence);
+  const evidence = guests.length === 1 ? verdicts[0]!.evidence : verdicts.map((v, i) => `=== ${guests[i]!.name} (${guests[i]!.address}) ===\n${v.evidence}`).join('\n\n');
+  if (failing.length) {
+    const rules = [...new Set(failing.flatMap(({ v }) => v.rules ?? []))];
+    const { severity, said } = weigh(checkId, rules, choice);
+    const found = guests.length === 1 ? failing[0]!.v.message : failing.map(({ v, g }) => `${g.name}: ${v.message}`).join('; ');
+    return { status: 'fail', severity, message: oneLine(`${found} [${said}]`, 800), evidence: `${evidence}\npolicy ${choice.profile}: ${said}` };
+  }
+  const severity = passSeverity(checkId, choice);
+  if (verdicts.every((v) => v.status === 'skip')) return { status: 'skip', severity, message: oneLine(verdicts[0]!.message, 400), evidence };
+  return { status: 'pass', severity, message: oneLine([...new Set(verdicts.map((v) => v.message))].join('; '), 400), evidence };
 }

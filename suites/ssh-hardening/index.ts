@@ -5,8 +5,12 @@
  *
  * Reads one guest (shared with other read-only suites). Uses only the public suite API, as a
  * third-party suite would. Options (this suite's section of the run config; see ./options.ts):
- *   match {user, host, addr}, maxAuthTries, maxLoginGraceTimeSeconds, probe, sshAuditCommand, port,
- *   probeTimeoutSeconds, minRsaBits, minDhModulusBits, algorithms {ciphers, macs, kex, hostKeys: {allow, forbid}}.
+ *   policy (baseline | cis-level1 | strict), severity {<check-id>: must|should}, match {user, host, addr},
+ *   maxAuthTries, maxLoginGraceTimeSeconds, probe, sshAuditCommand, port, probeTimeoutSeconds,
+ *   minRsaBits, minDhModulusBits, algorithms {ciphers, macs, kex, hostKeys: {allow, forbid}}.
+ *
+ * Each finding weighs what its rule weighs under the chosen profile (./policy.ts, exported here as
+ * plain data for `imgtest suites`).
  */
 import { defineSuite, type Suite } from '../../src/suite-api/index.js';
 import { createChecks } from './checks.js';
@@ -29,4 +33,5 @@ export function createSshHardeningSuite(tools: HostTools = realHostTools): Suite
 }
 
 export const sshHardeningSuite = createSshHardeningSuite();
+export { POLICY_RULES, POLICY_TABLE, PROFILES, type PolicyRule, type PolicyTableRow, type Profile } from './policy.js';
 export default sshHardeningSuite;

@@ -24,17 +24,23 @@ export interface Judgment {
   message: string;
   /** The `keyword value` lines the judgment read (for evidence). */
   lines: string[];
+  /**
+   * sshd -T did not print the keyword: this sshd was not asked what the check needs (another OpenSSH
+   * version names it differently). The check cannot judge, so it ends as an error, not a failure.
+   */
+  unobserved?: boolean;
 }
 
 const first = (s: SshdSettings, key: string): string | undefined => s.get(key)?.[0];
 const shown = (s: SshdSettings, keys: readonly string[]): string[] => keys.flatMap((k) => (s.get(k) ?? []).map((v) => `${k} ${v}`));
 const missing = (keys: readonly string[]): string => `sshd -T printed no ${keys.join('/')}`;
+const notPrinted = (keys: readonly string[], lines: string[]): Judgment => ({ ok: false, unobserved: true, message: missing(keys), lines });
 
 /** `key` must be exactly `want` (case-insensitive). */
 function exactly(s: SshdSettings, key: string, want: string, what: string): Judgment {
   const value = first(s, key);
   const lines = shown(s, [key]);
-  if (value === undefined) return { ok: false, message: missing([key]), lines };
+  if (value === undefined) return notPrinted([key], lines);
   if (value.toLowerCase() !== want) return { ok: false, message: `${what}: ${key} is '${value}', not '${want}'`, lines };
   return { ok: true, message: `${key} ${value}`, lines };
 }
@@ -45,7 +51,7 @@ export const judgePasswordAuth = (s: SshdSettings): Judgment => exactly(s, 'pass
 export function judgeKbdInteractive(s: SshdSettings): Judgment {
   const keys = ['kbdinteractiveauthentication', 'challengeresponseauthentication'].filter((k) => s.has(k));
   const lines = shown(s, keys);
-  if (!keys.length) return { ok: false, message: missing(['kbdinteractiveauthentication', 'challengeresponseauthentication']), lines };
+  if (!keys.length) return notPrinted(['kbdinteractiveauthentication', 'challengeresponseauthentication'], lines);
   const on = keys.filter((k) => first(s, k)!.toLowerCase() !== 'no');
   if (on.length) return { ok: false, message: `keyboard-interactive authentication is on: ${on.map((k) => `${k} ${first(s, k)}`).join(', ')}`, lines };
   return { ok: true, message: lines.join(', '), lines };
@@ -57,7 +63,7 @@ export const judgeEmptyPasswords = (s: SshdSettings): Judgment => exactly(s, 'pe
 export function judgeRootLogin(s: SshdSettings): Judgment {
   const value = first(s, 'permitrootlogin');
   const lines = shown(s, ['permitrootlogin']);
-  if (value === undefined) return { ok: false, message: missing(['permitrootlogin']), lines };
+  if (value === undefined) return notPrinted(['permitrootlogin'], lines);
   if (value.toLowerCase() === 'yes') return { ok: false, message: 'root may log in with a password: permitrootlogin yes', lines };
   return { ok: true, message: `permitrootlogin ${value}`, lines };
 }
@@ -66,7 +72,7 @@ export function judgeRootLogin(s: SshdSettings): Judgment {
 export function judgeRootLoginNo(s: SshdSettings): Judgment {
   const value = first(s, 'permitrootlogin');
   const lines = shown(s, ['permitrootlogin']);
-  if (value === undefined) return { ok: false, message: missing(['permitrootlogin']), lines };
+  if (value === undefined) return notPrinted(['permitrootlogin'], lines);
   if (value.toLowerCase() !== 'no') return { ok: false, message: `root login is not refused outright: permitrootlogin ${value} (want no)`, lines };
   return { ok: true, message: 'permitrootlogin no', lines };
 }
@@ -98,14 +104,14 @@ export function judgeForwarding(s: SshdSettings): Judgment {
   wantOff('permittunnel', false);
   wantOff('gatewayports', true);
   if (on.length) return { ok: false, message: `forwarding allowed: ${on.join(', ')}`, lines };
-  if (absent.length) return { ok: false, message: missing(absent), lines };
+  if (absent.length) return notPrinted(absent, lines);
   return { ok: true, message: disabled ? 'disableforwarding yes; permittunnel no' : 'x11, agent and TCP forwarding, tunnels and gateway ports off', lines };
 }
 
 export function judgeMaxAuthTries(s: SshdSettings, max: number): Judgment {
   const value = first(s, 'maxauthtries');
   const lines = shown(s, ['maxauthtries']);
-  if (value === undefined) return { ok: false, message: missing(['maxauthtries']), lines };
+  if (value === undefined) return notPrinted(['maxauthtries'], lines);
   const n = Number(value);
   if (!Number.isInteger(n)) return { ok: false, message: `maxauthtries '${value}' is not a number`, lines };
   if (n > max) return { ok: false, message: `maxauthtries ${n} allows more than ${max} attempts per connection`, lines };
@@ -116,7 +122,7 @@ export function judgeMaxAuthTries(s: SshdSettings, max: number): Judgment {
 export function judgeLoginGraceTime(s: SshdSettings, max: number): Judgment {
   const value = first(s, 'logingracetime');
   const lines = shown(s, ['logingracetime']);
-  if (value === undefined) return { ok: false, message: missing(['logingracetime']), lines };
+  if (value === undefined) return notPrinted(['logingracetime'], lines);
   const n = Number(value);
   if (!Number.isInteger(n)) return { ok: false, message: `logingracetime '${value}' is not a number of seconds`, lines };
   if (n === 0) return { ok: false, message: 'logingracetime 0: unauthenticated connections are never dropped', lines };
@@ -130,7 +136,7 @@ export function judgeHostbased(s: SshdSettings): Judgment {
   const lines = shown(s, ['hostbasedauthentication', 'ignorerhosts']);
   const hostbased = first(s, 'hostbasedauthentication');
   const ignore = first(s, 'ignorerhosts');
-  if (hostbased === undefined || ignore === undefined) return { ok: false, message: missing(['hostbasedauthentication', 'ignorerhosts'].filter((k) => !s.has(k))), lines };
+  if (hostbased === undefined || ignore === undefined) return notPrinted(['hostbasedauthentication', 'ignorerhosts'].filter((k) => !s.has(k)), lines);
   const bad: string[] = [];
   if (hostbased.toLowerCase() !== 'no') bad.push(`hostbasedauthentication ${hostbased}`);
   if (ignore.toLowerCase() !== 'yes') bad.push(`ignorerhosts ${ignore}`);

@@ -215,8 +215,8 @@ describe('ssh-hardening suite', () => {
       'ssh-root-login-no:should',
       'ssh-pubkey-auth:must',
       'ssh-forwarding:should',
-      'ssh-max-auth-tries:must',
-      'ssh-login-grace-time:must',
+      'ssh-max-auth-tries:should',
+      'ssh-login-grace-time:should',
       'ssh-permit-user-environment:must',
       'ssh-hostbased-auth:must',
       'ssh-config-test:must',
@@ -255,6 +255,28 @@ describe('ssh-hardening suite', () => {
     for (const check of suite.checks) if ((await check.run(context)).status === 'fail') failed.push(check.id);
     expect(failed).toEqual(['ssh-password-auth', 'ssh-kbdinteractive-auth', 'ssh-root-login', 'ssh-root-login-no', 'ssh-weak-ciphers', 'ssh-weak-macs', 'ssh-weak-kex']);
   });
+
+  it('weighs the planted defects must under baseline (OpenSSH dropped those algorithms), the extra finding should', async () => {
+    const context = fakeContext([fakeGuest({ exec: FLAWED })]);
+    const suite = createSshHardeningSuite(fakeHost(AUDIT_FLAWED));
+    const failed: string[] = [];
+    for (const check of suite.checks) {
+      const outcome = await check.run(context);
+      if (outcome.status === 'fail') failed.push(`${check.id}:${outcome.severity}`);
+    }
+    expect(failed).toEqual(['ssh-password-auth:must', 'ssh-kbdinteractive-auth:must', 'ssh-root-login:must', 'ssh-root-login-no:should', 'ssh-weak-ciphers:must', 'ssh-weak-macs:must', 'ssh-weak-kex:must']);
+  });
+
+  it.each(['baseline', 'cis-level1', 'strict'])('the clean image passes every check under %s', async (policy) => {
+    const context = fakeContext([fakeGuest({ exec: CLEAN })], { policy });
+    const suite = createSshHardeningSuite(fakeHost(AUDIT_CLEAN));
+    const notPassed: string[] = [];
+    for (const check of suite.checks) {
+      const outcome = await check.run(context);
+      if (outcome.status !== 'pass') notPassed.push(`${check.id}: ${outcome.message}`);
+    }
+    expect(notPassed).toEqual([]);
+  });
 });
 
 describe('effective settings checks', () => {
@@ -279,7 +301,7 @@ describe('effective settings checks', () => {
     expect(outcome).toMatchObject({ status: 'fail', message: expect.stringContaining("cannot read sshd's effective settings: sshd -T exits 255: /etc/ssh/sshd_config.d/05-build-access.conf: line 2: Bad configuration option") });
   });
   it('is an error when sudo is refused', async () => {
-    await expect(runCheck('ssh-password-auth', { ...CLEAN, [`[sudo] sshd -T -C ${SPEC}`]: { exitCode: 1, stderr: 'sudo: a password is required\n' } })).rejects.toThrow(/sudo -n sshd -T failed/);
+    await expect(runCheck('ssh-password-auth', { ...CLEAN, [`[sudo] sshd -T -C ${SPEC}`]: { exitCode: 1, stderr: 'sudo: a password is required\n' } })).rejects.toThrow(/cannot run sshd -T .*sudo -n was refused/);
   });
 
   const cases: [string, string, Record<string, FakeAnswer>, string][] = [
@@ -298,7 +320,8 @@ describe('effective settings checks', () => {
   it.each(cases)('%s passes clean (%s) and fails the defect naming it', async (id, passMessage, defect, failMessage) => {
     expect((await runCheck(id, CLEAN)).outcome).toMatchObject({ status: 'pass', message: passMessage });
     const { outcome } = await runCheck(id, defect);
-    expect(outcome).toMatchObject({ status: 'fail', message: failMessage });
+    expect(outcome.status).toBe('fail');
+    expect(outcome.message.startsWith(`${failMessage} [rule `)).toBe(true);
     expect(outcome.evidence).toContain(failMessage.includes('forwarding') ? 'x11forwarding yes' : '');
   });
 
@@ -308,7 +331,7 @@ describe('effective settings checks', () => {
   it('thresholds come from the options', async () => {
     const six = withSshdT(SSHD_T_CLEAN.replace('maxauthtries 3', 'maxauthtries 6'));
     expect((await runCheck('ssh-max-auth-tries', six, undefined, { maxAuthTries: 6 })).outcome.status).toBe('pass');
-    expect((await runCheck('ssh-login-grace-time', CLEAN, undefined, { maxLoginGraceTimeSeconds: 20 })).outcome.message).toBe('logingracetime 30 s is longer than 20 s');
+    expect((await runCheck('ssh-login-grace-time', CLEAN, undefined, { maxLoginGraceTimeSeconds: 20 })).outcome.message).toMatch(/^logingracetime 30 s is longer than 20 s \[rule login-grace-time \(should under baseline\)/);
     await expect(runCheck('ssh-max-auth-tries', CLEAN, undefined, { maxAuthTries: 'four' })).rejects.toThrow(/ssh-hardening options: maxAuthTries/);
   });
 });
@@ -353,31 +376,31 @@ describe('ssh-config-test', () => {
   });
   it('fails on a warning, naming it', async () => {
     const { outcome } = await runCheck('ssh-config-test', { ...CLEAN, '[sudo] sshd -t': { stderr: '/etc/ssh/sshd_config line 12: Deprecated option UsePrivilegeSeparation\n' } });
-    expect(outcome).toMatchObject({ status: 'fail', message: 'sshd -t warns: /etc/ssh/sshd_config line 12: Deprecated option UsePrivilegeSeparation' });
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'should', message: expect.stringMatching(/^sshd -t warns: \/etc\/ssh\/sshd_config line 12: Deprecated option UsePrivilegeSeparation \[rule config-warnings/) });
     expect(outcome.evidence).toContain('$ sudo -n sshd -t   (exit 0)');
   });
   it('fails on a rejected configuration', async () => {
     const { outcome } = await runCheck('ssh-config-test', { ...CLEAN, '[sudo] sshd -t': { exitCode: 255, stderr: '/etc/ssh/sshd_config.d/05-build-access.conf: line 2: Bad configuration option: PermitRootLgin\n' } });
-    expect(outcome).toMatchObject({ status: 'fail', message: 'sshd -t exits 255: /etc/ssh/sshd_config.d/05-build-access.conf: line 2: Bad configuration option: PermitRootLgin' });
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^sshd -t exits 255: \/etc\/ssh\/sshd_config.d\/05-build-access.conf: line 2: Bad configuration option: PermitRootLgin \[rule config-rejected/) });
   });
 });
 
 describe('ssh-service', () => {
   it('passes enabled and active', async () => {
-    expect((await runCheck('ssh-service', CLEAN)).outcome).toMatchObject({ status: 'pass', message: 'ssh service enabled and active' });
+    expect((await runCheck('ssh-service', CLEAN)).outcome).toMatchObject({ status: 'pass', message: 'ssh service enabled and active (systemctl as root through sudo)' });
   });
   it('fails a disabled service, naming its state', async () => {
     const { outcome } = await runCheck('ssh-service', { ...CLEAN, 'systemctl is-enabled ssh': { stdout: 'disabled\n', exitCode: 1 }, 'systemctl is-enabled ssh.socket': { stdout: 'disabled\n', exitCode: 1 }, 'systemctl is-active ssh.socket': { stdout: 'inactive\n', exitCode: 3 } });
-    expect(outcome).toMatchObject({ status: 'fail', message: 'ssh service is disabled, not enabled (active)' });
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^ssh service is disabled, not enabled \(active; systemctl as root through sudo\) \[rule service-off/) });
   });
   it('fails an enabled service that is not running', async () => {
-    expect((await runCheck('ssh-service', { ...CLEAN, 'systemctl is-active ssh': { stdout: 'failed\n', exitCode: 3 } })).outcome).toMatchObject({ status: 'fail', message: 'ssh service is enabled but failed' });
+    expect((await runCheck('ssh-service', { ...CLEAN, 'systemctl is-active ssh': { stdout: 'failed\n', exitCode: 3 } })).outcome).toMatchObject({ status: 'fail', message: expect.stringMatching(/^ssh service is enabled but failed \(systemctl as root through sudo\) \[rule service-off/) });
   });
   it('accepts the sshd unit name and socket activation', async () => {
     const fedora = { 'systemctl is-enabled ssh': { exitCode: 1, stderr: 'Failed to get unit file state for ssh.service: No such file or directory\n' }, 'systemctl is-enabled sshd': 'enabled\n', 'systemctl is-active sshd': 'active\n' };
-    expect((await runCheck('ssh-service', fedora)).outcome).toMatchObject({ status: 'pass', message: 'sshd service enabled and active' });
+    expect((await runCheck('ssh-service', fedora)).outcome).toMatchObject({ status: 'pass', message: 'sshd service enabled and active (systemctl as root through sudo)' });
     const ubuntu = { 'systemctl is-enabled ssh': { stdout: 'disabled\n', exitCode: 1 }, 'systemctl is-active ssh': 'active\n', 'systemctl is-enabled ssh.socket': 'enabled\n', 'systemctl is-active ssh.socket': 'active\n' };
-    expect((await runCheck('ssh-service', ubuntu)).outcome).toMatchObject({ status: 'pass', message: 'ssh.socket enabled and active (socket-activated; ssh.service is disabled, active)' });
+    expect((await runCheck('ssh-service', ubuntu)).outcome).toMatchObject({ status: 'pass', message: 'ssh.socket enabled and active (socket-activated; ssh.service is disabled, active; systemctl as root through sudo)' });
   });
 });
 
@@ -410,7 +433,7 @@ describe('offered algorithms (host side)', () => {
     const offered = parseSshAuditJson(AUDIT_FLAWED);
     expect(describeWeak(evaluate('ciphers', offered, POLICY).weak)).toBe('aes128-cbc (CBC mode), aes256-cbc (CBC mode), 3des-cbc (CBC mode, 3DES)');
     expect(describeWeak(evaluate('macs', offered, POLICY).weak)).toBe(
-      'hmac-sha1 (SHA-1, encrypt-and-MAC, not -etm), hmac-sha1-96 (SHA-1, 96-bit tag, encrypt-and-MAC, not -etm), hmac-md5 (MD5, encrypt-and-MAC, not -etm), hmac-sha2-256 (encrypt-and-MAC, not -etm)',
+      'hmac-sha1 (SHA-1, encrypt-and-MAC, not -etm), hmac-sha1-96 (96-bit tag, SHA-1, encrypt-and-MAC, not -etm), hmac-md5 (MD5, encrypt-and-MAC, not -etm), hmac-sha2-256 (encrypt-and-MAC, not -etm)',
     );
     const kex = evaluate('kex', offered, POLICY);
     expect(describeWeak(kex.weak)).toBe(
@@ -422,13 +445,13 @@ describe('offered algorithms (host side)', () => {
   it('finds DSA, small RSA and umac-64', () => {
     const offered = parseSshAuditJson(AUDIT_WEAK_HOSTKEYS);
     expect(describeWeak(evaluate('hostKeys', offered, POLICY).weak)).toBe(
-      'rsa-sha2-512 (2048-bit RSA key), rsa-sha2-256 (2048-bit RSA key), ssh-rsa (2048-bit RSA key), ssh-dss (DSA)',
+      'rsa-sha2-512 (2048-bit RSA key), rsa-sha2-256 (2048-bit RSA key), ssh-rsa (SHA-1 signatures, 2048-bit RSA key), ecdsa-sha2-nistp256 (NIST curve), ssh-dss (DSA)',
     );
     expect(evaluate('macs', offered, POLICY).weak.map((w) => w.name)).toContain('umac-64@openssh.com');
   });
   it('flags ssh-rsa as the only RSA signature', () => {
     const offered: OfferedAlgorithms = { source: 'ssh-audit', kex: [], hostKeys: [{ name: 'ssh-ed25519' }, { name: 'ssh-rsa', keyBits: 4096 }], ciphers: [], macs: [], unmeasured: {}, toolNotes: {} };
-    expect(describeWeak(evaluate('hostKeys', offered, POLICY).weak)).toBe('ssh-rsa (RSA with SHA-1 signatures only)');
+    expect(describeWeak(evaluate('hostKeys', offered, POLICY).weak)).toBe('ssh-rsa (SHA-1 signatures)');
   });
   it('passes the clean server and modern defaults of OpenSSH', () => {
     const offered = parseSshAuditJson(AUDIT_CLEAN);
@@ -476,7 +499,7 @@ describe('algorithm checks', () => {
   it('ssh-weak-hostkeys passes the fixture servers and fails DSA and small RSA', async () => {
     expect((await runCheck('ssh-weak-hostkeys', FLAWED, fakeHost(AUDIT_FLAWED))).outcome).toMatchObject({ status: 'pass', message: '3 host key algorithms offered, none weak (ssh-audit: ssh-ed25519, rsa-sha2-512, rsa-sha2-256)' });
     const { outcome } = await runCheck('ssh-weak-hostkeys', CLEAN, fakeHost(AUDIT_WEAK_HOSTKEYS));
-    expect(outcome).toMatchObject({ status: 'fail', message: 'weak host key algorithms offered: rsa-sha2-512 (2048-bit RSA key), rsa-sha2-256 (2048-bit RSA key), ssh-rsa (2048-bit RSA key), ssh-dss (DSA)' });
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^weak host key algorithms offered: rsa-sha2-512 \(2048-bit RSA key\), rsa-sha2-256 \(2048-bit RSA key\), ssh-rsa \(SHA-1 signatures, 2048-bit RSA key\), ecdsa-sha2-nistp256 \(NIST curve\), ssh-dss \(DSA\) \[rule hostkey-ssh-rsa-sha1 \(must under baseline\): OpenSSH 8.8 release notes/) });
     expect(outcome.evidence).toContain('  rsa-sha2-512  (2048-bit key)');
   });
   it('runs ssh-audit once for all four checks', async () => {
@@ -498,9 +521,9 @@ describe('algorithm checks', () => {
     const host = fakeHost(undefined, { hello: HELLO_FLAWED, keyscan: KEYSCAN_RSA_3072 });
     const kex = await runCheck('ssh-weak-kex', FLAWED, host);
     expect(kex.outcome.status).toBe('fail');
-    expect(kex.outcome.message).toBe(
-      'weak key exchanges offered: diffie-hellman-group14-sha1 (SHA-1, 2048-bit group), diffie-hellman-group1-sha1 (SHA-1, 1024-bit group), diffie-hellman-group-exchange-sha1 (SHA-1); group-exchange modulus sizes not measured (the builtin probe does not run a key exchange; install ssh-audit)',
-    );
+    expect(kex.outcome.message.startsWith(
+      'weak key exchanges offered: diffie-hellman-group14-sha1 (SHA-1, 2048-bit group), diffie-hellman-group1-sha1 (SHA-1, 1024-bit group), diffie-hellman-group-exchange-sha1 (SHA-1); group-exchange modulus sizes not measured (the builtin probe does not run a key exchange; install ssh-audit) [rule kex-group14-sha1 (must under baseline)',
+    )).toBe(true);
     expect(kex.outcome.evidence).toContain('(ssh-audit is not installed on this machine; using the builtin KEXINIT probe and ssh-keyscan)');
     expect(host.calls).toEqual(['ssh-audit -j -p 22 -t 15 10.78.0.11', 'kexinit 10.78.0.11:22', 'ssh-keyscan -T 15 -p 22 -t rsa 10.78.0.11']);
     const hostKeys = await runCheck('ssh-weak-hostkeys', FLAWED, fakeHost(undefined, { hello: HELLO_FLAWED, keyscan: KEYSCAN_RSA_3072 }));
@@ -521,7 +544,7 @@ describe('host key files', () => {
   it('accepts the Fedora layout (0640 group ssh_keys)', () => {
     const files = [{ path: '/etc/ssh/ssh_host_ecdsa_key', privateStat: { mode: 0o640, owner: 'root', group: 'ssh_keys', path: '/etc/ssh/ssh_host_ecdsa_key' }, key: { bits: 256, type: 'ECDSA', fingerprint: 'x', comment: '' } }];
     expect(judgeHostKeyFiles(files, 3072)).toEqual([]);
-    expect(judgeHostKeyFiles([{ ...files[0]!, privateStat: { ...files[0]!.privateStat, group: 'root' } }], 3072)).toEqual([{ path: '/etc/ssh/ssh_host_ecdsa_key', problem: 'mode 0640 (group root), want 0600 or 0640 group ssh_keys' }]);
+    expect(judgeHostKeyFiles([{ ...files[0]!, privateStat: { ...files[0]!.privateStat, group: 'root' } }], 3072)).toEqual([{ path: '/etc/ssh/ssh_host_ecdsa_key', problem: 'mode 0640 (group root), want 0600 or 0640 group ssh_keys', rule: 'hostkey-file-access' }]);
   });
   it('ssh-hostkey-files passes clean, reading the keys sshd -T names', async () => {
     const { outcome, guest } = await runCheck('ssh-hostkey-files', CLEAN);
@@ -538,7 +561,7 @@ describe('host key files', () => {
       'ssh-keygen -l -f /etc/ssh/ssh_host_rsa_key.pub': '2048 SHA256:8GWUqaKRu+s9BYl+PL/ECkqhBlzyX4HSxhd1b4lAyYc root@build-vm-01 (RSA)\n',
     };
     const { outcome } = await runCheck('ssh-hostkey-files', exec);
-    expect(outcome).toMatchObject({ status: 'fail', message: 'host key files: /etc/ssh/ssh_host_rsa_key: mode 0644 (group root), want 0600 or 0640 group ssh_keys; /etc/ssh/ssh_host_rsa_key: RSA key of 2048 bits (< 3072)' });
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^host key files: \/etc\/ssh\/ssh_host_rsa_key: mode 0644 \(group root\), want 0600 or 0640 group ssh_keys; \/etc\/ssh\/ssh_host_rsa_key: RSA key of 2048 bits \(< 3072\) \[rule hostkey-file-access \(must under baseline\)/) });
     const dsa = withSshdT(`${SSHD_T_CLEAN}hostkey /etc/ssh/ssh_host_dsa_key\n`);
     const statDsa = `${STAT_KEYS} /etc/ssh/ssh_host_dsa_key /etc/ssh/ssh_host_dsa_key.pub`;
     const withDsa = {
@@ -546,7 +569,7 @@ describe('host key files', () => {
       [statDsa]: `${CLEAN[STAT_KEYS] as string}600 root root /etc/ssh/ssh_host_dsa_key\n644 root root /etc/ssh/ssh_host_dsa_key.pub\n`,
       'ssh-keygen -l -f /etc/ssh/ssh_host_dsa_key.pub': '1024 SHA256:G0xXWNM+v3Hk6XTg9HrOi3oL/rbhkOJnpcuLztwNnvY root@build-vm-01 (DSA)\n',
     };
-    expect((await runCheck('ssh-hostkey-files', withDsa)).outcome).toMatchObject({ status: 'fail', message: 'host key files: /etc/ssh/ssh_host_dsa_key: DSA key (1024 bits)' });
+    expect((await runCheck('ssh-hostkey-files', withDsa)).outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^host key files: \/etc\/ssh\/ssh_host_dsa_key: DSA key \(1024 bits\) \[rule hostkey-file-dsa/) });
   });
   it('ssh-hostkey-files fails when no host key exists', async () => {
     const { outcome } = await runCheck('ssh-hostkey-files', { ...CLEAN, [STAT_KEYS]: { exitCode: 1, stderr: "stat: cannot statx '/etc/ssh/ssh_host_rsa_key': No such file or directory\n" } });
@@ -560,7 +583,7 @@ describe('ssh-config-perms', () => {
   });
   it('fails a writable or foreign-owned file, naming it', async () => {
     const { outcome } = await runCheck('ssh-config-perms', { ...CLEAN, [FIND_CONFIG]: '664 root adm f /etc/ssh/sshd_config\n755 root root d /etc/ssh/sshd_config.d\n644 builder builder f /etc/ssh/sshd_config.d/05-build-access.conf\n' });
-    expect(outcome).toMatchObject({ status: 'fail', message: 'sshd configuration files: /etc/ssh/sshd_config: group writable (mode 0664); /etc/ssh/sshd_config.d/05-build-access.conf: owned by builder, not root' });
-    expect(judgeConfigFiles([{ mode: 0o666, owner: 'root', group: 'root', path: '/x' }])).toEqual([{ path: '/x', problem: 'world writable (mode 0666)' }]);
+    expect(outcome).toMatchObject({ status: 'fail', severity: 'must', message: expect.stringMatching(/^sshd configuration files: \/etc\/ssh\/sshd_config: group writable \(mode 0664\); \/etc\/ssh\/sshd_config.d\/05-build-access.conf: owned by builder, not root \[rule config-file-access/) });
+    expect(judgeConfigFiles([{ mode: 0o666, owner: 'root', group: 'root', path: '/x' }])).toEqual([{ path: '/x', problem: 'world writable (mode 0666)', rule: 'config-file-access' }]);
   });
 });
