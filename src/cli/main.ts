@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfig, loadConfig } from '../config/load.js';
+import { checkReportDir } from '../config/report-dir.js';
+import { MAX_TIMEOUT_SECONDS } from '../config/schema.js';
 import { ExitCode, ExitError, isImgtestError, UsageError } from '../errors.js';
-import { labDown, labStatus, labUp } from '../lab/index.js';
+import { labDown, labHosts, labStatus, labUp } from '../lab/index.js';
+import { imageLimitsFrom, validateImageFile } from '../image/validate.js';
 import { ConsoleReporter } from '../report/console.js';
 import { JsonReporter } from '../report/json.js';
 import { JunitReporter } from '../report/junit.js';
 import { CleanupRegistry } from '../runner/cleanup.js';
 import { executeRun, selectSuites } from '../runner/executor.js';
+import { requireEnoughHosts } from '../runner/preflight.js';
 import { builtInSuites } from '../suites.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -15,6 +19,13 @@ const version = (JSON.parse(readFileSync(new URL('../../../package.json', import
 function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`not a positive whole number: ${value}`);
+  return n;
+}
+
+/** Bounded: Node's timers overflow past about 24.8 days and would fire at once. */
+function parseTimeoutSeconds(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > MAX_TIMEOUT_SECONDS) throw new UsageError(`--timeout ${value}: at most ${MAX_TIMEOUT_SECONDS} seconds (one day)`);
   return n;
 }
 
@@ -34,10 +45,14 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
     .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
-    .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parsePositiveInt)
+    .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .action(async (imagePath: string, opts: { suite?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
       const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
       const suites = selectSuites(opts.suite, builtInSuites);
+      // Input checks before anything is hashed, written, or sent to a host (each exits 2 with one line).
+      requireEnoughHosts(suites, config.hosts?.length ?? labHosts().length);
+      await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
+      await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
       const consoleReporter = new ConsoleReporter(process.stdout);
       const result = await executeRun({
         imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, reportDir: opts.reportDir, keep: opts.keep,

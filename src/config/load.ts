@@ -25,13 +25,38 @@ export function parseConfig(text: string, fileName: string): ImgtestConfig {
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = document.errors[0];
   if (yamlError) {
-    const line = yamlError.linePos?.[0]?.line;
+    // `linePos` is only filled in with prettyErrors (which makes multi-line messages); the offset is always there.
+    const line = yamlError.linePos?.[0]?.line ?? counter(lineCounter, openingQuote(text, yamlError) ?? yamlError.pos[0]);
     throw new ConfigError(`${fileName}${line ? `:${line}` : ''}: invalid YAML: ${yamlError.message.split('\n')[0]}`);
   }
   const data: unknown = document.toJS() ?? {};
   const result = configSchema.safeParse(data);
   if (result.success) return result.data;
   throw new ConfigError(describeIssue(result.error, fileName, (path) => lineOf(document, lineCounter, path)));
+}
+
+/**
+ * An unclosed quote is reported where the file ends; the user needs the line where it opened: the
+ * last quote of that kind before the end that is not escaped (\" in double, '' in single quotes).
+ */
+function openingQuote(text: string, error: { code: string; message: string; pos: [number, number] }): number | undefined {
+  const quote = error.code === 'MISSING_CHAR' ? /closing (["'])quote/.exec(error.message)?.[1] : undefined;
+  if (!quote) return undefined;
+  for (let at = text.lastIndexOf(quote, error.pos[0] - 1); at >= 0; at = text.lastIndexOf(quote, at - 1)) {
+    if (quote === '"' && /(^|[^\\])(\\\\)*$/.test(text.slice(Math.max(0, at - 16), at))) return at;
+    if (quote === "'") {
+      if (text[at - 1] === "'") {
+        at--;
+        continue;
+      }
+      return at;
+    }
+  }
+  return undefined;
+}
+
+function counter(lines: LineCounter, offset: number | undefined): number | undefined {
+  return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
 function describeIssue(error: ZodError, fileName: string, lineFor: (path: PropertyKey[]) => number | undefined): string {

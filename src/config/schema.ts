@@ -1,4 +1,17 @@
 import { z } from 'zod';
+import { libvirtUriProblem } from './libvirt-uri.js';
+
+/** Longest boot deadline: Node's timers overflow past 2^31-1 ms (about 24.8 days) and fire at once. */
+export const MAX_TIMEOUT_SECONDS = 86_400;
+/** Default bounds of the image's virtual size: smaller is no OS disk, larger is a typo or a trap. */
+export const DEFAULT_MIN_VIRTUAL_SIZE_GIB = 1;
+export const DEFAULT_MAX_VIRTUAL_SIZE_GIB = 2048;
+
+/** A libvirt connection URI, checked here so a typo is a config error with its line (see libvirt-uri.ts). */
+const libvirtUri = z.string().superRefine((uri, ctx) => {
+  const problem = libvirtUriProblem(uri);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const firmwareSetting = z.enum(['auto', 'bios', 'uefi', 'uefi-secureboot']);
 export const accelSetting = z.enum(['auto', 'kvm', 'tcg']);
@@ -7,9 +20,9 @@ const hostSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, - and _ only'),
     /** How imgtest reaches the host's libvirtd, e.g. qemu+ssh://root@hv1/system. */
-    uri: z.string().min(1),
+    uri: libvirtUri,
     /** How the other host's libvirtd reaches this one for peer-to-peer migration (default: uri). */
-    migrationUri: z.string().min(1).optional(),
+    migrationUri: libvirtUri.optional(),
     /** libvirt storage pool (type dir) where imgtest puts the base image, overlays and seeds. */
     pool: z.string().min(1).default('default'),
     /** What guests' NICs attach to: a host bridge, or a libvirt network. */
@@ -22,7 +35,17 @@ const hostSchema = z
 
 export const configSchema = z
   .object({
-    hosts: z.array(hostSchema).min(1).optional(),
+    // Names key the image upload and every report line, so two hosts of one name would be mixed up.
+    hosts: z
+      .array(hostSchema)
+      .min(1)
+      .superRefine((hosts, ctx) => {
+        hosts.forEach((host, index) => {
+          const first = hosts.findIndex((other) => other.name === host.name);
+          if (first < index) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate host name '${host.name}' (already hosts[${first}])` });
+        });
+      })
+      .optional(),
     firmware: firmwareSetting.default('auto'),
     accel: accelSetting.default('auto'),
     reportDir: z.string().min(1).default('reports'),
@@ -31,10 +54,21 @@ export const configSchema = z
         memoryMiB: z.number().int().min(256).default(1024),
         vcpus: z.number().int().min(1).default(1),
         user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('imgtest'),
-        /** From power-on until SSH answers and cloud-init is done. */
-        bootTimeoutSeconds: z.number().int().min(10).default(600),
+        /** Display adapter: `vga` (default, QEMU's and a new VM's), `virtio`, or `none` (a headless VM). */
+        video: z.enum(['none', 'vga', 'virtio']).default('vga'),
+        /** Overall cap from power-on to cloud-init done; unset: scaled from the accelerator and load (boot-watch.ts). */
+        bootTimeoutSeconds: z.number().int().min(10).max(MAX_TIMEOUT_SECONDS).optional(),
       })
       .strict()
+      .prefault({}),
+    /** Bounds of the input image's virtual size, checked before anything is hashed, copied or booted. */
+    image: z
+      .object({
+        minVirtualSizeGiB: z.number().positive().default(DEFAULT_MIN_VIRTUAL_SIZE_GIB),
+        maxVirtualSizeGiB: z.number().positive().default(DEFAULT_MAX_VIRTUAL_SIZE_GIB),
+      })
+      .strict()
+      .refine((image) => image.minVirtualSizeGiB <= image.maxVirtualSizeGiB, { message: 'must not be below minVirtualSizeGiB', path: ['maxVirtualSizeGiB'] })
       .prefault({}),
     /**
      * Where guests' volumes go. `sharedPool`: a libvirt dir pool of that name that every host has, at the

@@ -35,6 +35,22 @@ describe('config', () => {
 
   it('rejects an invalid enum and broken YAML with a line', () => {
     expect(() => parseConfig('firmware: coreboot\n', 'x.yaml')).toThrowError(/x\.yaml:1: firmware: /);
-    expect(() => parseConfig('hosts: [\n', 'x.yaml')).toThrowError(/x\.yaml(:\d+)?: invalid YAML/);
+    expect(() => parseConfig('hosts: [\n', 'x.yaml')).toThrowError(/^x\.yaml:\d+: invalid YAML/);
+  });
+
+  it('image size bounds: 1 GiB to 2 TiB by default, configurable', () => {
+    expect(defaultConfig().image).toEqual({ minVirtualSizeGiB: 1, maxVirtualSizeGiB: 2048 });
+    expect(parseConfig('image:\n  minVirtualSizeGiB: 0.5\n  maxVirtualSizeGiB: 4096\n', 'c.yaml').image).toEqual({ minVirtualSizeGiB: 0.5, maxVirtualSizeGiB: 4096 });
+  });
+
+  it('boot timeout: at most a day', () => {
+    expect(parseConfig('guest:\n  bootTimeoutSeconds: 86400\n', 'c.yaml').guest.bootTimeoutSeconds).toBe(86400);
+    expect(() => parseConfig('guest:\n  bootTimeoutSeconds: 86401\n', 'c.yaml')).toThrowError(/^c\.yaml:2: guest\.bootTimeoutSeconds: /);
+  });
+
+  it('host names may repeat in no case; migration URIs are checked like URIs', () => {
+    const hosts = 'hosts:\n  - name: a\n    uri: qemu:///system\n  - name: b\n    uri: qemu+tcp://10.0.0.2/system\n    migrationUri: qemu+tcp://10.1.0.2/system\n  - name: a\n    uri: qemu+tcp://10.0.0.3/system\n';
+    expect(() => parseConfig(hosts, 'c.yaml')).toThrowError(/^c\.yaml:7: hosts\[2\]\.name: duplicate host name 'a' \(already hosts\[0\]\)$/);
+    expect(parseConfig(hosts.replace(/name: a\n    uri: qemu\+tcp/, 'name: c\n    uri: qemu+tcp'), 'c.yaml').hosts?.map((h) => h.name)).toEqual(['a', 'b', 'c']);
   });
 });
