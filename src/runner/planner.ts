@@ -1,7 +1,12 @@
 /**
  * The planning core: a pure function from (suites, hosts, firmware) to the guests to boot and which
- * suite runs where. It boots the fewest guests: suites that only read a guest share one set of
- * guests per firmware; a suite that changes its guests gets its own.
+ * suite runs where. It boots the fewest guests:
+ * - one set of shared guests per firmware, as many as the most demanding suite of that firmware needs;
+ * - a suite whose subject is not the firmware (`firmwareMatrix: 'any'`) takes guests of any firmware,
+ *   spread over the hosts, so comparing two guests costs no extra boot when the run tests two firmwares;
+ * - a suite that changes its guest (`sharing: 'exclusive'`) runs last, on a shared guest the read-only
+ *   suites have finished with; only when no such guest is free does it get a guest of its own.
+ * Guests go round-robin over the hosts, so both hosts boot in parallel.
  */
 import type { Firmware, Suite } from '../suite-api/index.js';
 
@@ -14,14 +19,18 @@ export interface PlannedGuest {
 
 export interface SuiteAssignment {
   suiteId: string;
+  /** The firmware this run of the suite is about; absent when its guests may differ in firmware. */
   firmware?: Firmware;
   /** Guest keys, in the order the suite sees them; empty for offline suites. */
   guests: string[];
+  /** The suite changes its guests: it runs after every shared suite, and nothing runs on them after it. */
+  exclusive?: boolean;
 }
 
 export interface RunPlan {
   guests: PlannedGuest[];
   offline: SuiteAssignment[];
+  /** In execution order: shared suites first, then the ones that change their guests. */
   online: SuiteAssignment[];
   /** Suites that cannot run with these hosts, with the reason (their checks are reported skipped). */
   unrunnable: { suiteId: string; reason: string }[];
@@ -34,26 +43,21 @@ export interface PlanInput {
   firmware: readonly Firmware[];
 }
 
+type PlannedSuite = Pick<Suite, 'id' | 'requires'>;
+
 export function planRun(input: PlanInput): RunPlan {
   const plan: RunPlan = { guests: [], offline: [], online: [], unrunnable: [] };
-  let counter = 0;
-  // Round-robin start per group so consecutive groups use both hosts instead of piling on the first.
-  let nextHost = 0;
-  const place = (count: number, placement: 'any' | 'spread', firmware: Firmware): string[] => {
-    const keys: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const host = input.hosts[(nextHost + i) % input.hosts.length]!;
-      const key = `g${++counter}`;
-      plan.guests.push({ key, host, firmware });
-      keys.push(key);
-    }
-    nextHost = (nextHost + (placement === 'spread' ? count : 1)) % input.hosts.length;
-    return keys;
+  const place = (firmware: Firmware): PlannedGuest => {
+    const guest = { key: `g${plan.guests.length + 1}`, host: input.hosts[plan.guests.length % input.hosts.length]!, firmware };
+    plan.guests.push(guest);
+    return guest;
   };
 
-  const sharedGroups = new Map<Firmware, { count: number; spread: boolean; suites: string[] }>();
-  const exclusive: { suite: Pick<Suite, 'id' | 'requires'>; firmware: Firmware }[] = [];
-
+  // 1. What each firmware's shared set must hold, and who runs where.
+  const sharedCount = new Map<Firmware, number>();
+  const perFirmware: { suite: PlannedSuite; firmware: Firmware }[] = [];
+  const anyFirmware: PlannedSuite[] = [];
+  const exclusive: { suite: PlannedSuite; firmware?: Firmware }[] = [];
   for (const suite of input.suites) {
     const needs = suite.requires;
     if (needs.minHosts && input.hosts.length < needs.minHosts) {
@@ -64,28 +68,61 @@ export function planRun(input: PlanInput): RunPlan {
       plan.offline.push({ suiteId: suite.id, guests: [] });
       continue;
     }
-    const firmwares = needs.guests.firmware ? [needs.guests.firmware] : needs.guests.firmwareMatrix === 'first' ? input.firmware.slice(0, 1) : input.firmware;
+    const guests = needs.guests;
+    const matrix = guests.firmwareMatrix ?? 'every';
+    const firmwares: (Firmware | undefined)[] = guests.firmware ? [guests.firmware] : matrix === 'any' ? [undefined] : matrix === 'first' ? input.firmware.slice(0, 1) : [...input.firmware];
     for (const firmware of firmwares) {
-      if (needs.guests.sharing === 'exclusive') {
-        exclusive.push({ suite, firmware });
-        continue;
+      if (guests.sharing === 'exclusive') exclusive.push({ suite, firmware });
+      else if (firmware === undefined) anyFirmware.push(suite);
+      else {
+        sharedCount.set(firmware, Math.max(sharedCount.get(firmware) ?? 0, guests.count));
+        perFirmware.push({ suite, firmware });
       }
-      const group = sharedGroups.get(firmware) ?? { count: 0, spread: false, suites: [] };
-      group.count = Math.max(group.count, needs.guests.count);
-      group.spread ||= needs.guests.placement === 'spread';
-      group.suites.push(suite.id);
-      sharedGroups.set(firmware, group);
     }
   }
 
-  for (const [firmware, group] of sharedGroups) {
-    const keys = place(group.count, group.spread ? 'spread' : 'any', firmware);
-    const wanted = new Map(input.suites.map((s) => [s.id, s.requires.guests?.count ?? 1]));
-    for (const suiteId of group.suites) plan.online.push({ suiteId, firmware, guests: keys.slice(0, wanted.get(suiteId)) });
+  // 2. Shared guests, in the matrix's order (the image's preferred firmware first).
+  const order = [...new Set([...input.firmware, ...sharedCount.keys()])];
+  const shared = new Map<Firmware, PlannedGuest[]>();
+  for (const firmware of order) {
+    const count = sharedCount.get(firmware) ?? 0;
+    if (count) shared.set(firmware, Array.from({ length: count }, () => place(firmware)));
   }
+  const allShared = () => [...shared.values()].flat();
+  // Suites that take any firmware: enough guests in all, topped up with the preferred firmware.
+  const anyNeed = Math.max(0, ...anyFirmware.map((s) => s.requires.guests!.count));
+  while (allShared().length < anyNeed) {
+    const firmware = input.firmware[0]!;
+    shared.set(firmware, [...(shared.get(firmware) ?? []), place(firmware)]);
+  }
+
+  for (const { suite, firmware } of perFirmware) {
+    plan.online.push({ suiteId: suite.id, firmware, guests: shared.get(firmware)!.slice(0, suite.requires.guests!.count).map((g) => g.key) });
+  }
+  for (const suite of anyFirmware) {
+    const { count, placement } = suite.requires.guests!;
+    plan.online.push({ suiteId: suite.id, guests: pick(allShared(), count, placement).map((g) => g.key) });
+  }
+
+  // 3. Suites that change their guests, last; each on guests no other such suite has.
+  const claimed = new Set<string>();
   for (const { suite, firmware } of exclusive) {
-    const guests = suite.requires.guests!;
-    plan.online.push({ suiteId: suite.id, firmware, guests: place(guests.count, guests.placement, firmware) });
+    const { count, placement } = suite.requires.guests!;
+    const free = allShared().filter((g) => !claimed.has(g.key) && (firmware === undefined || g.firmware === firmware));
+    const chosen = pick(free, count, placement);
+    while (chosen.length < count) chosen.push(place(firmware ?? input.firmware[0]!));
+    chosen.forEach((g) => claimed.add(g.key));
+    plan.online.push({ suiteId: suite.id, ...(firmware ? { firmware } : {}), guests: chosen.map((g) => g.key), exclusive: true });
   }
   return plan;
+}
+
+/** `count` guests from `candidates` in order; `spread` takes one per host before a second on any host. */
+function pick(candidates: readonly PlannedGuest[], count: number, placement: 'any' | 'spread'): PlannedGuest[] {
+  if (placement !== 'spread') return candidates.slice(0, count);
+  const chosen: PlannedGuest[] = [];
+  const hosts = new Set<string>();
+  for (const guest of candidates) if (chosen.length < count && !hosts.has(guest.host)) chosen.push(guest), hosts.add(guest.host);
+  for (const guest of candidates) if (chosen.length < count && !chosen.includes(guest)) chosen.push(guest);
+  return chosen;
 }

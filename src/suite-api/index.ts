@@ -18,7 +18,9 @@ export interface GuestRequirements {
   placement: 'any' | 'spread';
   /**
    * `shared`: the suite only reads the guest, so the guest may serve other suites too.
-   * `exclusive`: the suite changes the guest (reboots, migrates it, edits config): it gets its own.
+   * `exclusive`: the suite changes the guest (reboots, migrates it, edits config): it runs after every
+   * shared suite, on a guest they have finished with (or one of its own when none is free), and no
+   * other suite runs on that guest after it.
    */
   sharing: 'shared' | 'exclusive';
   /** Firmware the guests must boot with; default: whatever the run's firmware setting resolves to. */
@@ -33,8 +35,11 @@ export interface GuestRequirements {
    * `every` (default): the suite runs once per firmware of the run's matrix.
    * `first`: once, with the matrix's first firmware (what the image prefers): for costly suites
    * whose subject is not the firmware, e.g. live migration.
+   * `any`: once, on guests of any firmware of the run (they may differ): for suites that compare
+   * guests with each other but do not care how they booted (e.g. cloud-init's per-instance identity);
+   * `context.firmware` is then undefined and each guest's `firmware` says how it booted.
    */
-  firmwareMatrix?: 'every' | 'first';
+  firmwareMatrix?: 'every' | 'first' | 'any';
 }
 
 export interface SuiteRequirements {

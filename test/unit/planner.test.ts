@@ -19,17 +19,67 @@ describe('planRun', () => {
     ]);
   });
 
-  it('gives a suite that changes its guest a guest of its own', () => {
+  it('runs a suite that changes its guest last, on a shared guest the other suites have finished with', () => {
     const plan = planRun({
-      suites: [suite('read', shared(1)), suite('migrate', { guests: { count: 1, placement: 'any', sharing: 'exclusive' }, minHosts: 2 })],
+      suites: [suite('migrate', { guests: { count: 1, placement: 'any', sharing: 'exclusive' }, minHosts: 2 }), suite('read', shared(1))],
       hosts: ['hv1', 'hv2'],
       firmware: ['bios'],
     });
-    expect(plan.guests).toHaveLength(2);
-    const [read, migrate] = plan.online;
-    expect(read!.guests).not.toEqual(migrate!.guests);
-    // The two guests land on different hosts, so both hosts work in parallel.
-    expect(new Set(plan.guests.map((g) => g.host))).toEqual(new Set(['hv1', 'hv2']));
+    expect(plan.guests).toEqual([{ key: 'g1', host: 'hv1', firmware: 'bios' }]);
+    expect(plan.online).toEqual([
+      { suiteId: 'read', firmware: 'bios', guests: ['g1'] },
+      { suiteId: 'migrate', firmware: 'bios', guests: ['g1'], exclusive: true },
+    ]);
+  });
+
+  it('gives two suites that change their guests different guests, booting one when no shared guest is free', () => {
+    const exclusive = { guests: { count: 1, placement: 'any' as const, sharing: 'exclusive' as const } };
+    const plan = planRun({ suites: [suite('read', shared(1)), suite('reboot', exclusive), suite('migrate', exclusive)], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
+    expect(plan.guests.map((g) => g.key)).toEqual(['g1', 'g2']);
+    expect(plan.online.filter((a) => a.exclusive).map((a) => a.guests)).toEqual([['g1'], ['g2']]);
+  });
+
+  it('boots one guest per firmware for the default suites of a hybrid Secure Boot image: three, over both hosts', () => {
+    const plan = planRun({
+      suites: [
+        suite('hygiene', { offline: true }),
+        suite('cloud-init-auth', { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } }),
+        suite('ssh-hardening', { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } }),
+        suite('package-audit', shared(1)),
+        suite('uefi-boot', { guests: { count: 1, placement: 'any', sharing: 'shared', seesFailedBoots: true } }),
+        suite('live-migration', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 }),
+      ],
+      hosts: ['hv1', 'hv2'],
+      firmware: ['uefi', 'bios', 'uefi-secureboot'],
+    });
+    expect(plan.guests).toEqual([
+      { key: 'g1', host: 'hv1', firmware: 'uefi' },
+      { key: 'g2', host: 'hv2', firmware: 'bios' },
+      { key: 'g3', host: 'hv1', firmware: 'uefi-secureboot' },
+    ]);
+    // cloud-init-auth compares two guests on different hosts, whatever they booted with.
+    expect(plan.online.find((a) => a.suiteId === 'cloud-init-auth')).toEqual({ suiteId: 'cloud-init-auth', guests: ['g1', 'g2'] });
+    // Migration last, on the preferred firmware's guest, which starts on the first host.
+    expect(plan.online.at(-1)).toEqual({ suiteId: 'live-migration', firmware: 'uefi', guests: ['g1'], exclusive: true });
+    expect(plan.online.filter((a) => a.suiteId === 'package-audit').map((a) => a.guests)).toEqual([['g1'], ['g2'], ['g3']]);
+  });
+
+  it('keeps a pair for cross-guest checks when the run tests one firmware: two guests, one per host', () => {
+    const plan = planRun({
+      suites: [
+        suite('cloud-init-auth', { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } }),
+        suite('package-audit', shared(1)),
+        suite('live-migration', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 }),
+      ],
+      hosts: ['hv1', 'hv2'],
+      firmware: ['uefi'],
+    });
+    expect(plan.guests).toEqual([
+      { key: 'g1', host: 'hv1', firmware: 'uefi' },
+      { key: 'g2', host: 'hv2', firmware: 'uefi' },
+    ]);
+    expect(plan.online.find((a) => a.suiteId === 'cloud-init-auth')!.guests).toEqual(['g1', 'g2']);
+    expect(plan.online.find((a) => a.suiteId === 'live-migration')!.guests).toEqual(['g1']);
   });
 
   it('boots nothing for offline suites', () => {
@@ -49,17 +99,15 @@ describe('planRun', () => {
     expect(plan.online.filter((a) => a.suiteId === 'uefi-only').map((a) => a.firmware)).toEqual(['uefi']);
   });
 
-  it('runs a firmwareMatrix "first" suite once, with the first firmware, on a guest of its own', () => {
+  it('runs a firmwareMatrix "first" suite once, with the first firmware', () => {
     const plan = planRun({
-      suites: [suite('read', shared(1)), suite('migrate', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 })],
+      suites: [suite('read', shared(1)), suite('once', { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } })],
       hosts: ['hv1', 'hv2'],
       firmware: ['uefi', 'bios', 'uefi-secureboot'],
     });
     expect(plan.online.filter((a) => a.suiteId === 'read').map((a) => a.firmware)).toEqual(['uefi', 'bios', 'uefi-secureboot']);
-    expect(plan.online.filter((a) => a.suiteId === 'migrate')).toEqual([{ suiteId: 'migrate', firmware: 'uefi', guests: ['g4'] }]);
-    expect(plan.guests).toHaveLength(4);
-    // The three shared guests and the migration guest use both hosts.
-    expect(new Set(plan.guests.map((g) => g.host))).toEqual(new Set(['hv1', 'hv2']));
+    expect(plan.online.filter((a) => a.suiteId === 'once')).toEqual([{ suiteId: 'once', firmware: 'uefi', guests: ['g1'] }]);
+    expect(plan.guests).toHaveLength(3);
   });
 
   it('marks a suite that needs more hosts than configured as unrunnable', () => {
