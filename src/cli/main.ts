@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { checkReportDir } from '../config/report-dir.js';
@@ -7,10 +8,11 @@ import { ExitCode, ExitError, isImgtestError, UsageError } from '../errors.js';
 import { labDown, labHosts, labStatus, labUp } from '../lab/index.js';
 import { imageLimitsFrom, validateImageFile } from '../image/validate.js';
 import { ConsoleReporter } from '../report/console.js';
-import { JsonReporter } from '../report/json.js';
-import { JunitReporter } from '../report/junit.js';
+import { JUNIT_FILE_NAME } from '../report/junit.js';
 import { CleanupRegistry } from '../runner/cleanup.js';
 import { executeRun, selectSuites } from '../runner/executor.js';
+import { runToReport } from '../runner/run-lifecycle.js';
+import { RunRecord } from '../runner/run-record.js';
 import { requireEnoughHosts } from '../runner/preflight.js';
 import { builtInSuites } from '../suites.js';
 
@@ -50,18 +52,29 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
       const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
       const suites = selectSuites(opts.suite, builtInSuites);
       // Input checks before anything is hashed, written, or sent to a host (each exits 2 with one line).
-      requireEnoughHosts(suites, config.hosts?.length ?? labHosts().length);
+      // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
+      // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
+      if (opts.suite?.length) requireEnoughHosts(suites, config.hosts?.length ?? labHosts().length);
       await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
-      await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
+      // From here on every run leaves a report, however it ends; `latest` points at it already.
+      const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
+      await record.open();
       const consoleReporter = new ConsoleReporter(process.stdout);
-      const result = await executeRun({
-        imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, reportDir: opts.reportDir, keep: opts.keep,
-        bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, version,
-      }).finally(async () => {
-        const failures = await cleanup.runAll();
-        for (const failure of failures) process.stderr.write(`imgtest: cleanup: ${failure}\n`);
+      running = { cleanup, record };
+      const end = await runToReport({ record, cleanup, signal: abort.signal, warn: (line) => process.stderr.write(`imgtest: ${line}\n`) }, async () => {
+        await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
+        return executeRun({
+          imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
+          bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal,
+        });
       });
-      for (const reporter of [new JunitReporter(), new JsonReporter()]) await reporter.onRunEnd(result);
+      running = undefined;
+      const { result } = end;
+      if (end.error !== undefined) throw end.error; // told in one line by main(); the report says it too
+      if (end.interrupted) {
+        process.stderr.write(`imgtest: ${end.interrupted}; cleaned up. Report: ${join(result.reportDir, JUNIT_FILE_NAME)}\n`);
+        throw new ExitError(ExitCode.infrastructure);
+      }
       await consoleReporter.onRunEnd?.(result);
       throw new ExitError(result.exitCode);
     });
@@ -109,22 +122,31 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
   return program;
 }
 
+/** The run under way, if any: what a second Ctrl-C reports on. */
+let running: { cleanup: CleanupRegistry; record: RunRecord } | undefined;
+
 export async function main(argv: readonly string[]): Promise<number> {
   const cleanup = new CleanupRegistry();
   const abort = new AbortController();
-  let interrupted = false;
+  let signals = 0;
+  // SIGINT (Ctrl-C), SIGTERM (kill, Jenkins aborting a build) and SIGHUP (the terminal closed) alike:
+  // the run stops its steps, cleans up once and writes its report. Again: what is still being
+  // cleaned; a third time: exit now, leaving it.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(ExitCode.infrastructure);
-    interrupted = true;
-    process.stderr.write(`\nimgtest: ${signal}: stopping and cleaning up (again to force)\n`);
-    abort.abort();
-    void cleanup.runAll().then((failures) => {
-      for (const failure of failures) process.stderr.write(`imgtest: cleanup: ${failure}\n`);
+    signals++;
+    if (!running || signals >= 3) {
+      if (running) process.stderr.write(`\nimgtest: ${signal} again: exiting now; not cleaned: ${cleanup.pending().join(', ') || 'nothing'}\n`);
       process.exit(ExitCode.infrastructure);
-    });
+    }
+    if (signals === 1) {
+      process.stderr.write(`\nimgtest: ${signal}: stopping${running.record.activity ? ` (${running.record.activity})` : ''}, then cleaning up and writing the report (again to see what is left)\n`);
+      abort.abort(signal);
+      return;
+    }
+    const left = cleanup.pending();
+    process.stderr.write(`\nimgtest: still cleaning up: ${left.length ? left.join(', ') : 'waiting for the steps under way to stop'} (once more to exit now, leaving them)\n`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   try {
     await buildProgram(cleanup, abort).parseAsync(argv as string[], { from: 'node' });
     return ExitCode.ok;

@@ -29,12 +29,6 @@ export function addressFromConsole(log: string, mac: string): string | undefined
   return fallback;
 }
 
-/** What a broken KVM looks like in a domain's log or console (see LAB-NOTES: KVM here crashes guests). */
-export function kvmFailure(text: string): string | undefined {
-  const match = /(KVM internal error[^\n]*|emulation failure[^\n]*|failed to set MSR[^\n]*)/i.exec(text);
-  return match?.[1]?.trim();
-}
-
 /** UEFI firmware refusing the loader under Secure Boot. */
 export function firmwareRefusal(text: string): string | undefined {
   return /(BdsDxe: failed to load[^\n]*Access Denied[^\n]*)/.exec(text)?.[1]?.trim();

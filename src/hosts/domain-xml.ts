@@ -15,7 +15,11 @@ export interface DomainSpec {
   network: { bridge: string } | { network: string };
   /** Where the host's virtlogd writes the serial console (inside the pool, so it can be downloaded). */
   serialLogPath: string;
+  /** The display adapter (default `vga`); `none` makes a headless VM, as some clouds are. */
+  video?: GuestVideo;
 }
+
+export type GuestVideo = 'none' | 'vga' | 'virtio';
 
 const IMGTEST_XMLNS = 'https://imgtest.dev/xmlns/domain/1';
 
@@ -38,6 +42,9 @@ export function escapeXml(text: string): string {
  *   name was left behind. The image must then boot through the removable-media fallback path.
  * - the NoCloud seed on a virtio-scsi CD-ROM: cloud kernels lack AHCI, a SATA CD is never seen.
  * - no <cpu> element: QEMU's default model is the same on every host, so guests can migrate.
+ * - a display adapter by default (QEMU's standard VGA, what `qemu-system-x86_64` and a new libvirt VM
+ *   with graphics get): images whose bootloader draws on a screen (GRUB's `gfxterm`) hang without
+ *   one, though they work on every cloud that has one. No <graphics>: nobody watches the screen.
  * - serial console straight into a file from power-on: a pty with a <log> records nothing while
  *   no client is attached, so a file is the only capture that never misses the firmware's first lines.
  */
@@ -102,11 +109,19 @@ export function renderDomainXml(spec: DomainSpec): string {
     <channel type='unix'>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
     </channel>
-    <rng model='virtio'>
+${videoXml(spec.video ?? 'vga')}    <rng model='virtio'>
       <backend model='random'>/dev/urandom</backend>
     </rng>
   </devices>
 </domain>
+`;
+}
+
+function videoXml(video: GuestVideo): string {
+  if (video === 'none') return '';
+  return `    <video>
+      <model type='${video}'/>
+    </video>
 `;
 }
 

@@ -5,13 +5,15 @@ import { InfraError } from '../errors.js';
 import type { HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
 import { Virsh } from './virsh.js';
-import { parseDomState, parseDomIfAddr, parsePoolTargetPath, parseVirshVersion } from './parse.js';
+import { parseDomState, parseDomIfAddr, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion } from './parse.js';
 
 export interface HostFactsRead {
   hostname: string;
   libvirtVersion?: string;
   qemuVersion?: string;
   kvmAvailable: boolean;
+  /** Logical CPUs (`virsh nodeinfo`); boot deadlines scale with guests per CPU. */
+  cpus?: number;
 }
 
 /**
@@ -45,7 +47,8 @@ export class LibvirtHost {
     }
     const version = parseVirshVersion(await this.virsh.text(['version']));
     const kvm = await this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64'], { allowFailure: true });
-    return { hostname, libvirtVersion: version.libvirt, qemuVersion: version.qemu, kvmAvailable: kvm.exitCode === 0 };
+    const nodeInfo = await this.virsh.run(['nodeinfo'], { allowFailure: true });
+    return { hostname, libvirtVersion: version.libvirt, qemuVersion: version.qemu, kvmAvailable: kvm.exitCode === 0, cpus: parseNodeInfoCpus(nodeInfo.stdout) };
   }
 
   async poolPath(): Promise<string> {

@@ -53,3 +53,9 @@ export function parseDomIfAddr(output: string): { mac: string; address: string }
   }
   return rows;
 }
+
+/** `virsh nodeinfo`'s "CPU(s):  8" line: the host's logical CPUs. */
+export function parseNodeInfoCpus(output: string): number | undefined {
+  const match = /^CPU\(s\):\s*(\d+)\s*$/m.exec(output);
+  return match ? Number(match[1]) : undefined;
+}

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { CaseResult, CaseStatus, HostFacts, PlannedCase, Reporter, RunResult, SuiteResult, Verdict } from './model.js';
-import type { Firmware, ImageInfo } from '../suite-api/index.js';
+import type { Firmware } from '../suite-api/index.js';
 import { JUNIT_FILE_NAME } from './junit.js';
 import { JSON_FILE_NAME } from './json.js';
 import { oneLine, truncate } from './xml.js';
@@ -121,7 +121,7 @@ export class ConsoleReporter implements Reporter {
     return truncate(text, Math.max(10, room));
   }
 
-  onRunStart(info: { runId: string; image: ImageInfo; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void {
+  onRunStart(info: { runId: string; image: RunResult['image']; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void {
     const image = info.image;
     const suites = new Set(info.planned.map((p) => p.suiteId)).size;
     this.line(this.paint('bold', `imgtest run ${clean(info.runId)}`));

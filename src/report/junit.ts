@@ -141,6 +141,7 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
     if (guest.mac !== '') props.push([`${key}.mac`, guest.mac]);
     if (guest.address !== undefined && guest.address !== '') props.push([`${key}.address`, guest.address]);
     if (guest.bootSeconds !== undefined) props.push([`${key}.boot-seconds`, String(guest.bootSeconds)]);
+    if (guest.accel !== undefined) props.push([`${key}.accel`, guest.accel]);
   }
   for (const [name, value] of Object.entries(suite.properties)) props.push([name, String(value)]);
   // Property values are single facts: keep them on one line.
@@ -151,6 +152,7 @@ function guestLine(guest: GuestSummary): string {
   const facts: string[] = [guest.firmware];
   if (guest.mac !== '') facts.push(`mac ${guest.mac}`);
   if (guest.address !== undefined && guest.address !== '') facts.push(`address ${guest.address}`);
+  if (guest.accel !== undefined) facts.push(guest.accel.toUpperCase());
   facts.push(guest.bootSeconds !== undefined ? `booted in ${guest.bootSeconds} s` : 'did not boot');
   return oneLine(`guest ${guest.name} on ${guest.host}: ${facts.join(', ')}`, 1000);
 }

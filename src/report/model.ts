@@ -27,6 +27,8 @@ export interface GuestSummary {
   firmware: Firmware;
   /** Seconds from power-on to SSH + cloud-init done, when it booted. */
   bootSeconds?: number;
+  /** The accelerator it ran under: `kvm`, or `tcg` (software emulation, also after a KVM fallback). */
+  accel?: 'kvm' | 'tcg';
   serialLog?: string;
 }
 
@@ -60,14 +62,16 @@ export interface RunResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  image: ImageInfo;
+  /** `format: 'unknown'` (and no sha256) when the run ended before the image was read. */
+  image: Omit<ImageInfo, 'format' | 'boot'> & { format: ImageInfo['format'] | 'unknown'; boot?: ImageInfo['boot'] };
   hosts: HostFacts[];
   firmware: string;
   accel: string;
   reportDir: string;
   suites: SuiteResult[];
   verdict: Verdict;
-  exitCode: 0 | 1 | 3;
+  /** The process's exit code: the verdict's, or 2 when the run ended on bad input. */
+  exitCode: 0 | 1 | 2 | 3;
 }
 
 export interface PlannedCase {
@@ -79,7 +83,7 @@ export interface PlannedCase {
 
 /** Hooks a reporter may implement; all optional, all called in run order. */
 export interface Reporter {
-  onRunStart?(info: { runId: string; image: ImageInfo; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void;
+  onRunStart?(info: { runId: string; image: RunResult['image']; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void;
   onGuestState?(guest: { name: string; host: string; firmware: Firmware }, state: string, detail?: string): void;
   onCaseEnd?(suiteId: string, guestLabel: string | undefined, result: CaseResult): void;
   onSuiteEnd?(result: SuiteResult): void;

@@ -15,6 +15,8 @@ export interface SuiteRunInput {
   artifactDir: string;
   /** Figures the checks record with `context.property` land here (the suite's JUnit <properties>). */
   properties?: Record<string, string>;
+  /** The run's cancellation: no further check starts once it fires. */
+  signal?: AbortSignal;
   log(line: string): void;
   onCase(result: CaseResult): void;
 }
@@ -24,6 +26,7 @@ export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]
   const memo = new Map<string, Promise<unknown>>();
   const results: CaseResult[] = [];
   for (const check of input.suite.checks) {
+    input.signal?.throwIfAborted();
     const result = await runOneCheck(check, input, memo);
     results.push(result);
     input.onCase(result);

@@ -14,6 +14,11 @@ export class CleanupRegistry {
     return this.steps.length;
   }
 
+  /** What is still to undo, newest first (said when the user presses Ctrl-C again). */
+  pending(): string[] {
+    return this.steps.map((s) => s.label).reverse();
+  }
+
   /** Runs every step once, newest first; returns the failures as "label: message" lines. */
   runAll(): Promise<string[]> {
     this.running ??= (async () => {

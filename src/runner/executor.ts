@@ -1,23 +1,25 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AccelSetting, FirmwareSetting, ImgtestConfig } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { inspectImage, type InspectedImage } from '../image/inspect.js';
 import { resolveFirmware } from './firmware.js';
-import { verdictOf, type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
+import { type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
 import type { BootFailure, Firmware, HostInfo, Suite } from '../suite-api/index.js';
 import { runSuiteChecks, skippedCases } from './checks.js';
 import type { CleanupRegistry } from './cleanup.js';
-import { bootGuest, GuestBootFailure, type BootedGuest } from './guest-boot.js';
+import { HostAccel, type VirtType } from './accel.js';
+import { bootLimits, type BootLimits, type BootStage } from './boot-watch.js';
+import { bootGuest, guestNames, GuestBootFailure, type BootedGuest } from './guest-boot.js';
 import type { MigrationSupport } from './guest-migration.js';
 import { BaseVolumes } from './guest-storage.js';
 import { resolveHosts } from './hosts.js';
 import { planRun, type PlannedGuest, type RunPlan } from './planner.js';
-import { newRunId } from './run-id.js';
+import type { RunRecord } from './run-record.js';
 
 export interface RunOptions {
   imagePath: string;
@@ -25,33 +27,36 @@ export interface RunOptions {
   config: ImgtestConfig;
   firmware?: FirmwareSetting;
   accel?: AccelSetting;
-  reportDir?: string;
+  /** The run's id, report folder, and results as they come (written even if the run ends early). */
+  record: RunRecord;
   keep: boolean;
   bootTimeoutSeconds?: number;
   reporters: readonly Reporter[];
   cleanup: CleanupRegistry;
   signal?: AbortSignal;
-  version: string;
 }
 
 const execFileAsync = promisify(execFile);
 
 export async function executeRun(options: RunOptions): Promise<RunResult> {
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const { record } = options;
+  const runId = record.runId;
   const emit = (line: string) => options.reporters.forEach((r) => r.onLog?.(line));
   const workDir = await mkdtemp(join(tmpdir(), `imgtest-${runId}-`));
   // With --keep the run's key and known_hosts stay, so the printed ssh command keeps working.
   if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
+  record.doing('run', 'reading the image');
   const image = await inspectImage(options.imagePath, { workDir });
   const firmwareSetting = options.firmware ?? options.config.firmware;
   const accelSetting = options.accel ?? options.config.accel;
   const firmwareChoice = resolveFirmware(firmwareSetting, image.boot);
   const firmwares = firmwareChoice.firmwares;
+  Object.assign(record, { image, firmware: `${firmwareSetting} -> ${firmwares.join(', ')}`, accel: accelSetting });
   emit(`image ${image.name}: ${image.format}, ${(image.virtualSize / 2 ** 30).toFixed(1)} GiB virtual, sha256 ${image.sha256.slice(0, 16)}…; ${image.boot.reasons.join('; ')}`);
   emit(firmwareChoice.reason);
   if (firmwareChoice.warning) emit(`note: ${firmwareChoice.warning}`);
 
+  record.doing('run', 'contacting the hosts');
   const hostConfigs = await resolveHosts(options.config.hosts, emit);
   // With a shared pool every guest volume goes there, on every host (see BaseVolumes).
   const sharedPool = options.config.storage.sharedPool;
@@ -59,20 +64,20 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const facts = await Promise.all(hosts.map((host) => host.facts()));
   const hostFacts: HostFacts[] = hosts.map((host, i) => ({ name: host.name, uri: host.config.uri, libvirtVersion: facts[i]!.libvirtVersion, qemuVersion: facts[i]!.qemuVersion }));
   const hostInfos: HostInfo[] = hosts.map((host, i) => ({ name: host.name, uri: host.config.uri, migrationUri: host.migrationUri, libvirtVersion: facts[i]!.libvirtVersion, qemuVersion: facts[i]!.qemuVersion }));
+  record.hosts = hostFacts;
+  record.doing('run', undefined);
 
   const plan = planRun({ suites: options.suites, hosts: hosts.map((h) => h.name), firmware: firmwares });
-  const reportDir = resolve(options.reportDir ?? options.config.reportDir, runId);
-  await mkdir(reportDir, { recursive: true });
-  await pointLatest(reportDir);
+  const suiteById = new Map(options.suites.map((s) => [s.id, s]));
+  record.expect([...plan.unrunnable, ...plan.offline, ...plan.online].map((a) => ({ suite: suiteById.get(a.suiteId)!, firmware: 'firmware' in a ? a.firmware : undefined })));
+  const reportDir = record.dir;
 
   const planned: PlannedCase[] = options.suites.flatMap((suite) => suite.checks.map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
   options.reporters.forEach((r) => r.onRunStart?.({ runId, image, hosts: hostFacts, planned, guests: plan.guests.length }));
 
-  const suiteResults: SuiteResult[] = [];
-  const suiteById = new Map(options.suites.map((s) => [s.id, s]));
   for (const { suiteId, reason } of plan.unrunnable) {
     const suite = suiteById.get(suiteId)!;
-    suiteResults.push(suiteResult(suite, undefined, [], skippedCases(suite, `not run: ${reason}`), [], new Date(), 0));
+    record.add(suiteResult(suite, undefined, [], skippedCases(suite, `not run: ${reason}`), [], new Date(), 0));
   }
 
   // Per-run SSH key: lives in the work folder only, reaches guests through the seed, never the image.
@@ -84,24 +89,17 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     const suite = suiteById.get(assignment.suiteId)!;
     const started = new Date();
     const properties: Record<string, string> = {};
+    record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties,
+      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal,
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
-    });
-    return suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties);
+    }).finally(() => record.doing(`suite ${suite.id}`, undefined));
+    record.add(suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties));
   });
 
-  const guestRuns = runOnlineSuites({ ...options, runId, image, hosts, hostInfos, plan, reportDir, workDir, keyFile, publicKey, accelSetting, kvmAvailable: facts.map((f) => f.kvmAvailable), emit, suiteById });
-  suiteResults.push(...(await Promise.all(offlineRuns)), ...(await guestRuns));
-
-  const { verdict, exitCode } = verdictOf(suiteResults);
-  const finishedAt = new Date();
-  const result: RunResult = {
-    runId, imgtestVersion: options.version, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(),
-    image: { path: image.path, name: image.name, format: image.format, virtualSize: image.virtualSize, actualSize: image.actualSize, sha256: image.sha256, boot: image.boot },
-    hosts: hostFacts, firmware: `${firmwareSetting} -> ${firmwares.join(', ')}`, accel: accelSetting, reportDir, suites: orderLike(options.suites, suiteResults), verdict, exitCode,
-  };
-  return result;
+  const guestRuns = runOnlineSuites({ ...options, runId, image, hosts, hostInfos, plan, reportDir, workDir, keyFile, publicKey, accelSetting, kvmAvailable: facts.map((f) => f.kvmAvailable), hostCpus: facts.map((f) => f.cpus), emit, suiteById });
+  await Promise.all([...offlineRuns, guestRuns]);
+  return record.completed(options.suites);
 }
 
 interface OnlineContext extends RunOptions {
@@ -116,65 +114,82 @@ interface OnlineContext extends RunOptions {
   publicKey: string;
   accelSetting: AccelSetting;
   kvmAvailable: boolean[];
+  hostCpus: (number | undefined)[];
   emit(line: string): void;
   suiteById: Map<string, Suite>;
 }
 
 /** Boots every planned guest (both hosts in parallel), then runs each suite on its guests as they come up. */
-async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
-  if (!ctx.plan.guests.length) return [];
+async function runOnlineSuites(ctx: OnlineContext): Promise<void> {
+  if (!ctx.plan.guests.length) return;
   const hostByName = new Map(ctx.hosts.map((h) => [h.name, h]));
   const baseVolume = `imgtest-${ctx.runId}-base.${ctx.image.format}`;
   const sharedPool = ctx.config.storage.sharedPool;
   const bases = new BaseVolumes({ name: baseVolume, imagePath: ctx.image.path, imageName: ctx.image.name, sharedPool, cleanup: ctx.cleanup, keep: ctx.keep, emit: ctx.emit });
   const migration: MigrationSupport = { hosts: ctx.hosts.map((host, i) => ({ host, info: ctx.hostInfos[i]! })), ensureBase: (host) => bases.ensure(host), shared: sharedPool !== undefined };
-  const kvmBroken = new Set<string>();
   const upload = (host: LibvirtHost) => bases.ensure(host);
-  const virtTypeFor = (host: LibvirtHost): 'kvm' | 'qemu' => {
-    const setting = host.config.accel ?? ctx.accelSetting;
-    if (setting === 'tcg' || kvmBroken.has(host.name)) return 'qemu';
-    if (setting === 'kvm') return 'kvm';
-    return ctx.kvmAvailable[ctx.hosts.indexOf(host)] ? 'kvm' : 'qemu';
+  const accelByHost = new Map(ctx.hosts.map((host, i) => [host.name, new HostAccel(host.config.accel ?? ctx.accelSetting, ctx.kvmAvailable[i]!)]));
+  const limitsSaid = new Set<string>();
+  const limitsFor = (host: LibvirtHost, virtType: VirtType): BootLimits => {
+    const limits = bootLimits({
+      virtType,
+      guestsOnHost: ctx.plan.guests.filter((g) => g.host === host.name).length,
+      hostCpus: ctx.hostCpus[ctx.hosts.indexOf(host)] ?? 1,
+      overrideSeconds: ctx.bootTimeoutSeconds ?? ctx.config.guest.bootTimeoutSeconds,
+    });
+    if (!limitsSaid.has(`${host.name}/${virtType}`)) {
+      limitsSaid.add(`${host.name}/${virtType}`);
+      const s = limits.silenceSeconds;
+      ctx.emit(`[${host.name}] boot limits (${limits.basis}): silence ${s['power-on']}/${s.firmware}/${s.kernel}/${s.address}/${s.ssh} s before firmware output/kernel/address/SSH/cloud-init done, ${limits.totalSeconds} s overall`);
+    }
+    return limits;
   };
   const boot = async (guest: PlannedGuest): Promise<BootedGuest> => {
     const host = hostByName.get(guest.host)!;
     const hostInfo = ctx.hostInfos[ctx.hosts.indexOf(host)]!;
     await upload(host);
-    const attempt = (virtType: 'kvm' | 'qemu', key: string) =>
+    const accel = accelByHost.get(host.name)!;
+    const attempt = (virtType: VirtType, key: string, onStage?: (stage: BootStage) => void) =>
       bootGuest({
         runId: ctx.runId, key, host, hostInfo, firmware: guest.firmware, virtType, baseVolume, baseFormat: ctx.image.format,
-        overlayBytes: Math.max(ctx.image.virtualSize, 4 * 2 ** 30), memoryMiB: ctx.config.guest.memoryMiB, vcpus: ctx.config.guest.vcpus, user: ctx.config.guest.user,
-        publicKey: ctx.publicKey, privateKeyFile: ctx.keyFile, workDir: ctx.workDir, bootTimeoutSeconds: ctx.bootTimeoutSeconds ?? ctx.config.guest.bootTimeoutSeconds,
-        cleanup: ctx.cleanup, keep: ctx.keep, signal: ctx.signal, migration,
+        overlayBytes: Math.max(ctx.image.virtualSize, 4 * 2 ** 30), memoryMiB: ctx.config.guest.memoryMiB, vcpus: ctx.config.guest.vcpus, video: ctx.config.guest.video, user: ctx.config.guest.user,
+        publicKey: ctx.publicKey, privateKeyFile: ctx.keyFile, workDir: ctx.workDir, limits: limitsFor(host, virtType),
+        cleanup: ctx.cleanup, keep: ctx.keep, signal: ctx.signal, migration, onStage,
         onState: (state, detail) => ctx.reporters.forEach((r) => r.onGuestState?.({ name: `imgtest-${ctx.runId}-${key}`, host: host.name, firmware: guest.firmware }, state, detail)),
       });
-    const virtType = virtTypeFor(host);
+    ctx.record.doing(guest.key, `booting ${guest.key} (${guest.firmware}) on ${host.name}`);
+    const { virtType, probe } = await accel.choose();
+    // The probe's kernel running under KVM settles the question for the host's other guests.
+    const onStage = probe ? (stage: BootStage) => stage !== 'power-on' && stage !== 'firmware' && accel.works() : undefined;
     try {
-      return await attempt(virtType, guest.key);
+      return await attempt(virtType, guest.key, onStage);
     } catch (error) {
-      // KVM that exists but cannot run guests (seen on nested setups): say so, and retry under TCG.
-      if (error instanceof GuestBootFailure && error.kvmBroken && (host.config.accel ?? ctx.accelSetting) === 'auto') {
-        kvmBroken.add(host.name);
-        ctx.emit(`[${host.name}] KVM is present but failed this guest (${error.message}); falling back to TCG (software emulation)`);
+      if (virtType === 'kvm' && accel.mayFallBack && error instanceof GuestBootFailure && error.kvmFallback) {
+        const first = !accel.isBroken;
+        accel.broken(error.kvmFallback);
+        ctx.emit(`[${host.name}] ${guestNames(ctx.runId, guest.key).domain}: KVM failed it (${error.kvmFallback}); retrying under TCG (software emulation)${first ? `; later guests on ${host.name} start under TCG` : ''}`);
+        // The failed guest (often paused, holding its memory) goes now, not at the end of the run.
+        await discardGuest(host, guestNames(ctx.runId, guest.key));
         return attempt('qemu', `${guest.key}t`);
       }
+      if (probe) accel.works(); // failed for reasons that are not KVM's: the others may use it
       throw error;
     }
   };
 
   const booted = new Map<string, Promise<BootedGuest>>();
   for (const guest of ctx.plan.guests) {
-    const promise = boot(guest);
+    const promise = boot(guest).finally(() => ctx.record.doing(guest.key, undefined));
     promise.catch(() => undefined); // observed below, per suite
     booted.set(guest.key, promise);
   }
 
-  const results: SuiteResult[] = [];
-  const collected = new Set<string>();
   const guestArtifacts = new Map<string, Promise<string[]>>();
   for (const assignment of ctx.plan.online) {
+    ctx.signal?.throwIfAborted();
     const suite = ctx.suiteById.get(assignment.suiteId)!;
     const started = new Date();
+    const label = `${suite.id}${assignment.firmware ? ` [${assignment.firmware}]` : ''}`;
     const planned = assignment.guests.map((key) => ctx.plan.guests.find((g) => g.key === key)!);
     const settled = await Promise.allSettled(assignment.guests.map((key) => booted.get(key)!));
     const ready = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -182,7 +197,9 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
       planned.map(async (p, i) => {
         const s = settled[i]!;
         const name = s.status === 'fulfilled' ? s.value.handle.name : `imgtest-${ctx.runId}-${p.key}`;
-        return { name, host: p.host, firmware: p.firmware, mac: s.status === 'fulfilled' ? s.value.handle.mac : '', address: s.status === 'fulfilled' ? s.value.handle.address : undefined, bootSeconds: s.status === 'fulfilled' ? s.value.bootSeconds : undefined };
+        if (s.status !== 'fulfilled') return { name, host: p.host, firmware: p.firmware, mac: '' };
+        const { handle, bootSeconds, virtType } = s.value;
+        return { name, host: p.host, firmware: p.firmware, mac: handle.mac, address: handle.address, bootSeconds, accel: virtType === 'kvm' ? ('kvm' as const) : ('tcg' as const) };
       }),
     );
     // Artifacts are collected once per guest, then attached to every suite the guest served.
@@ -204,16 +221,16 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
       cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot')];
       cases.forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
     } else {
+      ctx.record.doing('online suite', `running ${label} on ${ready.map((b) => b.handle.name.split('-').pop()).join(', ')}`);
       cases = await runSuiteChecks({
         suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
-        artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties,
+        artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
         onCase: (c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
-      });
+      }).finally(() => ctx.record.doing('online suite', undefined));
     }
-    collected.add(suite.id);
     const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime(), properties);
     ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
-    results.push(result);
+    ctx.record.add(result);
   }
   if (ctx.keep) {
     for (const [key, promise] of booted) {
@@ -221,7 +238,13 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<SuiteResult[]> {
       if (guest) ctx.emit(`kept ${guest.handle.name} on ${guest.handle.host.name}: ssh -i ${ctx.keyFile} -o UserKnownHostsFile=${guest.ssh.knownHostsFile} ${guest.ssh.user}@${guest.handle.address}   (remove: virsh -c '${guest.handle.host.uri}' undefine --nvram --remove-all-storage ${guest.handle.name}) [${key}]`);
     }
   }
-  return results;
+}
+
+/** Removes a guest that failed (domain, NVRAM, overlay, seed, console file); quiet for what is gone. */
+async function discardGuest(host: LibvirtHost, names: ReturnType<typeof guestNames>): Promise<void> {
+  await host.removeDomain(names.domain).catch(() => undefined);
+  await host.refreshPool();
+  for (const volume of [names.overlay, names.seed, names.serialLog]) await host.deleteVolume(volume).catch(() => undefined);
 }
 
 /** Serial log, domain XML and cloud-init logs of one guest, saved into the report folder. */
@@ -266,17 +289,7 @@ function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: Guest
   return { suiteId: suite.id, title: suite.title, firmware, guests, cases, attachments, properties, startedAt: started.toISOString(), durationMs };
 }
 
-function orderLike(suites: readonly Suite[], results: SuiteResult[]): SuiteResult[] {
-  const order = new Map(suites.map((s, i) => [s.id, i]));
-  return [...results].sort((a, b) => (order.get(a.suiteId) ?? 0) - (order.get(b.suiteId) ?? 0));
-}
 
-/** `<reportDir>/latest` points at the newest run, so humans and Jenkins globs find it. */
-async function pointLatest(runDir: string): Promise<void> {
-  const link = join(dirname(runDir), 'latest');
-  await unlink(link).catch(() => undefined);
-  await symlink(runDir, link).catch(() => undefined);
-}
 
 export function selectSuites(ids: readonly string[] | undefined, available: readonly Suite[]): Suite[] {
   if (!ids?.length) return [...available];

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BootError, InfraError } from '../errors.js';
-import { macFromBytes, renderDomainXml, type DomainSpec } from '../hosts/domain-xml.js';
+import { macFromBytes, renderDomainXml, type DomainSpec, type GuestVideo } from '../hosts/domain-xml.js';
 import type { LibvirtHost } from '../hosts/libvirt-host.js';
 import { buildSeedIso } from '../hosts/seed.js';
-import { addressFromConsole, bootRefusal, hostKeysFromConsole, kvmFailure, lastLines } from '../guest/serial.js';
+import { addressFromConsole, bootRefusal, hostKeysFromConsole, lastLines } from '../guest/serial.js';
+import { kvmFallbackReason } from './accel.js';
+import { BootWatch, consoleStage, type BootLimits, type BootStage } from './boot-watch.js';
 import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
 import type { Firmware, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
@@ -23,17 +25,23 @@ export interface GuestBootSpec {
   overlayBytes: number;
   memoryMiB: number;
   vcpus: number;
+  video?: GuestVideo;
   user: string;
   publicKey: string;
   privateKeyFile: string;
   workDir: string;
-  bootTimeoutSeconds: number;
+  /** Silence limits per stage and the overall cap (see boot-watch.ts). */
+  limits: BootLimits;
   cleanup: CleanupRegistry;
   keep: boolean;
   onState(state: string, detail?: string): void;
+  /** Each stage the boot reaches, as it reaches it (the accelerator probe waits for `kernel`). */
+  onStage?(stage: BootStage): void;
   signal?: AbortSignal;
   /** The run's hosts and base volumes, so the guest can move live (`handle.hypervisor.migrate`). */
   migration?: MigrationSupport;
+  /** Poll interval; tests make it short. */
+  pollMs?: number;
 }
 
 export interface BootedGuest {
@@ -50,7 +58,8 @@ export class GuestBootFailure extends BootError {
   constructor(
     message: string,
     evidence: string,
-    readonly kvmBroken = false,
+    /** Set when the failure looks like KVM's, not the image's: why a TCG retry may succeed. */
+    readonly kvmFallback?: string,
     /** `image`: the firmware refused the image's loader or found nothing to boot on it. */
     readonly cause: 'image' | 'infrastructure' = 'infrastructure',
   ) {
@@ -82,21 +91,44 @@ export function guestNames(runId: string, key: string) {
   return { domain, overlay: `${domain}.qcow2`, seed: `${domain}-seed.iso`, serialLog: `${domain}.serial.log` };
 }
 
+type GuestNames = ReturnType<typeof guestNames>;
+
 /**
  * Creates one guest on one host (seed, overlay, domain), powers it on, and waits until SSH answers
  * with the run's key and cloud-init has finished. Every thing it creates is registered for cleanup
  * the moment it exists.
  */
 export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
-  const { host } = spec;
   const names = guestNames(spec.runId, spec.key);
   const mac = macFromBytes(randomBytes(3));
   const hostname = `imgtest-${spec.runId.slice(-4)}-${spec.key}`;
   const seed: SeedInfo = { instanceId: `iid-${names.domain}`, hostname, user: spec.user, authorizedKeys: [spec.publicKey], privateKeyFile: spec.privateKeyFile };
+  const { iso, xmlFile } = await createGuest(spec, names, seed, mac);
+  const started = Date.now();
+  await powerOn(spec, names);
+  const domainXml = await spec.host.dumpXml(names.domain).catch(() => readFile(xmlFile, 'utf8'));
 
-  const iso = await buildSeedIso({ instanceId: seed.instanceId, hostname, user: spec.user, authorizedKeys: seed.authorizedKeys }, spec.workDir);
+  const ssh: SshTarget = { address: '', user: spec.user, keyFile: spec.privateKeyFile, knownHostsFile: join(spec.workDir, `${names.domain}.known_hosts`), pinned: false, controlPath: join(spec.workDir, `${spec.key}.ctl`) };
+  const progress = new BootProgress(spec, names, started);
+  const hostKeys = await waitForSsh(spec, names, mac, ssh, progress);
+  await waitForCloudInit(spec, names, ssh, progress);
+  const consoleHostKeys = ssh.pinned && hostKeys.length ? hostKeys : await verifyTrustedKey(spec, ssh, progress);
+  const bootSeconds = Math.round((Date.now() - started) / 1000);
+  spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
+  if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
+  return guestHandle(spec, names, { iso, mac, seed, ssh, hostKeys: consoleHostKeys, domainXml, bootSeconds, serialLog: () => progress.readConsole() });
+}
+
+/** Seed ISO, overlay and domain definition, each registered for cleanup as it comes to exist. */
+async function createGuest(spec: GuestBootSpec, names: GuestNames, seed: SeedInfo, mac: string): Promise<{ iso: string; xmlFile: string }> {
+  const { host } = spec;
+  // Between steps, a run that was interrupted stops making things (cleanup undoes what exists).
+  const stopIfInterrupted = () => spec.signal?.throwIfAborted();
+  stopIfInterrupted();
+  const iso = await buildSeedIso({ instanceId: seed.instanceId, hostname: seed.hostname, user: spec.user, authorizedKeys: seed.authorizedKeys }, spec.workDir);
   if (!spec.keep) spec.cleanup.add(`${host.name}: seed ${names.seed}`, () => host.deleteVolume(names.seed));
   await host.uploadVolume(names.seed, iso);
+  stopIfInterrupted();
   if (!spec.keep) spec.cleanup.add(`${host.name}: overlay ${names.overlay}`, () => host.deleteVolume(names.overlay));
   await host.createOverlay(names.overlay, spec.baseVolume, spec.baseFormat, spec.overlayBytes);
 
@@ -114,6 +146,7 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     mac,
     network: host.config.network,
     serialLogPath: join(poolPath, names.serialLog),
+    video: spec.video,
   };
   const xmlFile = join(spec.workDir, `${names.domain}.xml`);
   await writeFile(xmlFile, renderDomainXml(domainSpec));
@@ -124,63 +157,112 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     });
     spec.cleanup.add(`${host.name}: domain ${names.domain}`, () => host.removeDomain(names.domain));
   }
+  stopIfInterrupted();
   await host.defineDomain(xmlFile);
-  const started = Date.now();
+  stopIfInterrupted();
+  return { iso, xmlFile };
+}
+
+async function powerOn(spec: GuestBootSpec, names: GuestNames): Promise<void> {
   spec.onState('starting', `${spec.firmware}, ${spec.virtType === 'kvm' ? 'KVM' : 'TCG'}`);
   try {
-    await host.startDomain(names.domain);
+    await spec.host.startDomain(names.domain);
   } catch (error) {
     const message = (error as Error).message;
-    // QEMU refusing to start under KVM (e.g. "failed to set MSR") is the host's KVM, not the image.
-    throw new GuestBootFailure(`${names.domain}: could not start: ${message}`, '', spec.virtType === 'kvm' && /kvm|MSR/i.test(message));
+    // Under KVM, QEMU refusing to start ("failed to set MSR", "System Management Mode not supported")
+    // is the host's KVM until TCG shows otherwise.
+    const fallback = spec.virtType === 'kvm' ? kvmFallbackReason({ phase: 'start', message }) : undefined;
+    throw new GuestBootFailure(`${names.domain}: could not start: ${message.split('\n').filter(Boolean).pop() ?? message}`, message, fallback);
   }
-  const domainXml = await host.dumpXml(names.domain).catch(() => readFile(xmlFile, 'utf8'));
+}
 
-  const knownHostsFile = join(spec.workDir, `${names.domain}.known_hosts`);
-  const ssh: SshTarget = { address: '', user: spec.user, keyFile: spec.privateKeyFile, knownHostsFile, pinned: false, controlPath: join(spec.workDir, `${spec.key}.ctl`) };
-  const serialLog = async () => host.readPoolFile(names.serialLog);
-  const deadline = started + spec.bootTimeoutSeconds * 1000;
-  let console = '';
-  let addressSince = 0;
-  let lastSshDetail = '';
+/** The console and the stage a boot has reached, watched against its limits. */
+class BootProgress {
+  readonly watch: BootWatch;
+  console = '';
+
+  constructor(
+    private readonly spec: GuestBootSpec,
+    private readonly names: GuestNames,
+    readonly started: number,
+  ) {
+    this.watch = new BootWatch(spec.limits, started);
+  }
+
+  async readConsole(): Promise<string> {
+    return this.spec.host.readPoolFile(this.names.serialLog);
+  }
+
+  /** Reads the console; records output and how far it shows the boot got. */
+  async poll(): Promise<void> {
+    this.console = (await this.readConsole().catch(() => '')) || this.console;
+    this.reach(consoleStage(this.console));
+    this.watch.observe(Date.now(), { consoleLength: this.console.length });
+  }
+
+  reach(stage: BootStage): void {
+    const before = this.watch.current;
+    this.watch.observe(Date.now(), { stage });
+    if (this.watch.current !== before) this.spec.onStage?.(this.watch.current);
+  }
+
+  get elapsed(): number {
+    return Math.round((Date.now() - this.started) / 1000);
+  }
+
+  failure(message: string, options: { kvmFallback?: string; cause?: 'image' | 'infrastructure' } = {}): GuestBootFailure {
+    return new GuestBootFailure(message, lastLines(this.console, 30), options.kvmFallback, options.cause);
+  }
+
+  /** Throws when the guest is stuck by the watch's limits, naming where it stalled. */
+  assertMoving(): void {
+    const verdict = this.watch.verdict(Date.now());
+    if (!verdict.stuck) return;
+    throw this.failure(`${this.names.domain}: ${verdict.message}${stallHint(this.console, verdict.stage)}`);
+  }
+
+  /** The domain must be running; a stopped or paused one is explained from its console. */
+  async assertRunning(): Promise<void> {
+    const state = await this.spec.host.domainState(this.names.domain);
+    if (!state || state.state === 'running') return;
+    await this.poll();
+    const fallback = this.spec.virtType === 'kvm' ? kvmFallbackReason({ phase: 'run', message: '', state: state.state, stateReason: state.reason, console: this.console }) : undefined;
+    const refusal = bootRefusal(this.console);
+    const why = fallback && state.state === 'paused' ? fallback : `guest is ${state.state}${state.reason ? ` (${state.reason})` : ''}`;
+    throw this.failure(`${this.names.domain}: ${why} after ${this.elapsed} s${refusal ? `: ${refusal}` : ''}`, { kvmFallback: refusal ? undefined : fallback, cause: refusal ? 'image' : 'infrastructure' });
+  }
+}
+
+/** Where a boot stalled, in the console's own words, for stages before the kernel runs. */
+export function stallHint(console: string, stage: BootStage): string {
+  if (stage !== 'firmware') return stage === 'power-on' ? ' (serial console empty)' : '';
+  const last = lastLines(console, 1);
+  const inGrub = /GRUB/i.test(console) && !/Loading Linux|Booting `/i.test(console);
+  return last ? `; the console stopped${inGrub ? ' in GRUB' : ''} after '${last.slice(0, 120)}'` : '';
+}
+
+/** Until SSH answers with the run's key: the address from the console (or agent), host keys pinned. */
+async function waitForSsh(spec: GuestBootSpec, names: GuestNames, mac: string, ssh: SshTarget, progress: BootProgress): Promise<string[]> {
   let hostKeys: string[] = [];
-  let polls = 0;
-
-  const failure = (message: string, kvmBroken = false, cause: 'image' | 'infrastructure' = 'infrastructure') => new GuestBootFailure(message, lastLines(console, 30), kvmBroken, cause);
-
+  let addressSince = 0;
   while (true) {
-    const elapsed = Math.round((Date.now() - started) / 1000);
-    if (Date.now() > deadline) {
-      console = (await serialLog()) || console;
-      if (!ssh.address) throw failure(`${names.domain}: no DHCP address seen after ${elapsed} s${console.trim() ? '' : ' (serial console empty)'}`);
-      if (!lastSshDetail.startsWith('ok')) throw failure(`${names.domain}: SSH at ${ssh.address} not answering after ${elapsed} s (${lastSshDetail || 'no answer'})`);
-      throw failure(`${names.domain}: cloud-init did not finish within ${elapsed} s`);
-    }
-    const state = await host.domainState(names.domain);
-    if (state && state.state !== 'running') {
-      console = (await serialLog()) || console;
-      if (state.state === 'paused' && spec.virtType === 'kvm') throw failure(`${names.domain}: KVM stopped the guest (${state.state}, ${state.reason ?? 'no reason'})${kvmFailure(console) ? `: ${kvmFailure(console)}` : ''}`, true);
-      const refusal = bootRefusal(console);
-      throw failure(`${names.domain}: guest is ${state.state}${state.reason ? ` (${state.reason})` : ''} after ${elapsed} s${refusal ? `: ${refusal}` : ''}`, false, refusal ? 'image' : 'infrastructure');
-    }
-    if (polls++ % 2 === 0 || !ssh.address) console = (await serialLog()) || console;
+    await progress.assertRunning();
+    await progress.poll();
     if (!ssh.address) {
-      const refusal = bootRefusal(console);
-      if (refusal) throw failure(`${names.domain} (${spec.firmware}): ${refusal}`, false, 'image');
-    }
-
-    if (!ssh.address) {
-      const address = addressFromConsole(console, mac) ?? (elapsed > 30 ? (await host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
+      const refusal = bootRefusal(progress.console);
+      if (refusal) throw progress.failure(`${names.domain} (${spec.firmware}): ${refusal}`, { cause: 'image' });
+      const address = addressFromConsole(progress.console, mac) ?? (progress.elapsed > 30 ? (await spec.host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
       if (address) {
         ssh.address = address;
         addressSince = Date.now();
-        spec.onState('address', `${address} after ${elapsed} s`);
+        progress.reach('address');
+        spec.onState('address', `${address} after ${progress.elapsed} s`);
       }
     }
     if (!hostKeys.length) {
-      hostKeys = hostKeysFromConsole(console);
+      hostKeys = hostKeysFromConsole(progress.console);
       if (hostKeys.length && ssh.address) {
-        await writeKnownHosts(knownHostsFile, ssh.address, hostKeys);
+        await writeKnownHosts(ssh.knownHostsFile, ssh.address, hostKeys);
         ssh.pinned = true;
       }
     }
@@ -189,44 +271,68 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     const tofuAllowed = addressSince && Date.now() - addressSince > 120_000;
     if (ssh.address && (ssh.pinned || tofuAllowed)) {
       const ready = await sshReady(ssh);
-      lastSshDetail = ready.ready ? 'ok' : ready.detail;
       if (ready.ready) break;
     }
-    await sleep(3000, spec.signal);
+    progress.assertMoving();
+    await sleep(spec.pollMs ?? 3000, spec.signal);
   }
-  spec.onState('ssh', `${ssh.address} after ${Math.round((Date.now() - started) / 1000)} s${ssh.pinned ? ', host key pinned from console' : ', host key trusted on first use'}`);
+  progress.reach('ssh');
+  spec.onState('ssh', `${ssh.address} after ${progress.elapsed} s${ssh.pinned ? ', host key pinned from console' : ', host key trusted on first use'}`);
+  return hostKeys;
+}
 
-  // `--wait` can return early when the SSH connection drops under load (exit 255): only cloud-init's
-  // own word that it finished ends the wait.
+/**
+ * Until cloud-init says its last stage is over. Polled rather than `status --wait`: under load a
+ * dropped SSH connection ended the wait early (exit 255), and a poll lets the watch see progress.
+ */
+async function waitForCloudInit(spec: GuestBootSpec, names: GuestNames, ssh: SshTarget, progress: BootProgress): Promise<void> {
+  let last = '';
   while (true) {
-    const remaining = Math.max(10_000, deadline - Date.now());
-    const wait = await sshExec(ssh, ['cloud-init', 'status', '--wait'], { timeoutMs: remaining }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
-    if (wait.exitCode === -1) throw failure(`${names.domain}: cloud-init did not finish: ${wait.stderr.split('\n').pop()}`);
-    const status = await sshExec(ssh, ['cloud-init', 'status'], { timeoutMs: 60_000 }).catch(() => undefined);
+    const status = await sshExec(ssh, ['cloud-init', 'status', '--long'], { timeoutMs: 60_000 }).catch(() => undefined);
     if (status && cloudInitFinished(status.stdout)) break;
-    if (Date.now() > deadline) throw failure(`${names.domain}: cloud-init did not finish within ${Math.round((Date.now() - started) / 1000)} s (${status?.stdout.trim() || 'no answer'})`);
-    await sleep(3000, spec.signal);
-  }
-  if (!ssh.pinned) {
-    // cloud-init prints the host keys in its final stage, which has now finished: the key we
-    // trusted on first use must be one of them, before any check talks to this guest.
-    console = (await serialLog()) || console;
-    hostKeys = hostKeysFromConsole(console);
-    if (hostKeys.length) {
-      const seen = await readFile(knownHostsFile, 'utf8').catch(() => '');
-      const seenKeys = seen.split('\n').map((line) => line.split(/\s+/).slice(1, 3).join(' ')).filter(Boolean);
-      if (!seenKeys.some((key) => hostKeys.includes(key))) {
-        throw failure(`${names.domain}: the SSH host key at ${ssh.address} is not one the guest printed on its console (someone else answered?)`);
-      }
-      await writeKnownHosts(knownHostsFile, ssh.address, hostKeys);
-      ssh.pinned = true;
-      spec.onState('pinned', 'host key verified against the console after cloud-init finished');
+    // A new cloud-init stage or module is progress, as is console output.
+    const detail = status?.stdout.trim() ?? '';
+    if (detail && detail !== last) progress.watch.observe(Date.now(), { activity: true });
+    last = detail || last;
+    await progress.assertRunning();
+    await progress.poll();
+    try {
+      progress.assertMoving();
+    } catch (error) {
+      throw progress.failure(`${(error as Error).message}${last ? ` (cloud-init: ${last.split('\n')[0]})` : ''}`);
     }
+    await sleep(spec.pollMs ?? 5000, spec.signal);
   }
-  const bootSeconds = Math.round((Date.now() - started) / 1000);
-  spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
-  if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
+  progress.reach('cloud-init-done');
+}
 
+/**
+ * A host key trusted on first use must be one the guest printed on its console once cloud-init's
+ * final stage (which prints them) is over, before any check talks to this guest.
+ */
+async function verifyTrustedKey(spec: GuestBootSpec, ssh: SshTarget, progress: BootProgress): Promise<string[]> {
+  await progress.poll();
+  const hostKeys = hostKeysFromConsole(progress.console);
+  if (ssh.pinned || !hostKeys.length) return hostKeys;
+  const seen = await readFile(ssh.knownHostsFile, 'utf8').catch(() => '');
+  const seenKeys = seen.split('\n').map((line) => line.split(/\s+/).slice(1, 3).join(' ')).filter(Boolean);
+  if (!seenKeys.some((key) => hostKeys.includes(key))) {
+    throw progress.failure(`${ssh.address}: the SSH host key is not one the guest printed on its console (someone else answered?)`);
+  }
+  await writeKnownHosts(ssh.knownHostsFile, ssh.address, hostKeys);
+  ssh.pinned = true;
+  spec.onState('pinned', 'host key verified against the console after cloud-init finished');
+  return hostKeys;
+}
+
+function guestHandle(
+  spec: GuestBootSpec,
+  names: GuestNames,
+  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; hostKeys: string[]; domainXml: string; bootSeconds: number; serialLog: () => Promise<string> },
+): BootedGuest {
+  const { host } = spec;
+  const { ssh, mac, seed, iso, serialLog } = booted;
+  const hostKeys = booted.hostKeys;
   const hypervisor = new RunnerGuestHypervisor({
     name: names.domain, runId: spec.runId, key: spec.key, boot: { host, info: spec.hostInfo },
     overlay: names.overlay, seed: names.seed, seedIso: iso, serialLog: names.serialLog, overlayBytes: spec.overlayBytes,
@@ -255,5 +361,5 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
     },
     hypervisor,
   };
-  return { handle, ssh, domainXml, bootSeconds, pinnedHostKeys: ssh.pinned, virtType: spec.virtType };
+  return { handle, ssh, domainXml: booted.domainXml, bootSeconds: booted.bootSeconds, pinnedHostKeys: ssh.pinned, virtType: spec.virtType };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtHost } from '../../src/hosts/libvirt-host.js';
 import { labHosts } from '../../src/lab/index.js';
 import { CleanupRegistry } from '../../src/runner/cleanup.js';
+import { bootLimits } from '../../src/runner/boot-watch.js';
 import { bootGuest, type BootedGuest } from '../../src/runner/guest-boot.js';
 import { BaseVolumes } from '../../src/runner/guest-storage.js';
 import type { Firmware } from '../../src/suite-api/index.js';
@@ -55,7 +56,7 @@ describe.skipIf(!canBootGuests)('lab hosts boot and migrate real guests', () => 
       migration: { hosts, ensureBase: (h) => bases.ensure(h), shared: false },
       runId, key, host, hostInfo: { name: host.name, uri: host.config.uri, migrationUri: host.migrationUri }, firmware, virtType: 'qemu',
       baseVolume: base, baseFormat: 'qcow2', overlayBytes: 4 * 2 ** 30, memoryMiB: 1024, vcpus: 1, user: 'imgtest', publicKey, privateKeyFile: keyFile,
-      workDir, bootTimeoutSeconds: 900, cleanup, keep: false, onState: (state, detail) => states.push(`${key} ${state} ${detail ?? ''}`),
+      workDir, limits: bootLimits({ virtType: 'qemu', guestsOnHost: 2, hostCpus: 2 }), cleanup, keep: false, onState: (state, detail) => states.push(`${key} ${state} ${detail ?? ''}`),
     });
   };
 

@@ -28,6 +28,16 @@ describe('renderDomainXml', () => {
     expect(xml).not.toContain('<smm');
   });
 
+  it('has a standard VGA display adapter by default, another when asked, and none for a headless VM', () => {
+    const xml = renderDomainXml(spec());
+    expect(xml).toMatch(/<video>\s*<model type='vga'\/>\s*<\/video>/);
+    expect(xml).not.toContain('<graphics');
+    expect(renderDomainXml(spec({ video: 'virtio' }))).toContain("<model type='virtio'/>");
+    const headless = renderDomainXml(spec({ video: 'none' }));
+    wellFormed(headless);
+    expect(headless).not.toContain('<video');
+  });
+
   it('Secure Boot: enrolled keys and SMM', () => {
     const xml = renderDomainXml(spec({ firmware: 'uefi-secureboot' }));
     wellFormed(xml);
