@@ -18,7 +18,7 @@ import { bootGuest, guestNames, GuestBootFailure, type BootedGuest } from './gue
 import type { MigrationSupport } from './guest-migration.js';
 import { BaseVolumes } from './guest-storage.js';
 import { resolveHosts } from './hosts.js';
-import { planRun, type PlannedGuest, type RunPlan } from './planner.js';
+import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
 import type { RunRecord } from './run-record.js';
 
 export interface RunOptions {
@@ -184,60 +184,82 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<void> {
     booted.set(guest.key, promise);
   }
 
+  // Suites run as soon as their guests are up, each guest serving one suite at a time, in plan
+  // order: suites on different guests run side by side, and a suite that changes its guest (planned
+  // last) starts only after every other suite on that guest has finished.
   const guestArtifacts = new Map<string, Promise<string[]>>();
-  for (const assignment of ctx.plan.online) {
-    ctx.signal?.throwIfAborted();
-    const suite = ctx.suiteById.get(assignment.suiteId)!;
-    const started = new Date();
-    const label = `${suite.id}${assignment.firmware ? ` [${assignment.firmware}]` : ''}`;
-    const planned = assignment.guests.map((key) => ctx.plan.guests.find((g) => g.key === key)!);
-    const settled = await Promise.allSettled(assignment.guests.map((key) => booted.get(key)!));
-    const ready = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const summaries: GuestSummary[] = await Promise.all(
-      planned.map(async (p, i) => {
-        const s = settled[i]!;
-        const name = s.status === 'fulfilled' ? s.value.handle.name : `imgtest-${ctx.runId}-${p.key}`;
-        if (s.status !== 'fulfilled') return { name, host: p.host, firmware: p.firmware, mac: '' };
-        const { handle, bootSeconds, virtType } = s.value;
-        return { name, host: p.host, firmware: p.firmware, mac: handle.mac, address: handle.address, bootSeconds, accel: virtType === 'kvm' ? ('kvm' as const) : ('tcg' as const) };
-      }),
-    );
-    // Artifacts are collected once per guest, then attached to every suite the guest served.
-    for (const [i, p] of planned.entries()) {
-      if (!guestArtifacts.has(p.key)) guestArtifacts.set(p.key, collectGuestArtifacts(ctx, hostByName.get(p.host)!, p.key, settled[i]!));
-    }
-    const attachments = (await Promise.all(planned.map((p) => guestArtifacts.get(p.key)!))).flat();
-    const failures = planned.flatMap((p, i) => {
-      const s = settled[i]!;
-      return s.status === 'rejected' ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
-    });
-    let cases: CaseResult[];
-    const properties: Record<string, string> = {};
-    if (failures.length && !suite.requires.guests?.seesFailedBoots) {
-      const first = failures[0]!;
-      // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
-      const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
-      const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments };
-      cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot')];
-      cases.forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
-    } else {
-      ctx.record.doing('online suite', `running ${label} on ${ready.map((b) => b.handle.name.split('-').pop()).join(', ')}`);
-      cases = await runSuiteChecks({
-        suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
-        artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
-        onCase: (c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
-      }).finally(() => ctx.record.doing('online suite', undefined));
-    }
-    const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime(), properties);
-    ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
-    ctx.record.add(result);
-  }
+  const guestQueue = new Map<string, Promise<unknown>>();
+  const runs = ctx.plan.online.map((assignment) => {
+    const before = Promise.all(assignment.guests.map((key) => guestQueue.get(key)));
+    const run = before.then(() => runAssignment(ctx, assignment, booted, guestArtifacts, hostByName));
+    for (const key of assignment.guests) guestQueue.set(key, run.catch(() => undefined));
+    return run;
+  });
+  await Promise.all(runs);
   if (ctx.keep) {
     for (const [key, promise] of booted) {
       const guest = await promise.catch(() => undefined);
       if (guest) ctx.emit(`kept ${guest.handle.name} on ${guest.handle.host.name}: ssh -i ${ctx.keyFile} -o UserKnownHostsFile=${guest.ssh.knownHostsFile} ${guest.ssh.user}@${guest.handle.address}   (remove: virsh -c '${guest.handle.host.uri}' undefine --nvram --remove-all-storage ${guest.handle.name}) [${key}]`);
     }
   }
+}
+
+/** One suite on its planned guests: waits for them to boot, runs the checks (or reports the failed boot). */
+async function runAssignment(
+  ctx: OnlineContext,
+  assignment: SuiteAssignment,
+  booted: Map<string, Promise<BootedGuest>>,
+  guestArtifacts: Map<string, Promise<string[]>>,
+  hostByName: Map<string, LibvirtHost>,
+): Promise<void> {
+  ctx.signal?.throwIfAborted();
+  const suite = ctx.suiteById.get(assignment.suiteId)!;
+  const started = new Date();
+  const label = `${suite.id}${assignment.firmware ? ` [${assignment.firmware}]` : ''}`;
+  const planned = assignment.guests.map((key) => ctx.plan.guests.find((g) => g.key === key)!);
+  const settled = await Promise.allSettled(assignment.guests.map((key) => booted.get(key)!));
+  const ready = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const summaries: GuestSummary[] = await Promise.all(
+    planned.map(async (p, i) => {
+      const s = settled[i]!;
+      const name = s.status === 'fulfilled' ? s.value.handle.name : `imgtest-${ctx.runId}-${p.key}`;
+      if (s.status !== 'fulfilled') return { name, host: p.host, firmware: p.firmware, mac: '' };
+      const { handle, bootSeconds, virtType } = s.value;
+      return { name, host: p.host, firmware: p.firmware, mac: handle.mac, address: handle.address, bootSeconds, accel: virtType === 'kvm' ? ('kvm' as const) : ('tcg' as const) };
+    }),
+  );
+  // Artifacts are collected once per guest, then attached to every suite the guest served.
+  for (const [i, p] of planned.entries()) {
+    if (!guestArtifacts.has(p.key)) guestArtifacts.set(p.key, collectGuestArtifacts(ctx, hostByName.get(p.host)!, p.key, settled[i]!));
+  }
+  const attachments = (await Promise.all(planned.map((p) => guestArtifacts.get(p.key)!))).flat();
+  const failures = planned.flatMap((p, i) => {
+    const s = settled[i]!;
+    return s.status === 'rejected' ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
+  });
+  let cases: CaseResult[];
+  const properties: Record<string, string> = {};
+  if (failures.length && !suite.requires.guests?.seesFailedBoots) {
+    const first = failures[0]!;
+    // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
+    const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
+    const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments };
+    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot')];
+  } else {
+    const on = `running ${label} on ${assignment.guests.join(', ')}`;
+    ctx.record.doing(`suite ${label}`, on);
+    ctx.emit(on);
+    cases = await runSuiteChecks({
+      suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
+      artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
+      onCase: () => undefined,
+    }).finally(() => ctx.record.doing(`suite ${label}`, undefined));
+  }
+  // Suites on different guests run side by side: their cases are printed together when each ends.
+  cases.forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
+  const result = suiteResult(suite, assignment.firmware, summaries, cases, attachments, started, Date.now() - started.getTime(), properties);
+  ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
+  ctx.record.add(result);
 }
 
 /** Removes a guest that failed (domain, NVRAM, overlay, seed, console file); quiet for what is gone. */

@@ -85,10 +85,12 @@ export class RunRecord {
     return { ...this.result([runSuite, ...this.results, ...notRun]), ...(exitCode ? { exitCode } : {}) };
   }
 
-  /** The complete run's result. */
+  /** The complete run's result, suites in the order they were selected, each suite's runs in plan order. */
   completed(order: readonly Suite[]): RunResult {
-    const rank = new Map(order.map((s, i) => [s.id, i]));
-    return this.result([...this.results].sort((a, b) => (rank.get(a.suiteId) ?? 0) - (rank.get(b.suiteId) ?? 0)));
+    const suiteRank = new Map(order.map((s, i) => [s.id, i]));
+    const planRank = new Map(this.expected.map((e, i) => [`${e.suite.id}/${e.firmware ?? ''}`, i]));
+    const rank = (r: SuiteResult) => [suiteRank.get(r.suiteId) ?? 0, planRank.get(`${r.suiteId}/${r.firmware ?? ''}`) ?? 0] as const;
+    return this.result([...this.results].sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]));
   }
 
   private result(suites: SuiteResult[]): RunResult {

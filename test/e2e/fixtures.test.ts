@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
+import { e2eSkipReason } from './helpers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned'] as const;
@@ -30,8 +31,7 @@ const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 const GIB = 1024 ** 3;
 
-const canRun =
-  process.getuid?.() === 0 && ['/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/bin/mdir', '/usr/bin/mcopy', '/usr/bin/mmdebstrap'].every((p) => existsSync(p));
+const canRun = e2eSkipReason(['/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/bin/mdir', '/usr/bin/mcopy', '/usr/bin/mmdebstrap']) === '';
 
 // ---------------------------------------------------------------------------------------------
 // An image's root filesystem, read through a mount point, with symlinks resolved inside it.

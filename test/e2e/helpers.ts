@@ -52,7 +52,20 @@ export async function validateJunit(file: string): Promise<CliResult> {
   return sh('xmllint', ['--noout', '--schema', junitSchema, file]);
 }
 
-export const canBootGuests = process.getuid?.() === 0 && existsSync('/usr/bin/virsh') && existsSync('/usr/bin/qemu-system-x86_64');
+/**
+ * Why an end-to-end test file cannot run here ('' when it can): root and the given programs. Outside
+ * CI such files are skipped; with CI=true a missing prerequisite fails the run instead, so a CI that
+ * lost its lab or its packages cannot pass by skipping every test that boots a guest.
+ */
+export function e2eSkipReason(programs: readonly string[]): string {
+  const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...programs.filter((p) => !existsSync(p))];
+  if (!missing.length) return '';
+  const reason = `needs ${missing.join(', ')}`;
+  if (process.env['CI'] === 'true') throw new Error(`CI=true but the end-to-end tests cannot run here: ${reason} (bash scripts/install-deps.sh installs them)`);
+  return reason;
+}
+
+export const canBootGuests = e2eSkipReason(['/usr/bin/virsh', '/usr/bin/qemu-system-x86_64', '/usr/sbin/libvirtd']) === '';
 
 /** Alive = exists and is not a zombie (an init that reaps slowly may leave zombies for a while). */
 export async function alive(pid: number): Promise<boolean> {

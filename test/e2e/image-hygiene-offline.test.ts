@@ -18,10 +18,9 @@ import { inspectImage, sha256File } from '../../src/image/inspect.js';
 import type { CheckContext, CheckOutcome, ImageInfo } from '../../src/suite-api/index.js';
 import suite, { SNAPSHOT_MEMO_KEY } from '../../suites/image-hygiene/index.js';
 import type { HygieneSnapshot } from '../../suites/image-hygiene/snapshot.js';
-import { fixture } from './helpers.js';
+import { e2eSkipReason, fixture } from './helpers.js';
 
-const hasTools = ['/usr/bin/guestfish', '/usr/bin/qemu-img'].every((p) => existsSync(p));
-const canRun = process.getuid?.() === 0 && hasTools;
+const canRun = e2eSkipReason(['/usr/bin/guestfish', '/usr/bin/qemu-img']) === '';
 
 /** The runner's own view of the image (read-only), as the suite gets it in a real run. */
 async function imageInfo(path: string): Promise<ImageInfo> {

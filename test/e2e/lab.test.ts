@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { labDown, labHosts, labIsUp, labStatus, labUp, type LabStatus } from '../../src/lab/index.js';
 import { HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
 import { commandExists, run } from '../../src/util/exec.js';
-import { alive, processesMentioning } from './helpers.js';
+import { alive, e2eSkipReason, processesMentioning } from './helpers.js';
 
 /**
  * The local two-host lab for real: up from nothing, up again (changes nothing), status, repair of a
@@ -11,9 +11,7 @@ import { alive, processesMentioning } from './helpers.js';
  * Needs root and the Debian packages (libvirt-daemon-system, dnsmasq-base, openssh-server, iproute2).
  */
 
-const missingTools = [];
-for (const tool of ['virsh', 'ip']) if (!(await commandExists(tool))) missingTools.push(tool);
-const skipReason = process.getuid?.() !== 0 ? 'needs root' : missingTools.length ? `needs ${missingTools.join(' and ')}` : '';
+const skipReason = e2eSkipReason(['/usr/bin/virsh', '/usr/sbin/libvirtd', '/usr/bin/ip']);
 
 const TIMEOUT = 300_000;
 const paths = labPaths();

@@ -42,7 +42,7 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
   }, 45 * 60_000);
 
   it('shared mode (the lab pool both hosts see): no disk copied, --unsafe used and said', async () => {
-    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--accel', 'tcg', '--timeout', '1200', '--config', sharedConfig, '--report-dir', reportDir]);
+    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', sharedConfig, '--report-dir', reportDir]);
     const { result, suite } = await expectGoodRun(run, reportDir, 'shared');
     const migrate = caseOf(result, 'mig-leg1-migrate');
     expect(migrate.message).toMatch(/with --unsafe/);
@@ -51,7 +51,7 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
   }, 30 * 60_000);
 
   it("fails, naming libvirt's refusal, when shared storage on a local filesystem may not be moved with --unsafe", async () => {
-    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--accel', 'tcg', '--timeout', '1200', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
+    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
     const { result, dir } = await latestRun(reportDir);
     expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(1);
     expect(caseOf(result, 'mig-storage-mode').status).toBe('passed');

@@ -20,7 +20,7 @@ const reportDir = join(repoRoot, 'reports', 'e2e-uefi-boot');
 const recipe = (name: string) => existsSync(join(repoRoot, 'fixtures', 'images', `${name}.sh`));
 
 async function runUefiBoot(image: string, firmware: string): Promise<{ exitCode: number; output: string; result: RunResult; dir: string }> {
-  const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--accel', 'tcg', '--timeout', '1200', '--report-dir', reportDir]);
+  const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--report-dir', reportDir]);
   const { result, dir } = await latestRun(reportDir);
   return { exitCode: run.exitCode, output: `${run.stdout}\n${run.stderr}`, result, dir };
 }
@@ -41,7 +41,7 @@ describe.skipIf(!canBootGuests)('imgtest run --suite uefi-boot (real guests in t
     it('auto: UEFI only (the loader is unsigned, no BIOS boot code), and it passes', async () => {
       const image = await fixture('debian-12-uefi-unsigned');
       const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
-      expect(result.image.boot.claims).toEqual({ uefi: true, bios: false, secureBoot: false });
+      expect(result.image.boot!.claims).toEqual({ uefi: true, bios: false, secureBoot: false });
       expect(result.firmware).toBe('auto -> uefi');
       const suite = byFirmware(result).get('uefi')!;
       expect(result.suites.map((s) => s.firmware)).toEqual(['uefi']);
@@ -72,8 +72,8 @@ describe.skipIf(!canBootGuests)('imgtest run --suite uefi-boot (real guests in t
     it('auto: detected BIOS-only, one BIOS guest, the UEFI checks skip saying why', async () => {
       const image = await fixture('debian-12-bios-only');
       const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
-      expect(result.image.boot.claims).toEqual({ uefi: false, bios: true, secureBoot: false });
-      expect(result.image.boot.reasons).toContain('claims: bios');
+      expect(result.image.boot!.claims).toEqual({ uefi: false, bios: true, secureBoot: false });
+      expect(result.image.boot!.reasons).toContain('claims: bios');
       expect(result.firmware).toBe('auto -> bios');
       expect(result.suites.map((s) => s.firmware)).toEqual(['bios']);
       const suite = byFirmware(result).get('bios')!;
