@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { checkReportDir } from '../config/report-dir.js';
@@ -14,7 +14,8 @@ import { executeRun, selectSuites } from '../runner/executor.js';
 import { runToReport } from '../runner/run-lifecycle.js';
 import { RunRecord } from '../runner/run-record.js';
 import { requireEnoughHosts } from '../runner/preflight.js';
-import { builtInSuites } from '../suites.js';
+import { loadSuites } from '../plugins/load-suites.js';
+import type { Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -31,7 +32,7 @@ function parseTimeoutSeconds(value: string): number {
   return n;
 }
 
-function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command {
+function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInSuites: readonly Suite[]): Command {
   const program = new Command('imgtest')
     .description('Validate VM images by booting them as real libvirt/QEMU guests')
     .version(version)
@@ -41,16 +42,20 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
     .command('run')
     .description('boot the image on the hosts, run the suites, write JUnit + JSON reports')
     .argument('<image>', 'qcow2 or raw disk image (never modified)')
-    .option('--suite <id...>', `suites to run (default: all): ${builtInSuites.map((s) => s.id).join(', ')}`)
+    .option('--suite <id...>', `suites to run (default: all): ${builtInSuites.map((s) => s.id).join(', ')}, and those of --suite-module`)
+    .option('--suite-module <path|package...>', "load a third party's suite (a module exporting an imgtest suite); repeatable")
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
     .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
-    .action(async (imagePath: string, opts: { suite?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
+    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
       const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
-      const suites = selectSuites(opts.suite, builtInSuites);
+      // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
+      const plugins = [...(opts.suiteModule ?? []), ...config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
+      const available = plugins.length ? await loadSuites(plugins) : builtInSuites;
+      const suites = selectSuites(opts.suite, available);
       // Input checks before anything is hashed, written, or sent to a host (each exits 2 with one line).
       // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
       // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
@@ -112,9 +117,10 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController): Command
 
   program
     .command('suites')
-    .description('list the built-in suites and their checks')
-    .action(() => {
-      for (const suite of builtInSuites) {
+    .description('list the suites (built in, and those of --suite-module) and their checks')
+    .option('--suite-module <path|package...>', 'also list the suites of these modules')
+    .action(async (opts: { suiteModule?: string[] }) => {
+      for (const suite of opts.suiteModule?.length ? await loadSuites(opts.suiteModule) : builtInSuites) {
         process.stdout.write(`${suite.id}  ${suite.title}\n`);
         for (const check of suite.checks) process.stdout.write(`    ${check.id.padEnd(28)} ${check.severity.padEnd(6)} ${check.title}\n`);
       }
@@ -148,7 +154,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   try {
-    await buildProgram(cleanup, abort).parseAsync(argv as string[], { from: 'node' });
+    await buildProgram(cleanup, abort, await loadSuites()).parseAsync(argv as string[], { from: 'node' });
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof ExitError) return error.exitCode;

@@ -82,6 +82,8 @@ export const configSchema = z
       .prefault({}),
     /** Per-suite options, keyed by suite id; each suite validates its own section. */
     suites: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /** Third-party suite modules to load (paths, relative to the config file, or npm package names). */
+    plugins: z.array(z.string().min(1)).default([]),
   })
   .strict();
 

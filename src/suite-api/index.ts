@@ -52,6 +52,8 @@ export interface SuiteRequirements {
 }
 
 export interface Suite {
+  /** The contract version the suite was written against (`SUITE_API_VERSION`; `defineSuite` sets it). */
+  apiVersion?: number;
   /** Stable id, used on the command line (`--suite`) and as the JUnit class name. */
   id: string;
   title: string;
@@ -326,11 +328,17 @@ export interface CheckContext {
   property(name: string, value: string | number): void;
 }
 
+/**
+ * The contract's version. A suite states the version it was written against (`defineSuite` does it);
+ * the loader refuses a suite of another major version instead of failing mid-run on a changed field.
+ */
+export const SUITE_API_VERSION = 1;
+
 export function defineSuite(suite: Suite): Suite {
   const ids = new Set<string>();
   for (const check of suite.checks) {
     if (ids.has(check.id)) throw new Error(`suite ${suite.id}: duplicate check id ${check.id}`);
     ids.add(check.id);
   }
-  return suite;
+  return { ...suite, apiVersion: suite.apiVersion ?? SUITE_API_VERSION };
 }

@@ -16,7 +16,14 @@ import { ConfigError, ImageError, UsageError, type ImgtestError } from '../../sr
 import { inspectImage } from '../../src/image/inspect.js';
 import { imageLimitsFrom, validateImageFile } from '../../src/image/validate.js';
 import { requireEnoughHosts } from '../../src/runner/preflight.js';
-import { builtInSuites } from '../../src/suites.js';
+import cloudInitAuth from '../../suites/cloud-init-auth/index.js';
+import imageHygiene from '../../suites/image-hygiene/index.js';
+import liveMigration from '../../suites/live-migration/index.js';
+import packageAudit from '../../suites/package-audit/index.js';
+import sshHardening from '../../suites/ssh-hardening/index.js';
+import uefiBoot from '../../suites/uefi-boot/index.js';
+
+const builtInSuites = [imageHygiene, cloudInitAuth, sshHardening, packageAudit, uefiBoot, liveMigration];
 
 let dir: string;
 beforeAll(async () => {
