@@ -5,7 +5,10 @@ import { defaultConfig, loadConfig } from '../config/load.js';
 import { checkReportDir } from '../config/report-dir.js';
 import { MAX_TIMEOUT_SECONDS } from '../config/schema.js';
 import { ExitCode, ExitError, isImgtestError, UsageError } from '../errors.js';
-import { labDown, labHosts, labStatus, labUp } from '../lab/index.js';
+import { labDown, labHosts, labStatus, labUp, leaveLab, useLab } from '../lab/index.js';
+import { registerRun, unregisterRun } from '../lab/run-registry.js';
+import { addCleanCommand } from '../clean/command.js';
+import { addDoctorCommand } from '../doctor/command.js';
 import { imageLimitsFrom, validateImageFile } from '../image/validate.js';
 import { ConsoleReporter } from '../report/console.js';
 import { JUNIT_FILE_NAME } from '../report/junit.js';
@@ -63,6 +66,9 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
       // From here on every run leaves a report, however it ends; `latest` points at it already.
       const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
+      // In progress (imgtest clean keeps its leftovers); on the lab's hosts, a holder of the lab's shared lock (lab down refuses).
+      await registerRun(record.runId).catch((error: Error) => process.stderr.write(`imgtest: warning: run not registered (imgtest clean will not know it): ${error.message}\n`));
+      if (!config.hosts?.length) await useLab(record.runId, { log: (line) => process.stderr.write(`imgtest: ${line}\n`) });
       await record.open();
       const consoleReporter = new ConsoleReporter(process.stdout);
       running = { cleanup, record };
@@ -74,6 +80,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         });
       });
       running = undefined;
+      await leaveLab(record.runId);
+      await unregisterRun(record.runId);
       const { result } = end;
       if (end.error !== undefined) throw end.error; // told in one line by main(); the report says it too
       if (end.interrupted) {
@@ -110,10 +118,14 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     });
   lab
     .command('down')
-    .description('remove everything lab up made')
-    .action(async () => {
-      await labDown({ log: (line) => process.stdout.write(`${line}\n`) });
+    .description('remove everything lab up made; refuses while runs use the lab')
+    .option('--force', 'stop the runs using the lab first (named as they are stopped)', false)
+    .action(async (opts: { force: boolean }) => {
+      await labDown({ log: (line) => process.stdout.write(`${line}\n`), force: opts.force });
     });
+
+  addDoctorCommand(program);
+  addCleanCommand(program);
 
   program
     .command('suites')

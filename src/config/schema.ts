@@ -6,6 +6,8 @@ export const MAX_TIMEOUT_SECONDS = 86_400;
 /** Default bounds of the image's virtual size: smaller is no OS disk, larger is a typo or a trap. */
 export const DEFAULT_MIN_VIRTUAL_SIZE_GIB = 1;
 export const DEFAULT_MAX_VIRTUAL_SIZE_GIB = 2048;
+/** How long a host may take to answer a first connection before it is declared down (`hosts[].connectTimeoutSeconds`). */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 
 /** A libvirt connection URI, checked here so a typo is a config error with its line (see libvirt-uri.ts). */
 const libvirtUri = z.string().superRefine((uri, ctx) => {
@@ -30,6 +32,8 @@ const hostSchema = z
       .union([z.object({ bridge: z.string().min(1) }).strict(), z.object({ network: z.string().min(1) }).strict()])
       .default({ network: 'default' }),
     accel: accelSetting.optional(),
+    /** How long the host may take to answer the first connection (`virsh hostname`) before it counts as down (default 10). */
+    connectTimeoutSeconds: z.number().int().min(1).max(600).optional(),
   })
   .strict();
 

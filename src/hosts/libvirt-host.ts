@@ -1,11 +1,12 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
-import type { HostConfig } from '../config/schema.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
 import { Virsh } from './virsh.js';
-import { parseDomState, parseDomIfAddr, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion } from './parse.js';
+import { parseDomState, parseDomIfAddr, parseDomIfListMacs, libvirtUriEndpoint, parseNameList, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion, parseVolList } from './parse.js';
 
 export interface HostFactsRead {
   hostname: string;
@@ -38,13 +39,31 @@ export class LibvirtHost {
     return this.config.migrationUri ?? this.config.uri;
   }
 
-  async facts(): Promise<HostFactsRead> {
-    let hostname: string;
-    try {
-      hostname = (await this.virsh.text(['hostname'], { timeoutMs: 60_000 })).trim();
-    } catch (error) {
-      throw new InfraError(`host ${this.name} (${this.config.uri}) does not answer: ${(error as Error).message}`, { cause: error, code: 'E_HOST_UNREACHABLE' });
+  /** How long the first connection may take before the host counts as down (config `connectTimeoutSeconds`, default 10 s). */
+  get connectTimeoutMs(): number {
+    return (this.config.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000;
+  }
+
+  /**
+   * Does the host answer? First a TCP connection to the URI's endpoint (ssh or libvirtd's port) within the
+   * connect timeout: an unreachable host is declared down after that long, not after ssh's own minutes.
+   * Then `virsh hostname` with a generous bound (an ssh handshake on a loaded machine takes seconds).
+   */
+  async reach(): Promise<{ ok: true; hostname: string } | { ok: false; error: string }> {
+    const endpoint = libvirtUriEndpoint(this.config.uri);
+    if (endpoint) {
+      const problem = await tcpConnectProblem(endpoint.host, endpoint.port, this.connectTimeoutMs);
+      if (problem) return { ok: false, error: `${endpoint.host}:${endpoint.port}: ${problem}` };
     }
+    const result = await this.virsh.run(['hostname'], { allowFailure: true, timeoutMs: 60_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    if (result.exitCode !== 0) return { ok: false, error: result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || `virsh exit ${result.exitCode}` };
+    return { ok: true, hostname: result.stdout.trim() };
+  }
+
+  async facts(): Promise<HostFactsRead> {
+    const reached = await this.reach();
+    if (!reached.ok) throw new InfraError(`host ${this.name} (${this.config.uri}) does not answer: ${reached.error}`, { code: 'E_HOST_UNREACHABLE' });
+    const hostname = reached.hostname;
     const version = parseVirshVersion(await this.virsh.text(['version']));
     const kvm = await this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64'], { allowFailure: true });
     const nodeInfo = await this.virsh.run(['nodeinfo'], { allowFailure: true });
@@ -226,12 +245,62 @@ export class LibvirtHost {
     });
   }
 
+  /** Every storage pool the host has (`pool-list --all`), active or not, transient ones included. */
+  async listPools(): Promise<string[]> {
+    return parseNameList(await this.virsh.text(['pool-list', '--all', '--name']));
+  }
+
+  /** The volumes of any pool (undefined when the pool cannot be listed, e.g. it is not running). */
+  async listPoolVolumes(pool: string): Promise<{ name: string; path?: string }[] | undefined> {
+    await this.virsh.run(['pool-refresh', pool], { allowFailure: true });
+    const result = await this.virsh.run(['vol-list', '--pool', pool], { allowFailure: true });
+    return result.exitCode === 0 ? parseVolList(result.stdout) : undefined;
+  }
+
+  /** Deletes a volume of any pool; throws when libvirt refuses. */
+  async deletePoolVolume(pool: string, name: string): Promise<void> {
+    await this.virsh.run(['vol-delete', '--pool', pool, name]);
+  }
+
+  /** Stops a pool and forgets it if it was persistent (its folder and files stay). */
+  async removePool(pool: string): Promise<void> {
+    await this.virsh.run(['pool-destroy', pool], { allowFailure: true });
+    await this.virsh.run(['pool-undefine', pool], { allowFailure: true });
+  }
+
+  /** The MACs of a domain's interfaces (`domiflist`); [] when it is gone. */
+  async domainMacs(name: string): Promise<string[]> {
+    const result = await this.virsh.run(['domiflist', name], { allowFailure: true });
+    return result.exitCode === 0 ? parseDomIfListMacs(result.stdout) : [];
+  }
+
   /** Stops and forgets a domain, with its NVRAM; quiet when it is already gone. */
   async removeDomain(name: string): Promise<void> {
     await this.virsh.run(['destroy', name], { allowFailure: true });
     const undefine = await this.virsh.run(['undefine', '--nvram', name], { allowFailure: true });
     if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.run(['undefine', name], { allowFailure: true });
   }
+}
+
+/** Opens and closes a TCP connection; undefined when it connected within `timeoutMs`, else why not. */
+function tcpConnectProblem(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`no connection within ${timeoutMs / 1000} s (hosts[].connectTimeoutSeconds)`);
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(error.message);
+    });
+  });
 }
 
 function splitPath(path: string): { folder: string; file: string } {

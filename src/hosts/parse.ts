@@ -59,3 +59,114 @@ export function parseNodeInfoCpus(output: string): number | undefined {
   const match = /^CPU\(s\):\s*(\d+)\s*$/m.exec(output);
   return match ? Number(match[1]) : undefined;
 }
+
+/** `virsh ... --name` lists (`list --all --name`, `pool-list --all --name`): one name a line. */
+export function parseNameList(output: string): string[] {
+  return output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** `virsh --quiet vol-list --pool P`: ` name   path` rows (a header and rule without --quiet are skipped). */
+export function parseVolList(output: string): { name: string; path?: string }[] {
+  const rows: { name: string; path?: string }[] = [];
+  for (const line of output.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed || /^-+$/.test(trimmed) || /^Name\s+Path$/.test(trimmed)) continue;
+    // Names carry no spaces here (imgtest's never do); the path is the last field.
+    const fields = trimmed.split(/\s+/);
+    rows.push({ name: fields[0]!, path: fields.length > 1 ? fields[fields.length - 1] : undefined });
+  }
+  return rows;
+}
+
+/** `virsh domiflist DOMAIN`: the MAC of every interface, lower case. */
+export function parseDomIfListMacs(output: string): string[] {
+  const macs: string[] = [];
+  for (const line of output.split('\n')) {
+    const mac = /\b([0-9a-f]{2}(?::[0-9a-f]{2}){5})\b/i.exec(line)?.[1];
+    if (mac) macs.push(mac.toLowerCase());
+  }
+  return macs;
+}
+
+export interface DomainCapabilities {
+  /** `<domain>`: kvm or qemu (TCG). */
+  domainType?: string;
+  machine?: string;
+  /** `<os><enum name='firmware'>` values, e.g. ['efi']. */
+  firmware: string[];
+  /** `<os><loader>` values: the UEFI code builds libvirt may pick (from the host's firmware descriptors). */
+  loaders: string[];
+  /** `<loader><enum name='secure'>` values: 'yes' means a Secure Boot build (which needs SMM) is usable. */
+  secure: string[];
+}
+
+function enumValues(xml: string, name: string): string[] {
+  const body = new RegExp(`<enum name='${name}'>([\\s\\S]*?)</enum>`).exec(xml)?.[1] ?? '';
+  return [...body.matchAll(/<value>([^<]*)<\/value>/g)].map((m) => m[1]!.trim());
+}
+
+/** `virsh domcapabilities`: the domain type, and what it says about UEFI firmware. */
+export function parseDomainCapabilities(xml: string): DomainCapabilities {
+  const os = /<os supported='yes'>([\s\S]*?)<\/os>/.exec(xml)?.[1] ?? '';
+  const loader = /<loader supported='yes'>([\s\S]*?)<\/loader>/.exec(os)?.[1] ?? '';
+  const loaders = [...loader.replace(/<enum[\s\S]*?<\/enum>/g, '').matchAll(/<value>([^<]*)<\/value>/g)].map((m) => m[1]!.trim());
+  return {
+    domainType: /<domain>\s*([^<\s]+)\s*<\/domain>/.exec(xml)?.[1],
+    machine: /<machine>\s*([^<\s]+)\s*<\/machine>/.exec(xml)?.[1],
+    firmware: enumValues(os, 'firmware'),
+    loaders,
+    secure: enumValues(loader, 'secure'),
+  };
+}
+
+/** `virsh pool-dumpxml`: the pool's type (`<pool type='dir'>`). */
+export function parsePoolType(xml: string): string | undefined {
+  return /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1];
+}
+
+/** `virsh iface-list --all`: ` name  state  MAC` rows. */
+export function parseIfaceList(output: string): { name: string; state: string; mac?: string }[] {
+  const rows: { name: string; state: string; mac?: string }[] = [];
+  for (const line of output.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 2 || fields[0] === 'Name' || /^-+$/.test(fields[0] ?? '')) continue;
+    rows.push({ name: fields[0]!, state: fields[1]!, mac: fields[2] });
+  }
+  return rows;
+}
+
+/** `virsh net-info NAME`: "Active:         yes", "Bridge:         virbr0". */
+export function parseNetInfo(output: string): { active?: boolean; bridge?: string } {
+  const active = /^Active:\s*(\S+)/m.exec(output)?.[1];
+  return { active: active === undefined ? undefined : active === 'yes', bridge: /^Bridge:\s*(\S+)/m.exec(output)?.[1] };
+}
+
+/** `virsh net-dumpxml NAME`: the network's own `<ip address=... prefix|netmask=...>`, if it has one. */
+export function parseNetworkIp(xml: string): { address: string; prefix?: number; netmask?: string } | undefined {
+  const tag = /<ip\b[^>]*\baddress=['"]([\d.]+)['"][^>]*>/.exec(xml);
+  if (!tag) return undefined;
+  const prefix = /\bprefix=['"](\d+)['"]/.exec(tag[0])?.[1];
+  const netmask = /\bnetmask=['"]([\d.]+)['"]/.exec(tag[0])?.[1];
+  return { address: tag[1]!, prefix: prefix === undefined ? undefined : Number(prefix), netmask };
+}
+
+/** `virsh pool-info NAME`: "State:          running", "Available:      227.54 GiB". */
+export function parsePoolInfoDetails(output: string): { state?: string; available?: string } {
+  return { state: /^State:\s*(.+?)\s*$/m.exec(output)?.[1], available: /^Available:\s*(.+?)\s*$/m.exec(output)?.[1] };
+}
+
+/**
+ * The TCP endpoint a remote libvirt URI connects to first (ssh or libvirtd's port), or undefined for
+ * local URIs (`qemu:///system`, `qemu+unix://`). Default ports: ssh 22, tcp 16509, tls (and no transport) 16514.
+ */
+export function libvirtUriEndpoint(uri: string): { host: string; port: number } | undefined {
+  const match = /^([a-z0-9]+)(?:\+([a-z0-9]+))?:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]*)(?::(\d+))?/i.exec(uri);
+  if (!match || !match[3]) return undefined;
+  const transport = (match[2] ?? 'tls').toLowerCase();
+  const defaults: Record<string, number> = { ssh: 22, libssh: 22, libssh2: 22, tcp: 16509, tls: 16514 };
+  if (!(transport in defaults)) return undefined;
+  return { host: match[3].replace(/^\[|\]$/g, ''), port: match[4] ? Number(match[4]) : defaults[transport]! };
+}

@@ -1,4 +1,5 @@
 import { InfraError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
 import { run } from '../util/exec.js';
 import { dnsmasqArgs } from './host-config.js';
 import { inHost, type HostNamespaceFiles } from './host-namespace.js';
@@ -97,4 +98,23 @@ export async function dnsmasqSpec(paths: LabPaths): Promise<DaemonSpec> {
     expected: { comm: 'dnsmasq', netns: await namespaceId(netnsPath(LAB_NETNS)) },
     start: () => run('nsenter', [`--net=${netnsPath(LAB_NETNS)}`, '--', 'dnsmasq', ...args], { timeoutMs: 30_000 }),
   };
+}
+
+/** The arguments of a running process (/proc/<pid>/cmdline), program name dropped; undefined when gone. */
+export async function processArgs(pid: number): Promise<string[] | undefined> {
+  const text = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : text.split('\0').filter((arg, i, all) => !(i === all.length - 1 && arg === '')).slice(1);
+}
+
+/** True when the lab's dnsmasq runs with other arguments than this version asks for (e.g. the old 1-hour leases): `lab up` restarts it. */
+export async function dnsmasqOutdated(paths: LabPaths): Promise<boolean> {
+  const spec = await dnsmasqSpec(paths);
+  const pid = await runningDaemon(spec.pidFile, spec.expected);
+  if (pid === undefined) return false;
+  const args = await processArgs(pid);
+  return args !== undefined && !sameArgs(args, dnsmasqArgs({ interfaceName: GUEST_BRIDGE, range: DHCP_RANGE, leasesFile: paths.lab.leases, pidFile: paths.lab.dnsmasqPid, logFile: paths.lab.dnsmasqLog }));
+}
+
+export function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((arg, i) => arg === b[i]);
 }

@@ -6,7 +6,9 @@
  */
 import { InfraError, isImgtestError } from '../errors.js';
 import { down } from './down.js';
+import { gateLabDown, joinLab } from './lab-share.js';
 import { withLabLock } from './lock.js';
+import { releaseLabShare } from './run-registry.js';
 import { HOST_SPECS, labPaths } from './layout.js';
 import { describeHost, readLabStatus, type LabHost, type LabStatus } from './status.js';
 import { up } from './up.js';
@@ -39,10 +41,16 @@ export async function labUp(options: { log?: Log } = {}): Promise<LabStatus> {
   return asInfraError('lab up', async () => {
     const paths = labPaths();
     const status = await serialized(() =>
-      withLabLock(paths.root, log, async () => {
-        await up(paths, log);
-        return readLabStatus(paths);
-      }),
+      withLabLock(
+        paths.root,
+        log,
+        async () => {
+          await up(paths, log);
+          return readLabStatus(paths);
+        },
+        undefined,
+        'up',
+      ),
     );
     const notRunning = status.hosts.filter((h) => !h.running).map((h) => h.name);
     if (!status.up) throw new InfraError(`lab up finished but the lab is not up${notRunning.length ? ` (not answering: ${notRunning.join(', ')})` : ''}; see ${status.stateDir}`, { code: 'E_LAB' });
@@ -50,13 +58,38 @@ export async function labUp(options: { log?: Log } = {}): Promise<LabStatus> {
   });
 }
 
-/** Removes everything labUp made (domains left on the hosts included); quiet when the lab is half up or already down. */
-export async function labDown(options: { log?: Log } = {}): Promise<void> {
+/**
+ * Removes everything labUp made (domains left on the hosts included); quiet when the lab is half up or
+ * already down. Refuses (exit 3, naming them) while runs hold the lab's shared lock, before touching
+ * anything and again once it holds the exclusive lock; `force` stops those runs first.
+ */
+export async function labDown(options: { log?: Log; force?: boolean } = {}): Promise<void> {
   const log = options.log ?? (() => undefined);
-  return asInfraError('lab down', () => {
+  return asInfraError('lab down', async () => {
     const paths = labPaths();
-    return serialized(() => withLabLock(paths.root, log, () => down(paths, log)));
+    await gateLabDown({ force: options.force, log });
+    return serialized(() =>
+      withLabLock(
+        paths.root,
+        log,
+        async () => {
+          await gateLabDown({ force: options.force, log });
+          await down(paths, log);
+        },
+        undefined,
+        'down',
+      ),
+    );
   });
+}
+
+/** A run that uses the lab's hosts holds the lab's shared lock until `leaveLab` (see lab-share.ts). */
+export async function useLab(runId: string, options: { log?: Log } = {}): Promise<void> {
+  await joinLab(runId, labPaths().root, { log: options.log ?? (() => undefined) });
+}
+
+export async function leaveLab(runId: string): Promise<void> {
+  await releaseLabShare(runId);
 }
 
 export async function labStatus(): Promise<LabStatus> {

@@ -10,7 +10,7 @@ import { processInfo } from './processes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function withLabLock<T>(stateDir: string, log: (line: string) => void, task: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
+export async function withLabLock<T>(stateDir: string, log: (line: string) => void, task: () => Promise<T>, timeoutMs = 15 * 60_000, purpose?: string): Promise<T> {
   const lock = `${stateDir}.lock`;
   const owner = `${lock}/pid`;
   const deadline = Date.now() + timeoutMs;
@@ -18,6 +18,8 @@ export async function withLabLock<T>(stateDir: string, log: (line: string) => vo
   for (;;) {
     try {
       await mkdir(lock, { mode: 0o700 });
+      // The purpose first: once the pid is there, the lock counts as fully taken.
+      if (purpose) await writeFile(`${lock}/purpose`, `${purpose}\n`);
       await writeFile(owner, `${process.pid}\n`);
       break;
     } catch (error) {
@@ -44,4 +46,13 @@ export async function withLabLock<T>(stateDir: string, log: (line: string) => vo
   } finally {
     await rm(lock, { recursive: true, force: true });
   }
+}
+
+/** Who holds the lab's exclusive lock now (a live owner only), and for what (`up`, `down`, `clean`...). */
+export async function labLockOwner(stateDir: string): Promise<{ pid: number; purpose?: string } | undefined> {
+  const lock = `${stateDir}.lock`;
+  const pid = Number.parseInt((await readFile(`${lock}/pid`, 'utf8').catch(() => '')).trim(), 10);
+  if (!Number.isInteger(pid) || !(await processInfo(pid))) return undefined;
+  const purpose = (await readFile(`${lock}/purpose`, 'utf8').catch(() => '')).trim();
+  return { pid, purpose: purpose || undefined };
 }

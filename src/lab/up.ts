@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { InfraError } from '../errors.js';
 import { commandExists } from '../util/exec.js';
-import { dnsmasqSpec, ensureDaemon, libvirtdSpec, localSocketUri, virtlogdSpec, waitForLibvirt } from './daemons.js';
+import { dnsmasqOutdated, dnsmasqSpec, ensureDaemon, libvirtdSpec, localSocketUri, virtlogdSpec, waitForLibvirt } from './daemons.js';
 import { exists } from './files.js';
 import { ensureHostFiles, ensureMountpointDirs } from './host-files.js';
 import { ensureHostNamespaces, ensureImageBinds, ensurePrivateNsDir, rootMounts, rootMountpoints, type HostNamespaceFiles } from './host-namespace.js';
@@ -87,7 +87,8 @@ export async function up(paths: LabPaths, log: Log): Promise<void> {
   await writeManifest(paths.manifest, manifest);
 
   const dnsmasq = await dnsmasqSpec(paths);
-  const processes: Record<string, number> = { [dnsmasq.label]: await ensureDaemon(dnsmasq, log) };
+  // A dnsmasq started by an older version (other lease time or range) is restarted; it reads its leases file back.
+  const processes: Record<string, number> = { [dnsmasq.label]: await ensureDaemon(dnsmasq, log, await dnsmasqOutdated(paths)) };
 
   await ensureClientAccess(paths, log);
   const sshChanged: boolean[] = [];
