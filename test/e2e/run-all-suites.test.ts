@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/image/inspect.js';
 import type { RunResult, SuiteResult } from '../../src/report/model.js';
+import { exampleSuiteId, installExampleSuite } from './example-suite.js';
 import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, sh, validateJunit } from './helpers.js';
 
 /** The check ids fixtures/README.md says must catch a planted defect in debian-12-flawed. */
@@ -123,8 +124,13 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
   it('debian-12-flawed: exactly the checks of the planted defects fail, each naming what it found', async () => {
     const expected = await plantedDefectChecks();
     // UEFI only and no migration: the defects do not depend on the firmware, and this keeps CI short.
-    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--firmware', 'uefi', '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot']);
+    // A third party's suite, installed outside src/ and suites/, runs on the same guests beside the built-in ones.
+    const example = await installExampleSuite();
+    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--firmware', 'uefi', '--suite-module', example.modulePath, '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot', exampleSuiteId]).finally(() => example.cleanup());
     const { result, dir } = await latestRun(reportDir);
+    const hello = result.suites.find((s) => s.suiteId === exampleSuiteId)!;
+    expect(hello.cases.map((c) => `${c.checkId}:${c.status}`)).toEqual(['hello-sysctl-dmesg-restrict:passed', 'hello-sysctl-unprivileged-bpf:passed', 'hello-sysctl-syncookies:passed']);
+    expect(new Set(result.suites.flatMap((s) => s.guests.map((g) => g.name))).size).toBe(2);
     const errors = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'error').map((c) => `${c.checkId}: ${c.message}`));
     expect(errors).toEqual([]);
     const failed = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'failed'));
@@ -137,6 +143,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
     expect(xml).toMatch(/<testcase[^>]*name="ci-password-login-rejected[^"]*"[^>]*>\s*<failure/);
+    expect(xml.match(/<testcase[^>]*classname="debian-12-flawed\.hello-sysctl"/g)).toHaveLength(3);
     expect(await leftovers(result.runId)).toEqual([]);
   }, 30 * 60_000);
 });
