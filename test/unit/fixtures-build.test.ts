@@ -1,6 +1,6 @@
 /**
  * The fixture build's contract, without building anything: cache keys follow the recipe files,
- * a cached image is reused in well under a second, and the README documents every check id.
+ * a cached image is reused without building anything, and the README documents every check id.
  * Works on a copy of fixtures/ with a temp cache, so the real cache and fixtures/out are untouched.
  */
 import { appendFileSync, cpSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,13 +67,15 @@ describe('fixtures/build.sh cache contract', () => {
     }
   });
 
-  it('reuses cached images in well under a second and links them from fixtures/out', async () => {
+  it('reuses cached images without building anything and links them from fixtures/out', async () => {
     const l = await list();
     await run('mkdir', ['-p', cache]);
     for (const name of IMAGES) writeFileSync(join(cache, l[name]!.file), 'cached');
-    const t0 = performance.now();
-    await run('bash', [join(dir, 'fixtures', 'build.sh')], { env: { IMGTEST_FIXTURE_CACHE: cache } });
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // What it did, not how long it took (a loaded machine makes any time limit flaky).
+    const built = await run('bash', [join(dir, 'fixtures', 'build.sh')], { env: { IMGTEST_FIXTURE_CACHE: cache } });
+    const log = built.stdout + built.stderr;
+    for (const name of IMAGES) expect(log).toContain(`${name}: cached ${l[name]!.file}`);
+    expect(log).not.toMatch(/mmdebstrap|compressing/);
     for (const name of IMAGES) {
       const link = join(dir, 'fixtures', 'out', `${name}.qcow2`);
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
