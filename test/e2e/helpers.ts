@@ -145,6 +145,7 @@ export function expectTwoGoodLegs(suite: SuiteResult, storage: 'copy' | 'shared'
 
 /** The newest run under a report folder (`latest` points at it): its results.json and its folder. */
 export async function latestRun(reportDir: string): Promise<{ result: RunResult; dir: string }> {
-  const dir = await readlink(join(reportDir, 'latest'));
+  // `latest` is relative (`<run id>`), so it still points right when the folder moves.
+  const dir = resolve(reportDir, await readlink(join(reportDir, 'latest')));
   return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
 }
