@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fail, pass, skip, type CheckOutcome, type ImageInfo } from '../../src/suite-api/index.js';
+import { analyzeDefaultGrub, analyzeGrubCfg, analyzeSyslinuxCfg, formatFinding, type ConsoleReport } from './boot-console.js';
 import { fstabLines } from './collect.js';
 import type { Qcow2Header } from './image-file.js';
 import type { HygieneOptions } from './options.js';
@@ -561,3 +562,59 @@ export function checkImageFile(image: ImageInfo, header: Qcow2Header | undefined
   if (problems.length) return fail(`image file: ${problems.join('; ')}`, evidence.join('\n'));
   return pass(`${image.format}, ${formatBytes(image.virtualSize)} virtual (${options.minVirtualSizeGiB}-${options.maxVirtualSizeGiB} GiB), no backing file`, evidence.join('\n'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// hyg-headless-console (rules and sources: boot-console.ts)
+
+/**
+ * Every bootloader configuration in the snapshot, evaluated; fails when one of them would leave a
+ * headless VM (no display adapter, console on serial only) stuck in GRUB or silent on the serial
+ * console. Throws (an error, not a failure) when there is nothing to judge or a file could not be read.
+ */
+export const checkHeadlessConsole: SnapshotCheck = (view) => {
+  const reports: ConsoleReport[] = [];
+  const unreadable: string[] = [];
+  const text = (label: string, entry: Entry | undefined): string | undefined => {
+    if (entry?.type !== 'file') return undefined;
+    if (entry.content === undefined || (entry.content === '' && entry.size > 0)) {
+      unreadable.push(`${label} (${formatBytes(entry.size)})`);
+      return undefined;
+    }
+    return entry.content;
+  };
+  for (const path of ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg']) {
+    const t = text(path, view.get(path));
+    if (t !== undefined) reports.push(analyzeGrubCfg(path, t));
+  }
+  for (const path of ['/boot/extlinux/extlinux.conf', '/extlinux.conf', '/boot/syslinux/syslinux.cfg', '/syslinux/syslinux.cfg']) {
+    const t = text(path, view.get(path));
+    if (t !== undefined) reports.push(analyzeSyslinuxCfg(path, t));
+  }
+  const esps = view.snapshot.esps ?? [];
+  for (const esp of esps) {
+    const prefix = esps.length > 1 ? `ESP ${esp.device}:` : 'ESP:';
+    for (const [path, entry] of Object.entries(esp.files)) {
+      const t = text(`${prefix}${path}`, entry);
+      if (t !== undefined) reports.push(analyzeGrubCfg(`${prefix}${path}`, t));
+    }
+    for (const [loader, { member, content }] of Object.entries(esp.embedded ?? {})) {
+      reports.push(analyzeGrubCfg(`${prefix}${loader} (embedded ${member})`, content));
+    }
+  }
+  const defaults = ['/etc/default/grub', ...view.children('/etc/default/grub.d').filter((p) => p.endsWith('.cfg'))]
+    .map((file) => ({ file, text: text(file, view.get(file)) }))
+    .filter((f): f is { file: string; text: string } => f.text !== undefined);
+  const fromDefaults = analyzeDefaultGrub(defaults);
+  if (fromDefaults) reports.push(fromDefaults);
+  if (unreadable.length) throw new Error(`hyg-headless-console: could not read ${preview(unreadable, 4)} from the image`);
+  if (reports.length === 0) {
+    throw new Error(
+      'hyg-headless-console: no bootloader configuration found to judge (looked for /boot/grub/grub.cfg, /boot/grub2/grub.cfg, ' +
+        `/boot/extlinux/extlinux.conf, syslinux.cfg, /etc/default/grub, and EFI/*/grub.cfg or a standalone GRUB on ${esps.length ? plural(esps.length, 'ESP') : 'an ESP (none found)'})`,
+    );
+  }
+  const findings = reports.flatMap((r) => r.findings);
+  const evidence = withNotes(view, reports.map((r) => `${r.file}: ${r.summary}`), '/boot', '/etc/default', 'FAT');
+  if (findings.length) return fail(`not ready for a headless VM: ${findings.map(formatFinding).join('; ')}`, evidence);
+  return pass(`bootloader and kernel use the serial console (${reports.map((r) => r.file).join(', ')})`, evidence);
+};

@@ -5,7 +5,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { GuestfishError, GuestfishSession, applianceEnv, firstError, type GuestfishOptions } from './guestfish.js';
-import { modeType, redactPasswordFile, type Entry, type HygieneSnapshot, type OsInfo } from './snapshot.js';
+import { modeType, redactPasswordFile, type Entry, type EspSnapshot, type HygieneSnapshot, type OsInfo } from './snapshot.js';
 
 /** Directory trees walked completely (every entry lstat'ed). */
 export const TREES = [
@@ -32,7 +32,28 @@ export const TREES = [
   '/var/lib/apt/lists',
   '/tmp',
   '/var/tmp',
+  '/etc/default/grub.d',
 ] as const;
+
+/** Bootloader configuration in the root filesystem (hyg-headless-console reads them). */
+export const BOOT_CONFIGS = [
+  '/boot/grub/grub.cfg',
+  '/boot/grub2/grub.cfg',
+  '/etc/default/grub',
+  '/boot/extlinux/extlinux.conf',
+  '/extlinux.conf',
+  '/boot/syslinux/syslinux.cfg',
+  '/syslinux/syslinux.cfg',
+] as const;
+
+/** GRUB menus on an EFI system partition: Debian's signed GRUB reads EFI/debian/grub.cfg, others EFI/<vendor>/ or EFI/BOOT/. */
+export const ESP_CONFIG_GLOBS = ['/EFI/*/grub.cfg'] as const;
+/** Where the removable-media loader lives (FAT looks names up case-insensitively: /EFI/BOOT finds efi/boot too). */
+export const ESP_LOADER_GLOBS = ['/EFI/BOOT/*'] as const;
+/** The removable-media loader's name (BOOTX64.EFI, BOOTAA64.EFI...): only it may be a standalone GRUB whose memdisk carries a grub.cfg. */
+export const ESP_LOADER_NAME = /^boot\w+\.efi$/i;
+/** An EFI loader bigger than this is not searched for an embedded grub.cfg. */
+const MAX_LOADER_BYTES = 64 * 1024 * 1024;
 
 /** Single paths lstat'ed (and read when `shouldRead` says so). */
 export const PATHS = [
@@ -46,6 +67,7 @@ export const PATHS = [
   '/swapfile',
   '/swap.img',
   '/swap',
+  ...BOOT_CONFIGS,
 ] as const;
 
 /** Globs expanded in the guest; every match is lstat'ed. */
@@ -67,6 +89,7 @@ const READ_EXACT = new Set([
   '/etc/fstab',
   '/etc/network/interfaces',
   '/var/lib/cloud/data/instance-id',
+  ...BOOT_CONFIGS,
 ]);
 const READ_UNDER = [
   '/etc/udev/rules.d/',
@@ -79,6 +102,7 @@ const READ_UNDER = [
   '/etc/NetworkManager/system-connections/',
   '/var/lib/dhcp/',
   '/var/lib/dhclient/',
+  '/etc/default/grub.d/',
 ];
 
 /** Whether the collector reads a file's text: only what some check parses. */
@@ -231,6 +255,8 @@ export async function collectSnapshot(options: CollectOptions): Promise<CollectR
         if (read.truncated) entry.truncated = true;
       }
     }
+    // EFI system partitions last: the root is unmounted and each ESP mounted read-only on / in turn.
+    const esps = await collectEsps(filesystems, notes);
     const collected = Date.now();
     await session.close();
     return {
@@ -239,6 +265,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<CollectR
         mounts,
         filesystems,
         entries: sortKeys(entries),
+        ...(esps.length ? { esps } : {}),
         forbidden,
         notes,
         timings: {
@@ -415,6 +442,52 @@ export async function collectSnapshot(options: CollectOptions): Promise<CollectR
     return out;
   }
 
+  /** The bootloader configuration of every FAT filesystem on the disk (ESPs are FAT; others have no EFI/). */
+  async function collectEsps(filesystems: Array<{ device: string; type: string }>, notes: string[]): Promise<EspSnapshot[]> {
+    const out: EspSnapshot[] = [];
+    const fats = filesystems.filter((f) => f.type === 'vfat' || f.type === 'msdos');
+    if (fats.length === 0) return out;
+    await run('umount-all');
+    for (const { device } of fats) {
+      const mounted = await run('mount-ro', [device, '/']);
+      if (mounted.error) {
+        notes.push(`${device}: FAT filesystem could not be mounted (${firstError(mounted.error)}); its bootloader files are not read`);
+        continue;
+      }
+      const esp: EspSnapshot = { device, files: {} };
+      if (await exists('is-dir', '/EFI')) {
+        const configs = new Set<string>();
+        for (const pattern of ESP_CONFIG_GLOBS) for (const m of lines((await run('glob-expand-opts', [pattern, 'directoryslash:false'])).stdout)) configs.add(m);
+        for (const [path, entry] of await statPaths(uniqueFold([...configs]))) {
+          if (entry.type !== 'file') continue;
+          const read = await readText(path, entry);
+          esp.files[path] = { ...entry, content: read.content, ...(read.truncated ? { truncated: true } : {}) };
+        }
+        const loaders = new Set<string>();
+        for (const pattern of ESP_LOADER_GLOBS) for (const m of lines((await run('glob-expand-opts', [pattern, 'directoryslash:false'])).stdout)) loaders.add(m);
+        const named = uniqueFold([...loaders].filter((p) => ESP_LOADER_NAME.test(p.slice(p.lastIndexOf('/') + 1))));
+        for (const [path, entry] of await statPaths(named)) {
+          if (entry.type !== 'file' || entry.size > MAX_LOADER_BYTES) continue;
+          const local = session.localFile(`loader-${commands}`);
+          const got = await run('download', [path, local], 5 * 60_000);
+          try {
+            if (got.error) {
+              notes.push(`${device}:${path}: cannot read (${firstError(got.error)})`);
+              continue;
+            }
+            const embedded = memdiskFile(readFileSync(local), 'boot/grub/grub.cfg');
+            if (embedded !== undefined) esp.embedded = { ...esp.embedded, [path]: { member: '/boot/grub/grub.cfg', content: embedded } };
+          } finally {
+            rmSync(local, { force: true });
+          }
+        }
+        out.push(esp);
+      }
+      await run('umount-all');
+    }
+    return out;
+  }
+
   async function readText(path: string, entry: Entry): Promise<{ content: string; truncated: boolean }> {
     if (entry.size > MAX_READ_BYTES) {
       const head = await run('head-n', [String(HEAD_LINES), path]);
@@ -429,6 +502,31 @@ interface Inspection {
   os: OsInfo;
   mounts: HygieneSnapshot['mounts'];
   notes: string[];
+}
+
+/**
+ * A file of the memdisk a standalone GRUB carries (grub-mkstandalone puts its files, grub.cfg
+ * included, into an uncompressed tar archive inside the EFI binary): the content of the tar member
+ * named `name` (or `./name`), found by its ustar header; undefined when there is none.
+ */
+export function memdiskFile(data: Buffer, name: string): string | undefined {
+  for (const candidate of [name, `./${name}`]) {
+    const needle = Buffer.from(`${candidate}\0`, 'latin1');
+    for (let at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1)) {
+      if (at + 512 > data.length || data.toString('latin1', at + 257, at + 262) !== 'ustar') continue;
+      const size = parseInt(data.toString('latin1', at + 124, at + 136).replace(/\0.*$/s, '').trim(), 8);
+      if (!Number.isFinite(size) || size < 0 || at + 512 + size > data.length) continue;
+      return data.toString('utf8', at + 512, at + 512 + size);
+    }
+  }
+  return undefined;
+}
+
+/** Paths without case-only duplicates (FAT names one file by any case), sorted. */
+export function uniqueFold(paths: string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const p of [...paths].sort()) if (!seen.has(p.toLowerCase())) seen.set(p.toLowerCase(), p);
+  return [...seen.values()];
 }
 
 /** Filesystem types a Linux root can be on (the quick inspection tries these). */

@@ -16,6 +16,7 @@ import {
   checkCloudInitState,
   checkDhcpLeases,
   checkForbiddenPaths,
+  checkHeadlessConsole,
   checkHostname,
   checkImageFile,
   checkMacBoundNetwork,
@@ -92,7 +93,8 @@ export const imageHygieneSuite = defineSuite({
   description:
     'Reads the image file read-only with libguestfs (no boot) and looks for what every clone would share or leak: ' +
     'SSH host keys, machine-id, password hashes, shell history, cloud-init state, authorized_keys, DHCP leases, ' +
-    'MAC-bound network config, swap, apt caches, a baked hostname, temp files; and checks the file itself ' +
+    'MAC-bound network config, swap, apt caches, a baked hostname, temp files; whether the bootloader and kernel ' +
+    'use the serial console (a headless VM); and checks the file itself ' +
     '(format, backing file, virtual size). Options: minVirtualSizeGiB, maxVirtualSizeGiB, forbiddenPaths, applianceTimeoutSeconds.',
   requires: { offline: true },
   checks: [
@@ -110,6 +112,7 @@ export const imageHygieneSuite = defineSuite({
     snapshotCheck('hyg-hostname', 'No hostname baked into /etc/hostname', 'must', checkHostname),
     snapshotCheck('hyg-tmp-files', 'No leftover files in /tmp and /var/tmp', 'should', checkTmpFiles),
     snapshotCheck('hyg-forbidden-paths', 'None of the configured forbidden paths present', 'must', checkForbiddenPaths),
+    snapshotCheck('hyg-headless-console', 'Boots and logs on a headless VM: bootloader and kernel on the serial console', 'should', checkHeadlessConsole),
   ],
 });
 

@@ -36,6 +36,16 @@ export interface OsInfo {
   version: string;
 }
 
+/** What was read from one EFI system partition (any FAT filesystem with an EFI/ folder). */
+export interface EspSnapshot {
+  /** The partition, as libguestfs names it (e.g. /dev/sda1). */
+  device: string;
+  /** GRUB menus on it (EFI/<dir>/grub.cfg), by their path on the partition, with their text. */
+  files: Record<string, Entry>;
+  /** grub.cfg files embedded in a loader's memdisk (grub-mkstandalone), by the loader's path. */
+  embedded?: Record<string, { member: string; content: string }>;
+}
+
 export interface HygieneSnapshot {
   os: OsInfo;
   /** Mountpoint -> device, as mounted (read-only) for the collection. */
@@ -43,6 +53,8 @@ export interface HygieneSnapshot {
   /** Every filesystem libguestfs saw on the disk, with its type (swap partitions show up here). */
   filesystems: Array<{ device: string; type: string }>;
   entries: Record<string, Entry>;
+  /** EFI system partitions and the bootloader configuration on them (absent: no FAT filesystem). */
+  esps?: EspSnapshot[];
   /** For each configured forbidden-path glob: the paths it matched in the image. */
   forbidden: Record<string, string[]>;
   /** Things that limited the collection (a tree cut short, a mount that failed), for evidence. */

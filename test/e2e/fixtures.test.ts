@@ -20,12 +20,12 @@ import { run } from '../../src/util/exec.js';
 import { e2eSkipReason } from './helpers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned'] as const;
+const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm'] as const;
 type ImageName = (typeof IMAGES)[number];
 /** Images that boot with BIOS (SYSLINUX); debian-12-uefi-unsigned does not. */
 const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only'] as const;
-/** Images without any planted defect. */
-const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned'] as const;
+/** Images without any planted defect (debian-12-gfxterm's GRUB terminal is a trait, not a defect of the table). */
+const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm'] as const;
 const KERNEL_CMDLINE = 'root=LABEL=root ro console=tty0 console=ttyS0,115200n8';
 const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
@@ -664,6 +664,68 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       expect(image.rootPartition.bootable).toBe(true);
       const mbr = '/usr/lib/syslinux/mbr/mbr.bin';
       if (existsSync(mbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(mbr).subarray(0, 440))).toBe(true);
+    });
+
+    describe('debian-12-gfxterm', () => {
+      const name = 'debian-12-gfxterm';
+      const GRUB_PC = '/usr/lib/grub/i386-pc';
+
+      it('MBR (dos) table, one bootable Linux partition at 1 MiB, no ESP anywhere', () => {
+        const image = img(name);
+        expect(image.table.label).toBe('dos');
+        expect(image.esp).toBeUndefined();
+        expect(image.table.partitions).toHaveLength(1);
+        expect(image.rootPartition).toMatchObject({ start: 2048, type: '83', bootable: true });
+      });
+
+      it("GRUB for BIOS: GRUB's boot.img in the MBR, its core.img in the gap before the partition", () => {
+        const { raw } = img(name);
+        const mbr = readAt(raw, 0, 440);
+        expect(mbr.toString('latin1')).toContain('GRUB \0Geom\0Hard Disk\0Read\0 Error');
+        expect(readAt(raw, 510, 2).readUInt16LE(0)).toBe(0xaa55);
+        if (existsSync(`${GRUB_PC}/boot.img`)) {
+          // grub-bios-setup patches the BPB area and the drive fields (0x03-0x67); the code after them is boot.img's.
+          expect(mbr.subarray(0x68).equals(readFileSync(`${GRUB_PC}/boot.img`).subarray(0x68, 440))).toBe(true);
+        }
+        // Sector 1 starts core.img (diskboot.img first), embedded in the gap: no BIOS boot partition, no blocklist in a filesystem.
+        if (existsSync(`${GRUB_PC}/diskboot.img`)) expect(readAt(raw, 512, 32).equals(readFileSync(`${GRUB_PC}/diskboot.img`).subarray(0, 32))).toBe(true);
+        expect(readAt(raw, 512, 16).some((b) => b !== 0)).toBe(true);
+      });
+
+      it('GRUB modules and the unicode font in /boot/grub; no SYSLINUX, no grub-pc package', () => {
+        const { fs } = img(name);
+        for (const f of ['normal.mod', 'gfxterm.mod', 'all_video.mod', 'vbe.mod', 'linux.mod', 'ext2.mod', 'part_msdos.mod', 'core.img']) expect(fs.exists(`/boot/grub/i386-pc/${f}`), f).toBe(true);
+        expect(fs.readBytes('/boot/grub/fonts/unicode.pf2')?.subarray(0, 12).toString('latin1')).toBe('FILE\0\0\0\x04PFF2');
+        expect(fs.exists('/boot/extlinux')).toBe(false);
+        const pkgs = installedPackages(fs);
+        for (const p of ['grub-pc', 'grub-pc-bin', 'extlinux']) expect(pkgs.has(p), p).toBe(false);
+      });
+
+      it('grub.cfg draws with gfxterm (no serial terminal) and boots the kernel with console=ttyS0', () => {
+        const { fs } = img(name);
+        const cfg = fs.read('/boot/grub/grub.cfg') ?? '';
+        expect(cfg).toMatch(/^terminal_output gfxterm$/m);
+        expect(cfg).toMatch(/^\s*insmod all_video$/m);
+        expect(cfg).toMatch(/^\s*insmod gfxterm$/m);
+        expect(cfg).toMatch(/^if loadfont \$prefix\/fonts\/unicode\.pf2 ; then$/m);
+        expect(cfg).toMatch(/^\s*set gfxmode=auto$/m);
+        expect(cfg).not.toMatch(/^\s*serial\b/m);
+        expect(cfg).not.toMatch(/^\s*terminal_output\b.*\bserial/m);
+        expect(cfg).toMatch(/^set timeout=1$/m);
+        const linux = /^\s*linux\s+(\S+)\s+(.*)$/m.exec(cfg);
+        expect(linux?.[2]).toBe(KERNEL_CMDLINE);
+        expect(linux?.[2]).toContain('console=ttyS0,115200n8');
+        expect(linux?.[1]).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
+        expect(fs.exists(linux?.[1] ?? '/nonexistent')).toBe(true);
+        expect(fs.exists(/^\s*initrd\s+(\S+)$/m.exec(cfg)?.[1] ?? '/nonexistent')).toBe(true);
+      });
+
+      it('/etc/default/grub: serial console on the kernel command line, GRUB_TERMINAL left unset (gfxterm)', () => {
+        const text = img(name).fs.read('/etc/default/grub') ?? '';
+        expect(text).toMatch(/^GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8"$/m);
+        expect(text).not.toMatch(/^\s*GRUB_TERMINAL/m);
+        expect(text).toMatch(/^#GRUB_TERMINAL=console$/m);
+      });
     });
   });
 

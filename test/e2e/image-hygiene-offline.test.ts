@@ -5,7 +5,8 @@
  * runner calls them.
  *
  * On debian-12-flawed every planted hyg-* defect (fixtures/README.md) fails with a message naming
- * it and nothing else fails; on debian-12-clean and debian-12-bios-only every check passes; a disk without an OS makes every
+ * it and nothing else fails; on debian-12-clean and debian-12-bios-only every check passes; on
+ * debian-12-gfxterm only hyg-headless-console fails (GRUB's gfxterm); a disk without an OS makes every
  * snapshot check throw "no operating system found"; the image files' sha256 never changes.
  */
 import { execFileSync } from 'node:child_process';
@@ -112,7 +113,7 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'imgtest-hyg-e2e-'));
-    for (const name of ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only']) images[name] = await imageInfo(await fixture(name));
+    for (const name of ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-gfxterm']) images[name] = await imageInfo(await fixture(name));
     // One appliance at a time: the machine has two cores and others may be booting guests.
     for (const name of Object.keys(images)) {
       runs[name] = await runSuite(images[name]!, join(work, name), OPTIONS);
@@ -138,7 +139,7 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
     expect(forbidden.status).toBe('fail');
     expect(forbidden.message).toMatch(/\/root\/\.ssh\/authorized_keys/);
     // Nothing beyond the planted defects fails, and no hash leaks into any message or evidence.
-    for (const id of ['hyg-image-file', 'hyg-apt-caches', 'hyg-tmp-files']) expect((run.results[id] as CheckOutcome).status, `${id}\n${summary(run)}`).toBe('pass');
+    for (const id of ['hyg-image-file', 'hyg-apt-caches', 'hyg-tmp-files', 'hyg-headless-console']) expect((run.results[id] as CheckOutcome).status, `${id}\n${summary(run)}`).toBe('pass');
     expect(JSON.stringify(run.results)).not.toContain('$6$');
     expect(JSON.stringify(run.snapshot)).not.toContain('$6$');
   });
@@ -150,6 +151,27 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
     expect(run.snapshot!.os).toMatchObject({ type: 'linux', distro: 'debian', version: '12' });
     for (const path of Object.keys(run.snapshot!.entries)) expect(path).toMatch(/^\/(?!.*\/\/)(?!.*\/$)/);
     expect(run.snapshot!.entries['/var/lib/dbus/machine-id']).toMatchObject({ type: 'symlink', target: '/etc/machine-id' });
+    // Both boot paths were read: extlinux in the root, and Debian's grub.cfg on the ESP (mounted after the root).
+    const headless = run.results['hyg-headless-console'] as CheckOutcome;
+    expect(headless.message).toContain('/boot/extlinux/extlinux.conf');
+    expect(headless.evidence).toContain('/boot/extlinux/extlinux.conf: SERIAL 0 115200; console=ttyS0,115200n8');
+    expect(headless.evidence).toContain('ESP:/EFI/debian/grub.cfg: terminal_output serial console; console=ttyS0,115200n8');
+  });
+
+  it('debian-12-gfxterm: hyg-headless-console fails naming gfxterm in /boot/grub/grub.cfg; every other check passes', () => {
+    const run = runs['debian-12-gfxterm']!;
+    const headless = run.results['hyg-headless-console']!;
+    expect(headless, summary(run)).not.toBeInstanceOf(Error);
+    const o = headless as CheckOutcome;
+    expect(o.status, o.message).toBe('fail');
+    expect(o.message).toContain("/boot/grub/grub.cfg:21: terminal_output gfxterm (GRUB draws on a display; with no display adapter it never gets past 'Welcome to GRUB!')");
+    expect(o.message).toContain('/etc/default/grub: GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset');
+    // The kernel line is fine: the finding is the terminal, not the command line.
+    expect(o.message).not.toContain('console=ttyS0 (or ttyS1');
+    expect(o.evidence).toContain('/boot/grub/grub.cfg: terminal_output gfxterm; console=ttyS0,115200n8');
+    expect(run.snapshot!.esps).toBeUndefined(); // BIOS only: no FAT filesystem
+    const bad = Object.entries(run.results).filter(([id, r]) => id !== 'hyg-headless-console' && (r instanceof Error || r.status !== 'pass'));
+    expect(bad.map(([id]) => id), summary(run)).toEqual([]);
   });
 
   it('debian-12-bios-only (MBR, one ext4 partition): every hyg-* check passes', () => {

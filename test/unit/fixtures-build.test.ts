@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed', 'debian-12-uefi-unsigned'];
+const IMAGES = ['debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed', 'debian-12-gfxterm', 'debian-12-uefi-unsigned'];
 const CHECK_IDS = [
   'hyg-ssh-host-keys',
   'hyg-machine-id',

@@ -28,11 +28,12 @@ const FAKE_GUESTFISH = String.raw`#!/usr/bin/env node
 const fs = require('node:fs');
 const disk = JSON.parse(fs.readFileSync(process.env.FAKE_DISK, 'utf8'));
 if (process.env.FAKE_ARGV) fs.writeFileSync(process.env.FAKE_ARGV, JSON.stringify(process.argv.slice(2)));
-const files = disk.files || {};
+let files = disk.files || {};
 let launched = false, mounted = false, lineNo = 0, buffer = '';
 const type = (p) => { const e = files[p]; if (e === undefined) return undefined; if (typeof e === 'string') return 'file'; if (e.link !== undefined) return 'link'; if (e.dir) return 'dir'; return 'file'; };
-const dirs = new Set(['/']);
-for (const p of Object.keys(files)) { const parts = p.split('/').filter(Boolean); for (let i = 1; i < parts.length; i++) dirs.add('/' + parts.slice(0, i).join('/')); if (type(p) === 'dir') dirs.add(p); }
+let dirs;
+const use = (f) => { files = f; dirs = new Set(['/']); for (const p of Object.keys(files)) { const parts = p.split('/').filter(Boolean); for (let i = 1; i < parts.length; i++) dirs.add('/' + parts.slice(0, i).join('/')); if (type(p) === 'dir') dirs.add(p); } };
+use(files);
 const kind = (p) => (dirs.has(p) ? 'dir' : type(p));
 const all = () => [...new Set([...Object.keys(files), ...dirs])].sort();
 const modeOf = (k) => (k === 'dir' ? 16877 : k === 'link' ? 41471 : 33188);
@@ -71,8 +72,9 @@ function exec(words) {
     case 'inspect-get-major-version': return '12\n';
     case 'inspect-get-minor-version': return '5\n';
     case 'inspect-get-mountpoints': return '/: ' + disk.root + '\n';
-    case 'mount-ro': if (args[0] !== disk.root || args[1] !== '/') { err('mount: ' + args[0] + ' on ' + args[1] + ': wrong fs type'); return ''; } mounted = true; return '';
+    case 'mount-ro': if (disk.esp && args[0] === disk.esp.device && args[1] === '/') { use(disk.esp.files); mounted = true; return ''; } if (args[0] !== disk.root || args[1] !== '/') { err('mount: ' + args[0] + ' on ' + args[1] + ': wrong fs type'); return ''; } use(disk.files || {}); mounted = true; return '';
     case 'umount-all': mounted = false; return '';
+    case 'download': if (!need()) return ''; if (kind(args[0]) !== 'file') { err('download: ' + args[0] + ': No such file or directory'); return ''; } fs.writeFileSync(args[1], Buffer.from(files[args[0]], 'latin1')); return '';
     case 'is-dir': return need() ? String(kind(args[0]) === 'dir') + '\n' : '';
     case 'is-file': return need() ? String(kind(args[0]) === 'file') + '\n' : '';
     case 'exists': return need() ? String(!!kind(args[0])) + '\n' : '';
@@ -121,10 +123,28 @@ function disk(name: string, description: object): string {
 
 const HASH = '$6$imgtestbuild01$qtQyr7i85aj5JwaJ5CWhnTI46nMULAEMK4BA68ku8KP1S8QlHDHv3A6rphY7OniWH.X62K/qaY0CL2sJ52pqH/';
 
+/** A standalone GRUB's memdisk member, as grub-mkstandalone embeds it (a ustar entry), inside filler bytes. */
+function standaloneLoader(grubCfg: string): string {
+  const header = Buffer.alloc(512);
+  header.write('boot/grub/grub.cfg', 0, 'latin1');
+  header.write(`${grubCfg.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  header.write('ustar\0', 257, 'latin1');
+  const body = Buffer.alloc(Math.ceil(grubCfg.length / 512) * 512);
+  body.write(grubCfg, 'latin1');
+  return `MZ${'.'.repeat(510)}${Buffer.concat([header, body]).toString('latin1')}`;
+}
+
+const SERIAL_MENU = "serial --unit=0 --speed=115200\nterminal_output serial console\nmenuentry 'Debian' {\n  linux /boot/vmlinuz root=LABEL=root ro console=ttyS0,115200n8\n}\n";
+
 const FLAWED_DISK = {
   filesystems: { '/dev/sda1': 'vfat', '/dev/sda2': 'ext4' },
   root: '/dev/sda2',
+  esp: {
+    device: '/dev/sda1',
+    files: { '/EFI/debian/grub.cfg': SERIAL_MENU, '/EFI/BOOT/BOOTX64.EFI': standaloneLoader(SERIAL_MENU), '/EFI/BOOT/mmx64.efi': 'MZ no memdisk' },
+  },
   files: {
+    '/boot/grub/grub.cfg': "insmod gfxterm\nterminal_output gfxterm\nmenuentry 'Debian' {\n  linux /boot/vmlinuz root=LABEL=root ro console=tty0 console=ttyS0\n}\n",
     '/etc/passwd': 'root:x:0:0:root:/root:/bin/bash\n',
     '/etc/shadow': `root:${HASH}:20000:0:99999:7:::\n`,
     '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
@@ -258,6 +278,23 @@ describe('collectSnapshot (fake guestfish)', () => {
     expect(snapshot.forbidden).toEqual({ '/tmp/*.sh': ['/tmp/build.sh'], '/opt/nothing': [] });
     expect(Object.keys(e).some((p) => p.includes('//'))).toBe(false);
     expect(snapshot.timings.commands).toBeGreaterThan(10);
+    // Bootloader files: the root's grub.cfg, then the ESP (root unmounted, the ESP mounted on / read-only).
+    expect(e['/boot/grub/grub.cfg']!.content).toContain('terminal_output gfxterm');
+    expect(snapshot.esps).toEqual([
+      {
+        device: '/dev/sda1',
+        files: { '/EFI/debian/grub.cfg': expect.objectContaining({ type: 'file', content: SERIAL_MENU }) },
+        embedded: { '/EFI/BOOT/BOOTX64.EFI': { member: '/boot/grub/grub.cfg', content: SERIAL_MENU } },
+      },
+    ]);
+    expect(e['/EFI/debian/grub.cfg']).toBeUndefined();
+  });
+
+  it('notes a FAT filesystem it cannot mount, and reads no ESP then', async () => {
+    const noEsp = { ...FLAWED_DISK, esp: undefined };
+    const { snapshot } = await collectSnapshot({ image: '/x', format: 'raw', forbiddenPaths: [], program, env: { ...process.env, FAKE_DISK: disk('no-esp', noEsp) } });
+    expect(snapshot.esps).toBeUndefined();
+    expect(snapshot.notes.some((n) => n.startsWith('/dev/sda1: FAT filesystem could not be mounted (mount: /dev/sda1 on /: wrong fs type)'))).toBe(true);
   });
 
   it('feeds the suite: every planted defect fails, through one memoised collection', async () => {
@@ -276,6 +313,9 @@ describe('collectSnapshot (fake guestfish)', () => {
         expect(results[id]!.status, `${id}: ${results[id]!.message}`).toBe('fail');
       }
       expect(results['hyg-authorized-keys']!.message).toContain("/home/o'brien/.ssh/authorized_keys");
+      expect(results['hyg-headless-console']!.status).toBe('fail');
+      expect(results['hyg-headless-console']!.message).toContain('/boot/grub/grub.cfg:2: terminal_output gfxterm');
+      expect(results['hyg-headless-console']!.evidence).toContain('ESP:/EFI/BOOT/BOOTX64.EFI (embedded /boot/grub/grub.cfg): terminal_output serial console; console=ttyS0,115200n8');
       expect(results['hyg-apt-caches']!.status).toBe('skip');
       expect(results['hyg-image-file']!.status).toBe('pass');
     } finally {

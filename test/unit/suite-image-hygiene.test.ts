@@ -100,6 +100,7 @@ describe('the image-hygiene suite', () => {
         'hyg-cloud-init-state',
         'hyg-dhcp-leases',
         'hyg-forbidden-paths',
+        'hyg-headless-console',
         'hyg-hostname',
         'hyg-image-file',
         'hyg-mac-bound-network',
@@ -115,6 +116,7 @@ describe('the image-hygiene suite', () => {
     expect(severity['hyg-hostname']).toBe('must');
     expect(severity['hyg-apt-caches']).toBe('should');
     expect(severity['hyg-tmp-files']).toBe('should');
+    expect(severity['hyg-headless-console']).toBe('should');
   });
 
   it('every snapshot check passes on a clean image', () => {
