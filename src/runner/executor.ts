@@ -218,6 +218,9 @@ async function runAssignment(
   const label = `${suite.id}${assignment.firmware ? ` [${assignment.firmware}]` : ''}`;
   const planned = assignment.guests.map((key) => ctx.plan.guests.find((g) => g.key === key)!);
   const settled = await Promise.allSettled(assignment.guests.map((key) => booted.get(key)!));
+  // Interrupted while waiting: the run's report says so for this suite ("not run: interrupted ..."),
+  // not a boot error of guests that were stopped on purpose.
+  ctx.signal?.throwIfAborted();
   const ready = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const summaries: GuestSummary[] = await Promise.all(
     planned.map(async (p, i) => {
