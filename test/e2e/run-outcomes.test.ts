@@ -30,7 +30,9 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
     expect(await leftovers(result.runId)).toEqual([]);
   }, 10 * 60_000);
 
-  it('a guest that does not answer in time is an infrastructure error (exit 3), every check skipped', async () => {
+  it('--timeout: a guest not up within the overall cap is an infrastructure error (exit 3), every check skipped', async () => {
+    // About the --timeout option itself, so the one test that forces it (the default path is run with
+    // no options in run-all-suites.test.ts).
     const clean = await fixture('debian-12-clean');
     const run = await imgtest(['run', clean, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--timeout', '15']);
     const { result, dir } = await latestRun(reportDir);
