@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown, labHosts, labIsUp, labStatus, labUp, type LabStatus } from '../../src/lab/index.js';
-import { HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
+import { DHCP_RANGE, HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
 import { commandExists, run } from '../../src/util/exec.js';
 import { alive, e2eSkipReason, processesMentioning } from './helpers.js';
 
@@ -145,7 +145,13 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
       await run('ip', ['-n', netns, 'link', 'set', 'itl-e2e-g', 'up']);
       await run('nsenter', [`--net=${netnsPath(netns)}`, '--', 'dhclient', '-1', '-sf', '/bin/true', '-lf', leases, '-pf', pidFile, 'itl-e2e-g'], { timeoutMs: 90_000 });
       const lease = await readFile(leases, 'utf8');
-      expect(lease).toMatch(/fixed-address 10\.78\.0\.(1\d\d);/);
+      // The address comes from the lab's pool, whichever one dnsmasq picked.
+      const address = /fixed-address 10\.78\.0\.(\d+);/.exec(lease);
+      expect(address, lease).not.toBeNull();
+      const lastOctet = (ip: string) => Number(ip.split('.')[3]);
+      expect(Number(address![1])).toBeGreaterThanOrEqual(lastOctet(DHCP_RANGE.first));
+      expect(Number(address![1])).toBeLessThanOrEqual(lastOctet(DHCP_RANGE.last));
+      expect(lease).toContain('option dhcp-lease-time 600;');
       expect(lease).toContain('option dhcp-server-identifier 10.78.0.1;');
       expect(lease).not.toContain('option routers');
       expect(lease).not.toContain('option domain-name-servers');
