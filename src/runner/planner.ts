@@ -5,7 +5,9 @@
  * - a suite whose subject is not the firmware (`firmwareMatrix: 'any'`) takes guests of any firmware,
  *   spread over the hosts, so comparing two guests costs no extra boot when the run tests two firmwares;
  * - a suite that changes its guest (`sharing: 'exclusive'`) runs last, on a shared guest the read-only
- *   suites have finished with; only when no such guest is free does it get a guest of its own.
+ *   suites have finished with. It prefers a guest no other such suite changes; when none is left it
+ *   queues after that suite on the same guest (a reboot after a live migration costs no boot), and
+ *   only when the shared guests cannot hold it at all does it get a guest of its own.
  * Guests go round-robin over the hosts, so both hosts boot in parallel.
  */
 import type { Firmware, Suite } from '../suite-api/index.js';
@@ -23,7 +25,7 @@ export interface SuiteAssignment {
   firmware?: Firmware;
   /** Guest keys, in the order the suite sees them; empty for offline suites. */
   guests: string[];
-  /** The suite changes its guests: it runs after every shared suite, and nothing runs on them after it. */
+  /** The suite changes its guests: it runs after every shared suite (and after any earlier such suite on the same guest). */
   exclusive?: boolean;
 }
 
@@ -104,12 +106,14 @@ export function planRun(input: PlanInput): RunPlan {
     plan.online.push({ suiteId: suite.id, guests: pick(allShared(), count, placement).map((g) => g.key) });
   }
 
-  // 3. Suites that change their guests, last; each on guests no other such suite has.
+  // 3. Suites that change their guests, last; on guests no other such suite has where there are
+  //    enough, otherwise queued after one on its guest, in plan order.
   const claimed = new Set<string>();
   for (const { suite, firmware } of exclusive) {
     const { count, placement } = suite.requires.guests!;
-    const free = allShared().filter((g) => !claimed.has(g.key) && (firmware === undefined || g.firmware === firmware));
-    const chosen = pick(free, count, placement);
+    const fits = allShared().filter((g) => firmware === undefined || g.firmware === firmware);
+    const free = fits.filter((g) => !claimed.has(g.key));
+    const chosen = pick([...free, ...fits.filter((g) => claimed.has(g.key))], count, placement);
     while (chosen.length < count) chosen.push(place(firmware ?? input.firmware[0]!));
     chosen.forEach((g) => claimed.add(g.key));
     plan.online.push({ suiteId: suite.id, ...(firmware ? { firmware } : {}), guests: chosen.map((g) => g.key), exclusive: true });

@@ -32,11 +32,33 @@ describe('planRun', () => {
     ]);
   });
 
-  it('gives two suites that change their guests different guests, booting one when no shared guest is free', () => {
+  it('gives two suites that change their guests different guests when there are enough, and queues them on one guest rather than booting another', () => {
     const exclusive = { guests: { count: 1, placement: 'any' as const, sharing: 'exclusive' as const } };
-    const plan = planRun({ suites: [suite('read', shared(1)), suite('reboot', exclusive), suite('migrate', exclusive)], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
-    expect(plan.guests.map((g) => g.key)).toEqual(['g1', 'g2']);
-    expect(plan.online.filter((a) => a.exclusive).map((a) => a.guests)).toEqual([['g1'], ['g2']]);
+    const roomy = planRun({ suites: [suite('read', shared(2)), suite('reboot', exclusive), suite('migrate', exclusive)], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
+    expect(roomy.guests.map((g) => g.key)).toEqual(['g1', 'g2']);
+    expect(roomy.online.filter((a) => a.exclusive).map((a) => a.guests)).toEqual([['g1'], ['g2']]);
+
+    const tight = planRun({ suites: [suite('read', shared(1)), suite('reboot', exclusive), suite('migrate', exclusive)], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
+    expect(tight.guests.map((g) => g.key)).toEqual(['g1']);
+    // In plan order, so the executor's per-guest queue runs read, then reboot, then migrate on g1.
+    expect(tight.online.map((a) => [a.suiteId, a.guests])).toEqual([['read', ['g1']], ['reboot', ['g1']], ['migrate', ['g1']]]);
+  });
+
+  it('adds instance-lifecycle (two guests, spread, changes them) to the default suites without booting another guest', () => {
+    const lifecycle = suite('instance-lifecycle', { guests: { count: 2, placement: 'spread', sharing: 'exclusive', firmwareMatrix: 'any' } });
+    const base = [
+      suite('cloud-init-auth', { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } }),
+      suite('package-audit', shared(1)),
+      suite('live-migration', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 }),
+    ];
+    for (const firmware of [['uefi', 'bios', 'uefi-secureboot'], ['uefi']] as const) {
+      const without = planRun({ suites: base, hosts: ['hv1', 'hv2'], firmware });
+      const withIt = planRun({ suites: [...base, lifecycle], hosts: ['hv1', 'hv2'], firmware });
+      expect(withIt.guests).toEqual(without.guests);
+      const assigned = withIt.online.find((a) => a.suiteId === 'instance-lifecycle')!;
+      expect(assigned.exclusive).toBe(true);
+      expect(new Set(assigned.guests.map((key) => withIt.guests.find((g) => g.key === key)!.host))).toEqual(new Set(['hv1', 'hv2']));
+    }
   });
 
   it('boots one guest per firmware for the default suites of a hybrid Secure Boot image: three, over both hosts', () => {
