@@ -62,6 +62,11 @@ export const configSchema = z
         video: z.enum(['none', 'vga', 'virtio']).default('vga'),
         /** Overall cap from power-on to cloud-init done; unset: scaled from the accelerator and load (boot-watch.ts). */
         bootTimeoutSeconds: z.number().int().min(10).max(MAX_TIMEOUT_SECONDS).optional(),
+        /**
+         * The guest's disk is the image's virtual size plus this much, so a root that does not grow to
+         * its disk shows (cloud-init's growpart and resizefs run at first boot on every cloud).
+         */
+        diskGrowthGiB: z.number().min(0).max(1024).default(2),
       })
       .strict()
       .prefault({}),

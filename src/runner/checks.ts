@@ -12,6 +12,8 @@ export interface SuiteRunInput {
   bootFailures?: readonly BootFailure[];
   hosts: readonly HostInfo[];
   options: Record<string, unknown>;
+  /** NTP servers the guests' network offers them (empty: none known). */
+  timeServers?: readonly string[];
   artifactDir: string;
   /** Figures the checks record with `context.property` land here (the suite's JUnit <properties>). */
   properties?: Record<string, string>;
@@ -43,6 +45,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
     bootFailures: input.bootFailures ?? [],
     hosts: input.hosts,
     options: input.options,
+    timeServers: input.timeServers ?? [],
     log: input.log,
     property(name: string, value: string | number) {
       if (input.properties) input.properties[name] = String(value);

@@ -152,7 +152,7 @@ async function runOnlineSuites(ctx: OnlineContext): Promise<void> {
     const attempt = (virtType: VirtType, key: string, onStage?: (stage: BootStage) => void) =>
       bootGuest({
         runId: ctx.runId, key, host, hostInfo, firmware: guest.firmware, virtType, baseVolume, baseFormat: ctx.image.format,
-        overlayBytes: Math.max(ctx.image.virtualSize, 4 * 2 ** 30), memoryMiB: ctx.config.guest.memoryMiB, vcpus: ctx.config.guest.vcpus, video: ctx.config.guest.video, user: ctx.config.guest.user,
+        overlayBytes: guestDiskBytes(ctx.image.virtualSize, ctx.config.guest.diskGrowthGiB), memoryMiB: ctx.config.guest.memoryMiB, vcpus: ctx.config.guest.vcpus, video: ctx.config.guest.video, user: ctx.config.guest.user,
         publicKey: ctx.publicKey, privateKeyFile: ctx.keyFile, workDir: ctx.workDir, limits: limitsFor(host, virtType),
         cleanup: ctx.cleanup, keep: ctx.keep, signal: ctx.signal, migration, onStage,
         onState: (state, detail) => ctx.reporters.forEach((r) => r.onGuestState?.({ name: `imgtest-${ctx.runId}-${key}`, host: host.name, firmware: guest.firmware }, state, detail)),
@@ -325,3 +325,8 @@ export function selectSuites(ids: readonly string[] | undefined, available: read
   });
 }
 
+/** The guest's disk: the image's virtual size plus the configured growth, rounded up to a MiB. */
+export function guestDiskBytes(virtualSize: number, growthGiB: number): number {
+  const MiB = 2 ** 20;
+  return Math.ceil((virtualSize + growthGiB * 2 ** 30) / MiB) * MiB;
+}

@@ -9,9 +9,10 @@ import { addressFromConsole, bootRefusal, hostKeysFromConsole, lastLines } from 
 import { kvmFallbackReason } from './accel.js';
 import { BootWatch, consoleStage, type BootLimits, type BootStage } from './boot-watch.js';
 import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
-import type { Firmware, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
+import type { Firmware, GuestBootStages, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { RunnerGuestHypervisor, type MigrationSupport } from './guest-migration.js';
+import { rebootGuest } from './guest-reboot.js';
 
 export interface GuestBootSpec {
   runId: string;
@@ -116,7 +117,7 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   const bootSeconds = Math.round((Date.now() - started) / 1000);
   spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
   if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
-  return guestHandle(spec, names, { iso, mac, seed, ssh, hostKeys: consoleHostKeys, domainXml, bootSeconds, serialLog: () => progress.readConsole() });
+  return guestHandle(spec, names, { iso, mac, seed, ssh, hostKeys: consoleHostKeys, domainXml, bootSeconds, stages: progress.stageSeconds(), serialLog: () => progress.readConsole() });
 }
 
 /** Seed ISO, overlay and domain definition, each registered for cleanup as it comes to exist. */
@@ -203,7 +204,22 @@ class BootProgress {
   reach(stage: BootStage): void {
     const before = this.watch.current;
     this.watch.observe(Date.now(), { stage });
-    if (this.watch.current !== before) this.spec.onStage?.(this.watch.current);
+    if (this.watch.current !== before) {
+      this.reachedAt.set(this.watch.current, Date.now());
+      this.spec.onStage?.(this.watch.current);
+    }
+  }
+
+  private readonly reachedAt = new Map<BootStage, number>();
+
+  /** Seconds from power-on to each stage the boot reached. */
+  stageSeconds(): GuestBootStages {
+    const at = (stage: BootStage) => {
+      const time = this.reachedAt.get(stage);
+      return time === undefined ? undefined : Math.round((time - this.started) / 100) / 10;
+    };
+    const stages: GuestBootStages = { firmware: at('firmware'), kernel: at('kernel'), address: at('address'), ssh: at('ssh'), cloudInit: at('cloud-init-done') };
+    return Object.fromEntries(Object.entries(stages).filter(([, value]) => value !== undefined));
   }
 
   get elapsed(): number {
@@ -328,7 +344,7 @@ async function verifyTrustedKey(spec: GuestBootSpec, ssh: SshTarget, progress: B
 function guestHandle(
   spec: GuestBootSpec,
   names: GuestNames,
-  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; hostKeys: string[]; domainXml: string; bootSeconds: number; serialLog: () => Promise<string> },
+  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; hostKeys: string[]; domainXml: string; bootSeconds: number; stages: GuestBootStages; serialLog: () => Promise<string> },
 ): BootedGuest {
   const { host } = spec;
   const { ssh, mac, seed, iso, serialLog } = booted;
@@ -360,6 +376,19 @@ function guestHandle(
       return since ? `${boot}\n[imgtest: console on ${now.name} since the guest moved there]\n${since}` : boot;
     },
     hypervisor,
+    boot: { accel: spec.virtType === 'kvm' ? 'kvm' : 'tcg', seconds: booted.bootSeconds, stages: booted.stages },
+    diskBytes: spec.overlayBytes,
+    reboot: (options) =>
+      rebootGuest(
+        {
+          exec: (argv, execOptions) => sshExec(ssh, argv, execOptions),
+          dropConnection: () => closeMaster(ssh),
+          readConsole: () => handle.serialLog(),
+          now: () => Date.now(),
+          sleep: (ms) => sleep(ms, spec.signal),
+        },
+        { timeoutSeconds: options?.timeoutSeconds ?? spec.limits.totalSeconds, pollMs: spec.pollMs },
+      ),
   };
   return { handle, ssh, domainXml: booted.domainXml, bootSeconds: booted.bootSeconds, pinnedHostKeys: ssh.pinned, virtType: spec.virtType };
 }

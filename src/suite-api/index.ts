@@ -154,6 +154,64 @@ export interface GuestHandle {
   serialLog(): Promise<string>;
   /** The guest as its hypervisors see it: where it runs, its libvirt definition, and moving it live. */
   hypervisor: GuestHypervisor;
+  /** How this guest's first boot went, as the runner measured it from outside. */
+  readonly boot: GuestBootInfo;
+  /**
+   * The size of the guest's disk in bytes: the image's virtual size plus `guest.diskGrowthGiB` of the
+   * run config (default 2 GiB), so a guest whose root does not grow to its disk shows it.
+   */
+  readonly diskBytes: number;
+  /**
+   * Reboots the guest the way a user does (`sudo systemctl reboot` over SSH) and waits until SSH answers
+   * again, with the host keys pinned at first boot, under a new boot id. Watches the serial console
+   * meanwhile: a guest that drops into emergency mode or panics ends the wait at once (`cause: 'image'`).
+   * Never throws for the guest's own failure: that is the outcome.
+   */
+  reboot(options?: RebootOptions): Promise<RebootOutcome>;
+}
+
+export type Accelerator = 'kvm' | 'tcg';
+
+/** Where a guest's boot stood, in seconds from power-on (absent: not seen). */
+export interface GuestBootStages {
+  /** First output on the serial console (firmware or bootloader). */
+  firmware?: number;
+  /** First kernel output on the serial console. */
+  kernel?: number;
+  /** A DHCP lease for the guest's MAC. */
+  address?: number;
+  /** SSH answered with the pinned host keys. */
+  ssh?: number;
+  /** cloud-init reported `done`. */
+  cloudInit?: number;
+}
+
+export interface GuestBootInfo {
+  /** The accelerator the guest ran under (after any KVM-to-TCG fallback). */
+  accel: Accelerator;
+  /** Power-on to cloud-init done. */
+  seconds: number;
+  stages: GuestBootStages;
+}
+
+export interface RebootOptions {
+  /** Deadline from the reboot command to SSH answering again; default: the run's boot deadline for this guest. */
+  timeoutSeconds?: number;
+}
+
+export interface RebootOutcome {
+  ok: boolean;
+  /** Seconds from the reboot command to SSH answering again (or to giving up). */
+  seconds: number;
+  /** `/proc/sys/kernel/random/boot_id` before and after (after: absent when the guest did not come back). */
+  bootIdBefore: string;
+  bootIdAfter?: string;
+  /** Why the guest is not back, in one line. */
+  error?: string;
+  /** `image`: the guest's console shows it will not come back (emergency mode, panic, host key changed); `infrastructure`: a deadline or the hypervisor. */
+  cause?: 'image' | 'infrastructure';
+  /** What the serial console printed from the reboot command on. */
+  console: string;
 }
 
 /**
@@ -317,6 +375,11 @@ export interface CheckContext {
   artifacts: ArtifactWriter;
   /** This suite's section of the run config (validated by the suite itself), or {} when absent. */
   options: Readonly<Record<string, unknown>>;
+  /**
+   * NTP servers the guests' network offers them (by DHCP), e.g. the local lab's; empty when the run
+   * knows of none (config `network.timeServers`).
+   */
+  timeServers: readonly string[];
   /** Progress line for the console (not the report). */
   log(line: string): void;
   /** Values shared between the checks of one suite on one set of guests (compute once, read often). */

@@ -48,6 +48,7 @@ async function runSuite(image: ImageInfo, artifactDir: string, options: Record<s
       bootFailures: [],
       hosts: [],
       options,
+      timeServers: [],
       log: (line) => log.push(line),
       property: () => undefined,
       memo<T>(key: string, compute: () => Promise<T>) {

@@ -12,11 +12,14 @@ import type {
   ExecOptions,
   ExecResult,
   Firmware,
+  GuestBootInfo,
   GuestHandle,
   GuestHypervisor,
   HostInfo,
   LoginAttempt,
   LoginOptions,
+  RebootOptions,
+  RebootOutcome,
   SeedInfo,
 } from '../../../src/suite-api/index.js';
 
@@ -36,6 +39,12 @@ export interface FakeGuestSpec {
   firmware?: Firmware;
   /** The hypervisor side; by default one that says where the guest is and refuses everything else. */
   hypervisor?: GuestHypervisor;
+  /** How the first boot went (default: TCG, 120 s). */
+  boot?: Partial<GuestBootInfo>;
+  /** The guest's disk size (default 4 GiB). */
+  diskBytes?: number;
+  /** What `reboot` does; by default it refuses (an error). */
+  reboot?: (options?: RebootOptions) => RebootOutcome | Promise<RebootOutcome>;
 }
 
 /** A GuestHypervisor that knows where the guest runs and refuses to do anything. */
@@ -107,6 +116,13 @@ export function fakeGuest(spec: FakeGuestSpec = {}): FakeGuest {
     async serialLog(): Promise<string> {
       return spec.serialLog ?? '';
     },
+    boot: { accel: 'tcg', seconds: 120, stages: {}, ...spec.boot },
+    diskBytes: spec.diskBytes ?? 4 * 2 ** 30,
+    async reboot(options?: RebootOptions): Promise<RebootOutcome> {
+      calls.push('[reboot]');
+      if (!spec.reboot) throw new Error('fake guest: no reboot behaviour scripted');
+      return spec.reboot(options);
+    },
   };
 }
 
@@ -118,7 +134,7 @@ export interface FakeContext extends CheckContext {
   readonly properties: Record<string, string>;
 }
 
-export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}, extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures'>> = {}): FakeContext {
+export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}, extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures' | 'timeServers'>> = {}): FakeContext {
   const written = new Map<string, string>();
   const lines: string[] = [];
   const memo = new Map<string, Promise<unknown>>();
@@ -139,6 +155,7 @@ export function fakeContext(guests: readonly GuestHandle[], options: Record<stri
     hosts: guests.map((g) => g.host),
     artifacts,
     options,
+    timeServers: extra.timeServers ?? [],
     log: (line) => lines.push(line),
     memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
       if (!memo.has(key)) memo.set(key, compute());

@@ -32,6 +32,7 @@ export function offlineContext(spec: OfflineContextSpec = {}): OfflineContext {
     bootFailures: [],
     hosts: [],
     options: spec.options ?? {},
+    timeServers: [],
     log: () => undefined,
     memo<T>(key: string, compute: () => Promise<T>) {
       if (!memo.has(key)) {

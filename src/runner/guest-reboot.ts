@@ -1,0 +1,99 @@
+/**
+ * A guest rebooted the way a user reboots it, and watched until it is back: SSH with the host keys
+ * pinned at first boot, under a new boot id. The console is read meanwhile, so a guest that will not
+ * come back (emergency mode, a panic) is reported as soon as it says so, not after a deadline.
+ */
+import type { ExecOptions, ExecResult, RebootOutcome } from '../suite-api/index.js';
+import { lastLines } from '../guest/serial.js';
+
+export interface RebootSeam {
+  /** SSH to the guest as the seeded user, host keys pinned. */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Drops a shared SSH connection, so the next command connects anew (the old one died with the guest). */
+  dropConnection(): Promise<void>;
+  /** The whole serial console so far. */
+  readConsole(): Promise<string>;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const BOOT_ID = ['cat', '/proc/sys/kernel/random/boot_id'];
+
+/**
+ * Lines by which a booting guest says it will not come back by itself. systemd's emergency and rescue
+ * targets print "You are in emergency mode" and, with root locked (every cloud image), sulogin's
+ * "Cannot open access to console, the root account is locked" (systemd src/core/emergency-action.c,
+ * util-linux sulogin.c); initramfs-tools drops to "(initramfs)" after "ALERT! ... Dropping to a shell!";
+ * the kernel's "Kernel panic - not syncing".
+ */
+const STUCK_MARKERS: readonly RegExp[] = [
+  /You are in (?:emergency|rescue) mode/,
+  /Cannot open access to console, the root account is locked/,
+  /Give root password for maintenance/,
+  /Dropping to a shell!/,
+  /Kernel panic - not syncing[^\n]*/,
+];
+
+/** The console line that shows the guest is stuck, if any. */
+export function rebootStuck(console: string): string | undefined {
+  const clean = console.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  for (const marker of STUCK_MARKERS) {
+    const match = marker.exec(clean);
+    if (match) return match[0].trim();
+  }
+  return undefined;
+}
+
+/** OpenSSH's words when the guest answers with other host keys than the pinned ones. */
+function hostKeyChanged(stderr: string): boolean {
+  return /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr);
+}
+
+export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: number; pollMs?: number }): Promise<RebootOutcome> {
+  const started = seam.now();
+  const seconds = () => Math.round((seam.now() - started) / 1000);
+  const before = await seam.exec(BOOT_ID, { timeoutMs: 60_000 });
+  const bootIdBefore = before.stdout.trim();
+  if (before.exitCode !== 0 || !bootIdBefore) {
+    return { ok: false, seconds: 0, bootIdBefore, cause: 'infrastructure', error: `could not read the boot id before rebooting: ${before.stderr.trim() || `exit ${before.exitCode}`}`, console: '' };
+  }
+  const consoleStart = (await seam.readConsole().catch(() => '')).length;
+  const since = async () => (await seam.readConsole().catch(() => '')).slice(consoleStart);
+
+  // `systemctl reboot` returns once the job is queued; the connection may also drop first (255).
+  const command = await seam.exec(['systemctl', 'reboot'], { sudo: true, timeoutMs: 60_000 }).catch((error: Error) => ({ stdout: '', stderr: error.message, exitCode: 255 }));
+  if (command.exitCode !== 0 && command.exitCode !== 255) {
+    return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `sudo systemctl reboot was refused (exit ${command.exitCode}): ${command.stderr.trim().split('\n').pop() ?? ''}`, console: await since() };
+  }
+  await seam.dropConnection();
+
+  const deadline = started + options.timeoutSeconds * 1000;
+  let lastError = '';
+  while (seam.now() < deadline) {
+    await seam.sleep(options.pollMs ?? 5000);
+    const console = await since();
+    const stuck = rebootStuck(console);
+    if (stuck) {
+      return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest did not come back: its console says '${stuck}'`, console };
+    }
+    const after = await seam.exec(BOOT_ID, { timeoutMs: 30_000 }).catch((error: Error) => ({ stdout: '', stderr: error.message, exitCode: -1 }));
+    if (hostKeyChanged(after.stderr)) {
+      return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: 'the guest came back with other SSH host keys than those pinned at first boot', console };
+    }
+    const bootIdAfter = after.stdout.trim();
+    if (after.exitCode === 0 && bootIdAfter && bootIdAfter !== bootIdBefore) {
+      return { ok: true, seconds: seconds(), bootIdBefore, bootIdAfter, console };
+    }
+    if (after.exitCode !== 0) lastError = after.stderr.trim().split('\n').pop() ?? '';
+  }
+  const console = await since();
+  const tail = lastLines(console, 1);
+  return {
+    ok: false,
+    seconds: seconds(),
+    bootIdBefore,
+    cause: 'infrastructure',
+    error: `SSH did not answer again within ${options.timeoutSeconds} s of the reboot${lastError ? ` (${lastError})` : ''}${tail ? `; the console's last line: '${tail.slice(0, 160)}'` : '; the console printed nothing'}`,
+    console,
+  };
+}
