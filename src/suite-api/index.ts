@@ -8,6 +8,10 @@
  * it throws only when something outside the image broke (that becomes a JUnit `<error>`).
  */
 
+import type { StandardSchemaV1 } from './standard-schema.js';
+
+export type { StandardSchemaV1 } from './standard-schema.js';
+
 export type Severity = 'must' | 'should';
 export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
 
@@ -51,7 +55,11 @@ export interface SuiteRequirements {
   minHosts?: number;
 }
 
-export interface Suite {
+/**
+ * A suite. `Options` is what its `optionsSchema` outputs (inferred by `defineSuite`); `unknown` for a
+ * suite without one.
+ */
+export interface Suite<Options = unknown> {
   /** The contract version the suite was written against (`SUITE_API_VERSION`; `defineSuite` sets it). */
   apiVersion?: number;
   /** Stable id, used on the command line (`--suite`) and as the JUnit class name. */
@@ -59,7 +67,23 @@ export interface Suite {
   title: string;
   description?: string;
   requires: SuiteRequirements;
+  /** Every check the suite has (what `imgtest suites` lists); a run has all of them unless `checksFor` says otherwise. */
   checks: readonly Check[];
+  /**
+   * The schema of the suite's section of the run config (`suites: { <id>: {...} }`): any Standard Schema
+   * (https://standardschema.dev: zod 4, valibot, ArkType... or an object with a hand-written
+   * `~standard.validate`). imgtest validates the section (`{}` when absent) when the suites are loaded,
+   * before anything is hashed or booted, and refuses the run (exit 2) with every issue as
+   * `<config file>:<line>: suites.<id>.<field>: <message>`. The schema's output (defaults filled in) is
+   * what `checksFor` and `context.options` receive. Without a schema the section is passed as written.
+   */
+  optionsSchema?: StandardSchemaV1<unknown, Options>;
+  /**
+   * The checks a run with these options has, of `checks` (by id, in any order), e.g. only the legs a
+   * live migration is configured for. Called once per run with the validated options (the schema's
+   * output). Absent: every check of `checks`.
+   */
+  checksFor?(options: Options): readonly Check[];
 }
 
 export interface Check {
@@ -373,7 +397,10 @@ export interface CheckContext {
   bootFailures: readonly BootFailure[];
   hosts: readonly HostInfo[];
   artifacts: ArtifactWriter;
-  /** This suite's section of the run config (validated by the suite itself), or {} when absent. */
+  /**
+   * This suite's section of the run config: the output of the suite's `optionsSchema` (validated before
+   * anything booted, defaults filled in); without a schema, the section as written, or {} when absent.
+   */
   options: Readonly<Record<string, unknown>>;
   /**
    * NTP servers the guests' network offers them (by DHCP), e.g. the local lab's; empty when the run
@@ -397,7 +424,7 @@ export interface CheckContext {
  */
 export const SUITE_API_VERSION = 1;
 
-export function defineSuite(suite: Suite): Suite {
+export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Options> {
   const ids = new Set<string>();
   for (const check of suite.checks) {
     if (ids.has(check.id)) throw new Error(`suite ${suite.id}: duplicate check id ${check.id}`);
