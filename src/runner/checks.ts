@@ -23,6 +23,9 @@ export interface SuiteRunInput {
   onCase(result: CaseResult): void;
 }
 
+/** The signal of a run that cannot be cancelled (callers without one, e.g. tests). */
+const NOT_CANCELLED = new AbortController().signal;
+
 /** Runs a suite's checks in order. A check that throws is an infrastructure `error`, not a defect. */
 export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]> {
   const memo = new Map<string, Promise<unknown>>();
@@ -46,6 +49,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
     hosts: input.hosts,
     options: input.options,
     timeServers: input.timeServers ?? [],
+    signal: input.signal ?? NOT_CANCELLED,
     log: input.log,
     property(name: string, value: string | number) {
       if (input.properties) input.properties[name] = String(value);

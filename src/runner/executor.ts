@@ -98,7 +98,11 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   });
 
   const guestRuns = runOnlineSuites({ ...options, runId, image, hosts, hostInfos, plan, reportDir, workDir, keyFile, publicKey, accelSetting, kvmAvailable: facts.map((f) => f.kvmAvailable), hostCpus: facts.map((f) => f.cpus), emit, suiteById });
-  await Promise.all([...offlineRuns, guestRuns]);
+  // Every part ends before the run does, also when another failed or the run was interrupted: an offline
+  // suite stopping its appliance (context.signal) is waited for, so cleanup and exit come after it.
+  const parts = await Promise.allSettled([...offlineRuns, guestRuns]);
+  const failed = parts.find((part): part is PromiseRejectedResult => part.status === 'rejected');
+  if (failed) throw failed.reason;
   return record.completed(options.suites);
 }
 

@@ -407,6 +407,13 @@ export interface CheckContext {
    * knows of none (config `network.timeServers`).
    */
   timeServers: readonly string[];
+  /**
+   * The run's cancellation (Ctrl-C, SIGTERM, SIGHUP). A check that runs a long tool (an appliance, a
+   * probe, a download) passes it on and stops the tool and everything the tool started when it fires,
+   * then throws; imgtest waits a bounded time for the check to end before it cleans up. Checks that only
+   * read guests through the handles need not look at it: the runner starts no check after it fired.
+   */
+  signal: AbortSignal;
   /** Progress line for the console (not the report). */
   log(line: string): void;
   /** Values shared between the checks of one suite on one set of guests (compute once, read often). */

@@ -123,6 +123,10 @@ export interface CollectOptions {
   program?: string;
   env?: NodeJS.ProcessEnv;
   launchTimeoutMs?: number;
+  /** The run's cancellation: stops the appliance's whole process group and fails the collection (see guestfish.ts). */
+  signal?: AbortSignal;
+  /** For tests: the grace of each step of stopping the appliance (default 5 s). */
+  stopGraceMs?: number;
 }
 
 export interface CollectResult {
@@ -140,14 +144,17 @@ export class CollectError extends Error {
   }
 }
 
-/** Runs the appliance session. Always stops the appliance, also on failure. */
+/** Runs the appliance session. Always stops the appliance and removes its temp folder, also on failure or interrupt. */
 export async function collectSnapshot(options: CollectOptions): Promise<CollectResult> {
+  if (options.signal?.aborted) throw new CollectError('not started: the run was interrupted', '');
   const started = Date.now();
   const gfOptions: GuestfishOptions = {
     image: options.image,
     format: options.format,
     program: options.program,
     env: options.env ?? applianceEnv(),
+    signal: options.signal,
+    stopGraceMs: options.stopGraceMs,
   };
   const session = new GuestfishSession(gfOptions);
   let commands = 0;

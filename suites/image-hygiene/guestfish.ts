@@ -12,16 +12,29 @@
  * imgtest is killed, and remote commands report errors only on the listener's stderr anyway. A child
  * on a pipe ends (and shuts its appliance down) when its stdin closes, whatever happens to us.
  *
+ * Stopping (the run's AbortSignal fired, a command timed out, or guestfish lingers at the end):
+ * guestfish is started with execa, as src/util/exec.ts runs programs, but `detached`: it leads its own
+ * process group, and the appliance's qemu and libguestfs' recovery process are in that group
+ * (libguestfs puts them in a group of their own only with `set-pgroup true`, which guestfish sets
+ * when it runs interactively, never on a pipe). So a Ctrl-C in the terminal does not reach them
+ * half-way; the session stops them itself, in order (`stopGroup`): stdin closed, the appliance's
+ * processes sent SIGTERM first (guestfish's command under way then fails at once, and at the end of
+ * its input guestfish exits through its own cleanup, which removes libguestfs' temp and socket
+ * folders), then SIGTERM to the whole group, then SIGKILL, each after a grace period, until no
+ * process of the group is left. libguestfs' per-handle temp folder (the `--ro` overlay) is put inside
+ * the session's own temp folder (`LIBGUESTFS_TMPDIR`, direct backend only), which goes last. Should
+ * imgtest exit without stopping the session, a process 'exit' hook SIGKILLs the group and removes
+ * the folder.
+ *
  * Arguments are never spliced in as text: each one is written as a double-quoted guestfish string in
  * which every byte outside [A-Za-z0-9/._+:@%,=-] is a `\xHH` escape (guestfish's own escape syntax),
  * so a file name cannot end the string, start a new command, or run a local `!` shell command.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, fstatSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
 
 export interface GuestfishOptions {
   /** The disk image, opened read-only (`--ro`: qemu gets it read-only, writes go to a throwaway overlay). */
@@ -30,6 +43,13 @@ export interface GuestfishOptions {
   /** Program to run; default `guestfish`. */
   program?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The run's cancellation. When it fires, the command under way fails ("guestfish stopped: the run was
+   * interrupted"), later commands are refused, and the appliance's whole process group is stopped.
+   */
+  signal?: AbortSignal;
+  /** How long each step of stopping the process group waits before the next, harder one; default 5 s. */
+  stopGraceMs?: number;
 }
 
 export interface CommandResult {
@@ -81,8 +101,10 @@ interface Pending {
   command: string;
 }
 
+type Subprocess = ResultPromise<{ detached: true; buffer: false; reject: false; stdin: 'pipe'; stdout: 'pipe'; stderr: 'ignore' }>;
+
 export class GuestfishSession {
-  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  private readonly child: Subprocess;
   private readonly tmpDir: string;
   private readonly errFd: number;
   private errOffset = 0;
@@ -94,19 +116,46 @@ export class GuestfishSession {
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exitPromise: Promise<void>;
   private spawnError: Error | undefined;
+  private stopped: Error | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly graceMs: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.abort();
+  private readonly onProcessExit = () => this.killNow();
+  private closed = false;
   /** Everything guestfish wrote on stderr, for the log artifact. */
   transcript = '';
 
   constructor(options: GuestfishOptions) {
+    this.signal = options.signal;
+    this.graceMs = options.stopGraceMs ?? 5000;
     this.tmpDir = mkdtempSync(join(tmpdir(), 'imgtest-hygiene-'));
     this.errFd = openSync(join(this.tmpDir, 'guestfish.stderr'), 'w+');
     const program = options.program ?? 'guestfish';
-    this.child = spawn(program, ['--ro', `--format=${options.format}`, '-a', options.image], {
-      stdio: ['pipe', 'pipe', this.errFd],
-      env: options.env ?? applianceEnv(),
-    }) as ChildProcessByStdio<Writable, Readable, null>;
+    const env = { ...(options.env ?? applianceEnv()) };
+    // libguestfs' own temp folder (the --ro overlay) inside ours, so it goes with ours whatever happens
+    // to guestfish. Not with the libvirt backend: qemu runs as another user there and could not enter
+    // our private folder.
+    if (env.LIBGUESTFS_TMPDIR === undefined && (env.LIBGUESTFS_BACKEND ?? 'direct').startsWith('direct')) env.LIBGUESTFS_TMPDIR = this.tmpDir;
+    this.child = execa(program, ['--ro', `--format=${options.format}`, '-a', options.image], {
+      detached: true,
+      buffer: false,
+      reject: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      // stderr straight into the file, not through a pipe (see the file's comment). execa hands a file
+      // descriptor number to spawn as it is (a "native" stdio value), though its types list none for stderr.
+      stderr: this.errFd as unknown as 'ignore',
+      env,
+      extendEnv: false,
+    });
+    // With `reject: false` the result never rejects; exit and spawn errors are read from the events
+    // (the result itself waits for stdout to close, which a straggler of the group can hold open).
+    void this.child.catch(() => undefined);
+    if (this.child.pid !== undefined) process.once('exit', this.onProcessExit);
     this.exitPromise = new Promise((resolve) => {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
+        if (this.exited) return;
         this.spawnError =
           error.code === 'ENOENT'
             ? new GuestfishError(`${program} not found: install libguestfs-tools to inspect images offline`)
@@ -118,7 +167,7 @@ export class GuestfishSession {
       this.child.once('exit', (code, signal) => {
         this.exited = { code, signal };
         this.drainStderr();
-        this.failPending(new GuestfishError(`guestfish exited (${signal ?? `code ${code}`})${this.lastErrorSuffix()}`));
+        this.failPending(this.stopped ?? new GuestfishError(`guestfish exited (${signal ?? `code ${code}`})${this.lastErrorSuffix()}`));
         resolve();
       });
     });
@@ -128,6 +177,18 @@ export class GuestfishSession {
     });
     // A closed stdin (guestfish gone) must not crash the process with EPIPE.
     this.child.stdin.on('error', () => undefined);
+    if (this.signal?.aborted) this.abort();
+    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** The process id of guestfish, which leads the session's process group (undefined when it could not start). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The session's private temp folder (gone after `close`). */
+  get folder(): string {
+    return this.tmpDir;
   }
 
   /** Runs one command; resolves with its output and error text. Throws only if the session broke. */
@@ -154,6 +215,7 @@ export class GuestfishSession {
   }
 
   private send(name: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    if (this.stopped) return Promise.reject(this.stopped);
     if (this.spawnError) return Promise.reject(this.spawnError);
     if (this.exited) return Promise.reject(new GuestfishError(`guestfish is not running${this.lastErrorSuffix()}`));
     const marker = `@@imgtest-${this.nonce}-${++this.seq}@@`;
@@ -161,8 +223,10 @@ export class GuestfishSession {
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending = undefined;
-        reject(new GuestfishError(`guestfish: ${name} did not finish within ${Math.round(timeoutMs / 1000)} s`));
-        this.kill();
+        const error = new GuestfishError(`guestfish: ${name} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+        this.stopped ??= error;
+        reject(error);
+        void this.stopGroup();
       }, timeoutMs);
       this.pending = { marker, resolve, reject, timer, command: name };
       this.child.stdin.write(`${line}\necho ${marker}\n`);
@@ -186,6 +250,7 @@ export class GuestfishSession {
 
   /** New bytes guestfish wrote to its stderr file since the last call. */
   private drainStderr(): string {
+    if (this.closed) return '';
     let size: number;
     try {
       size = fstatSync(this.errFd).size;
@@ -215,30 +280,125 @@ export class GuestfishSession {
     pending.reject(error);
   }
 
-  private kill(): void {
-    if (this.exited || this.child.pid === undefined) return;
-    this.child.kill('SIGTERM');
-    const hard = setTimeout(() => {
-      if (!this.exited) this.child.kill('SIGKILL');
-    }, 10_000);
-    hard.unref();
+  /** The run was interrupted: fail what is under way, refuse what comes, stop the process group. */
+  private abort(): void {
+    const reason = this.signal?.reason;
+    const why = typeof reason === 'string' ? ` (${reason})` : reason instanceof Error && reason.message ? ` (${reason.message})` : '';
+    this.stopped ??= new GuestfishError(`guestfish stopped: the run was interrupted${why}`);
+    this.failPending(this.stopped);
+    void this.stopGroup();
   }
 
-  /** Ends the session: `exit`, then stdin closed; SIGTERM/SIGKILL if guestfish lingers. Never throws. */
+  /**
+   * Stops guestfish and everything in its process group, gently first (see the file's comment);
+   * resolves when no process of the group is left (or after the last step's grace). Never throws.
+   */
+  stopGroup(): Promise<void> {
+    const pgid = this.child.pid;
+    if (pgid === undefined) return Promise.resolve();
+    this.stopping ??= (async () => {
+      this.child.stdin.end();
+      signalEach(groupMembers(pgid).filter((pid) => pid !== pgid), 'SIGTERM');
+      if (await groupGone(pgid, this.graceMs)) return;
+      signalGroup(pgid, 'SIGTERM');
+      if (await groupGone(pgid, this.graceMs)) return;
+      signalGroup(pgid, 'SIGKILL');
+      await groupGone(pgid, this.graceMs);
+    })();
+    return this.stopping;
+  }
+
+  /** Last resort when imgtest exits with the session open: nothing of the group, and no folder, stays. */
+  private killNow(): void {
+    const pgid = this.child.pid;
+    if (pgid !== undefined && !this.closed) signalGroup(pgid, 'SIGKILL');
+    rmSync(this.tmpDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Ends the session: `exit`, then stdin closed; the process group stopped if guestfish lingers past
+   * `timeoutMs` or leaves processes behind; then the temp folder removed. Never throws.
+   */
   async close(timeoutMs = 60_000): Promise<void> {
-    if (!this.exited) {
+    if (this.closed) return;
+    if (!this.exited && !this.stopping) {
       this.child.stdin.end('exit\n');
-      const timer = setTimeout(() => this.kill(), timeoutMs);
+      const timer = setTimeout(() => void this.stopGroup(), timeoutMs);
       await this.exitPromise;
       clearTimeout(timer);
     }
+    await this.exitPromise;
+    const pgid = this.child.pid;
+    // guestfish has exited; anything of its group still there (an appliance it did not take down) goes too.
+    if (pgid !== undefined && groupMembers(pgid).length) await this.stopGroup();
+    else await this.stopping;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    process.removeListener('exit', this.onProcessExit);
     this.drainStderr();
+    this.closed = true;
     try {
       closeSync(this.errFd);
     } catch {
       /* already closed */
     }
     rmSync(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The processes of a process group, from /proc (Linux). A member that is gone between reading the
+ * folder and its stat is left out.
+ */
+export function groupMembers(pgid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return signalGroup(pgid, 0) ? [pgid] : [];
+  }
+  const members: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(name));
+  }
+  return members;
+}
+
+/** Sends a signal to every process of a group (`kill(-pgid)`); false when the group is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
+/** Waits until no live process of the group is left, at most `ms`; true when none is. */
+async function groupGone(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (groupMembers(pgid).length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -45,6 +45,7 @@ export function hygieneSnapshot(context: CheckContext): Promise<HygieneSnapshot>
         format: context.image.format,
         forbiddenPaths: options.forbiddenPaths,
         launchTimeoutMs: options.applianceTimeoutSeconds * 1000,
+        signal: context.signal,
         log: (line) => context.log(line),
       });
       const t = snapshot.timings;

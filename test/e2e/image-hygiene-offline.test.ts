@@ -49,6 +49,7 @@ async function runSuite(image: ImageInfo, artifactDir: string, options: Record<s
       hosts: [],
       options,
       timeServers: [],
+      signal: new AbortController().signal,
       log: (line) => log.push(line),
       property: () => undefined,
       memo<T>(key: string, compute: () => Promise<T>) {

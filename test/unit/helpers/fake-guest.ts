@@ -156,6 +156,7 @@ export function fakeContext(guests: readonly GuestHandle[], options: Record<stri
     artifacts,
     options,
     timeServers: extra.timeServers ?? [],
+    signal: new AbortController().signal,
     log: (line) => lines.push(line),
     memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
       if (!memo.has(key)) memo.set(key, compute());

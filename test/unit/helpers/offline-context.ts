@@ -33,6 +33,7 @@ export function offlineContext(spec: OfflineContextSpec = {}): OfflineContext {
     hosts: [],
     options: spec.options ?? {},
     timeServers: [],
+    signal: new AbortController().signal,
     log: () => undefined,
     memo<T>(key: string, compute: () => Promise<T>) {
       if (!memo.has(key)) {
