@@ -19,6 +19,7 @@ import type { MigrationSupport } from './guest-migration.js';
 import { BaseVolumes } from './guest-storage.js';
 import { resolveHosts } from './hosts.js';
 import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
+import { checkLabDhcpPool } from './preflight.js';
 import type { RunRecord } from './run-record.js';
 
 export interface RunOptions {
@@ -71,6 +72,12 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const suiteById = new Map(options.suites.map((s) => [s.id, s]));
   record.expect([...plan.unrunnable, ...plan.offline, ...plan.online].map((a) => ({ suite: suiteById.get(a.suiteId)!, firmware: 'firmware' in a ? a.firmware : undefined })));
   const reportDir = record.dir;
+  // On the local lab, the guests need addresses from its DHCP pool beside those other runs hold: say so
+  // now, in one line, rather than boot guests that never get one. (Configured hosts: not ours to see.)
+  if (!options.config.hosts?.length && plan.guests.length) {
+    const pool = await checkLabDhcpPool(plan.guests.length);
+    emit(`lab DHCP pool: ${pool.free} of ${pool.size} addresses free, this run needs ${plan.guests.length}`);
+  }
 
   const planned: PlannedCase[] = options.suites.flatMap((suite) => suite.checks.map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
   options.reporters.forEach((r) => r.onRunStart?.({ runId, image, hosts: hostFacts, planned, guests: plan.guests.length }));

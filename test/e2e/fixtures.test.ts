@@ -189,6 +189,15 @@ function installedPackages(fs: ImageFs): Map<string, DpkgPackage> {
   return out;
 }
 
+/** Units enabled for multi-user.target under /etc (a vendor's or a build's own), with their text. */
+function enabledUnits(fs: ImageFs): { name: string; text: string }[] {
+  const wants = '/etc/systemd/system/multi-user.target.wants';
+  return fs.list(wants).flatMap((name) => {
+    const text = fs.read(`${wants}/${name}`);
+    return text === undefined ? [] : [{ name, text }];
+  });
+}
+
 /** `dpkg --verify` for content: every file in every md5sums list whose MD5 differs (or is gone). */
 const changedCache = new WeakMap<ImageFs, string[]>();
 function changedPackageFiles(fs: ImageFs): string[] {
@@ -283,6 +292,24 @@ const detectors: Record<string, Detector> = {
   // Booted checks of the cloud-init-auth suite; offline their precondition is the sshd config
   // plus a usable root password.
   'ci-password-login-rejected': (fs) => (sshdEffective(fs).passwordauthentication === 'yes' ? ['sshd offers password authentication'] : []),
+  // instance-lifecycle: what the image carries that a booted guest shows (the suite's checks see it booted).
+  'life-failed-units': (fs) =>
+    enabledUnits(fs).flatMap(({ name, text }) => {
+      const program = /^ExecStart=[-@:+!]*(\S+)/m.exec(text)?.[1];
+      return program && !fs.exists(program) ? [`${name}: ExecStart ${program} does not exist`] : [];
+    }),
+  'life-boot-errors': (fs) => enabledUnits(fs).flatMap(({ name, text }) => (/<[0-3]>[^\n]*\/dev\/kmsg/.test(text) ? [`${name} writes an error to /dev/kmsg`] : [])),
+  'life-disk-growth': (fs) => (fs.exists('/usr/bin/growpart') ? [] : ['no /usr/bin/growpart (cloud-guest-utils)']),
+  'life-reboot': (fs) =>
+    enabledUnits(fs).flatMap(({ name, text }) => {
+      const line = />>\s*\/etc\/fstab/.test(text) ? /echo "([^"]+)"\s*>>\s*\/etc\/fstab/.exec(text)?.[1] : undefined;
+      return line && !/nofail/.test(line) ? [`${name} appends to /etc/fstab: ${line}`] : [];
+    }),
+  'life-clone-unique': (fs) => (fs.lstat('/var/lib/systemd/random-seed') ? ['/var/lib/systemd/random-seed'] : []),
+  'life-time-sync': (fs) => {
+    const installed = installedPackages(fs);
+    return ['systemd-timesyncd', 'chrony', 'ntpsec', 'ntp'].some((p) => installed.has(p)) ? [] : ['no time sync daemon installed'];
+  },
   'ci-root-login-denied': (fs) => {
     const e = sshdEffective(fs);
     const rootHash = (fs.read('/etc/shadow') ?? '').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '*';
@@ -312,6 +339,12 @@ const EXPECTED_IN_FLAWED: Record<string, string[]> = {
   'pkg-integrity': ['init-system-helpers: /usr/sbin/service'],
   'ci-password-login-rejected': ['sshd offers password authentication'],
   'ci-root-login-denied': ['root can log in with a password'],
+  'life-failed-units': ['build-metrics-upload.service: ExecStart /usr/local/bin/build-metrics-upload does not exist'],
+  'life-boot-errors': ['build-agent-check.service writes an error to /dev/kmsg'],
+  'life-disk-growth': ['no /usr/bin/growpart'],
+  'life-reboot': ['data-disk-setup.service appends to /etc/fstab: LABEL=build-data /data ext4 defaults 0 2'],
+  'life-clone-unique': ['/var/lib/systemd/random-seed'],
+  'life-time-sync': ['no time sync daemon installed'],
 };
 
 // ---------------------------------------------------------------------------------------------
