@@ -38,10 +38,14 @@ export function showBlock(id: string, load: string, active: string, sub: string,
   return `Id=${id}\nLoadState=${load}\nActiveState=${active}\nSubState=${sub}\nUnitFileState=${file}\n`;
 }
 
-/** `systemctl show` of every time sync unit on the clean image: only systemd-timesyncd is installed. */
+/** Debian's chrony.service says `Alias=chronyd.service`: systemctl show of the alias prints the unit's own block. */
+const ALIASES: Record<string, string> = { 'chronyd.service': 'chrony.service' };
+
+/** `systemctl show` of every time sync unit; by default the clean image's: only systemd-timesyncd is installed. */
 export function timeUnitsShow(installed: Record<string, [active: string, sub: string, file: string]> = { 'systemd-timesyncd.service': ['active', 'running', 'enabled'] }): string {
   return Object.keys(TIME_UNITS)
-    .map((unit) => {
+    .map((asked) => {
+      const unit = installed[asked] ? asked : ALIASES[asked] && installed[ALIASES[asked]!] ? ALIASES[asked]! : asked;
       const state = installed[unit];
       return state ? showBlock(unit, 'loaded', state[0], state[1], state[2]) : showBlock(unit, 'not-found', 'inactive', 'dead', '');
     })
