@@ -23,14 +23,13 @@ interface Identity {
 export const PROPERTIES = ['machine-id', 'SSH host key', 'DHCP client identity', 'random seed (sha256)', 'hostname', 'instance-id'] as const;
 
 async function readIdentity(guest: GuestHandle): Promise<Identity> {
-  const [machineId, keys, dhcp, seed, hostname, instanceId] = await Promise.all([
-    readMachineId(guest),
-    readHostKeyFingerprints(guest),
-    readDhcpIdentity(guest),
-    readRandomSeedHash(guest),
-    readHostname(guest),
-    readInstanceId(guest),
-  ]);
+  // One after the other, as life-reboot's snapshot (one multiplexed SSH connection per guest).
+  const machineId = await readMachineId(guest);
+  const keys = await readHostKeyFingerprints(guest);
+  const dhcp = await readDhcpIdentity(guest);
+  const seed = await readRandomSeedHash(guest);
+  const hostname = await readHostname(guest);
+  const instanceId = await readInstanceId(guest);
   const values = new Map<string, string[]>();
   const put = (name: string, list: (string | undefined)[]) => {
     const present = list.filter((v): v is string => v !== undefined && v !== '');

@@ -34,17 +34,17 @@ export interface Snapshot {
 }
 
 export async function takeSnapshot(guest: GuestHandle): Promise<Snapshot> {
-  const [hostname, keys, machineId, net, fstab, mounted, instanceId, sem, failed] = await Promise.all([
-    readHostname(guest),
-    readHostKeyFingerprints(guest),
-    readMachineId(guest),
-    readInterfaces(guest),
-    readFstab(guest),
-    readMounted(guest),
-    readInstanceId(guest),
-    readSemaphores(guest),
-    readFailedUnits(guest),
-  ]);
+  // One after the other: the reads share one multiplexed SSH connection (sshd's MaxSessions, default 10,
+  // caps its concurrent sessions), and a guest under TCG answers a queue no slower than a crowd.
+  const hostname = await readHostname(guest);
+  const keys = await readHostKeyFingerprints(guest);
+  const machineId = await readMachineId(guest);
+  const net = await readInterfaces(guest);
+  const fstab = await readFstab(guest);
+  const mounted = await readMounted(guest);
+  const instanceId = await readInstanceId(guest);
+  const sem = await readSemaphores(guest);
+  const failed = await readFailedUnits(guest);
   const iface = net.interfaces.find((i) => i.mac === guest.mac.toLowerCase());
   const evidence = [hostname.evidence, keys.evidence, machineId.evidence, net.evidence, fstab.evidence, mounted.evidence, instanceId.evidence, sem.evidence, failed.evidence].join('\n');
   return {
