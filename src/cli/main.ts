@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { defaultConfig, loadConfig } from '../config/load.js';
+import { defaultConfigSource, loadConfigSource } from '../config/load.js';
 import { checkReportDir } from '../config/report-dir.js';
 import { MAX_TIMEOUT_SECONDS } from '../config/schema.js';
 import { ExitCode, ExitError, isImgtestError, UsageError } from '../errors.js';
@@ -18,6 +18,7 @@ import { runToReport } from '../runner/run-lifecycle.js';
 import { RunRecord } from '../runner/run-record.js';
 import { requireEnoughHosts } from '../runner/preflight.js';
 import { loadSuites } from '../plugins/load-suites.js';
+import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js';
 import type { Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -54,12 +55,16 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
-      const config = opts.config ? await loadConfig(opts.config) : defaultConfig();
+      const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
       // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
-      const plugins = [...(opts.suiteModule ?? []), ...config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
+      const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
       const available = plugins.length ? await loadSuites(plugins) : builtInSuites;
-      const suites = selectSuites(opts.suite, available);
-      // Input checks before anything is hashed, written, or sent to a host (each exits 2 with one line).
+      const selected = selectSuites(opts.suite, available);
+      // Input checks before anything is hashed, written, or sent to a host (each exits 2).
+      // Every suite's options against its schema (every problem, one line each); the validated values
+      // are the config's `suites` from here on, and pick each suite's checks for this run.
+      const config = { ...source.config, suites: await validateSuiteOptions(available, selected, source) };
+      const suites = selected.map((suite) => resolveSuite(suite, config.suites[suite.id]));
       // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
       // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
       if (opts.suite?.length) requireEnoughHosts(suites, config.hosts?.length ?? labHosts().length);
@@ -134,6 +139,12 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .action(async (opts: { suiteModule?: string[] }) => {
       for (const suite of opts.suiteModule?.length ? await loadSuites(opts.suiteModule) : builtInSuites) {
         process.stdout.write(`${suite.id}  ${suite.title}\n`);
+        if (suite.checksFor) {
+          // Which checks a run has depends on the options: say how many run with the defaults.
+          const defaults = suite.optionsSchema ? await suite.optionsSchema['~standard'].validate({}) : { value: {} };
+          const runs = defaults.issues ? undefined : resolveSuite(suite, defaults.value as Record<string, unknown>).checks.length;
+          process.stdout.write(`    (the checks of a run depend on suites.${suite.id} in the config${runs === undefined ? '' : `; with the defaults, ${runs} of ${suite.checks.length}`})\n`);
+        }
         for (const check of suite.checks) process.stdout.write(`    ${check.id.padEnd(28)} ${check.severity.padEnd(6)} ${check.title}\n`);
       }
     });
@@ -172,7 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof ExitError) return error.exitCode;
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (isImgtestError(error)) {
-      process.stderr.write(`imgtest: ${error.message} [${error.code}]\n`);
+      // One line per problem (suite options report every problem at once), each whole by itself.
+      for (const line of error.message.split('\n')) process.stderr.write(`imgtest: ${line} [${error.code}]\n`);
       return error.exitCode;
     }
     process.stderr.write(`imgtest: internal error: ${error instanceof Error ? (process.env['IMGTEST_DEBUG'] ? error.stack : error.message) : String(error)}\n`);

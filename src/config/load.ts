@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ImgtestConfig } from './schema.js';
@@ -9,18 +9,41 @@ export function defaultConfig(): ImgtestConfig {
   return configSchema.parse({});
 }
 
+/** A config with where it came from: the file, and the line of any field (for later checks' errors). */
+export interface LoadedConfig {
+  config: ImgtestConfig;
+  /** The file as the user named it; undefined for the built-in defaults. */
+  file?: string;
+  /** The line of a field (e.g. ['suites', 'ssh-hardening', 'maxAuthTries']), or of its nearest parent the file has. */
+  lineOf(path: readonly PropertyKey[]): number | undefined;
+}
+
 /** Reads and validates a YAML config; errors name the file, line and field. */
 export async function loadConfig(path: string): Promise<ImgtestConfig> {
+  return (await loadConfigSource(path)).config;
+}
+
+/** Like `loadConfig`, keeping the file's line positions for the checks made later (suite options). */
+export async function loadConfigSource(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError(`${path}: cannot read config (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  return parseConfig(text, path);
+  return parseConfigSource(text, path);
+}
+
+/** The built-in defaults, as a source with no file. */
+export function defaultConfigSource(): LoadedConfig {
+  return { config: defaultConfig(), lineOf: () => undefined };
 }
 
 export function parseConfig(text: string, fileName: string): ImgtestConfig {
+  return parseConfigSource(text, fileName).config;
+}
+
+export function parseConfigSource(text: string, fileName: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = document.errors[0];
@@ -31,8 +54,9 @@ export function parseConfig(text: string, fileName: string): ImgtestConfig {
   }
   const data: unknown = document.toJS() ?? {};
   const result = configSchema.safeParse(data);
-  if (result.success) return result.data;
-  throw new ConfigError(describeIssue(result.error, fileName, (path) => lineOf(document, lineCounter, path)));
+  const lineFor = (path: readonly PropertyKey[]) => lineOf(document, lineCounter, path);
+  if (result.success) return { config: result.data, file: fileName, lineOf: lineFor };
+  throw new ConfigError(describeIssue(result.error, fileName, lineFor));
 }
 
 /**
@@ -59,25 +83,40 @@ function counter(lines: LineCounter, offset: number | undefined): number | undef
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
-function describeIssue(error: ZodError, fileName: string, lineFor: (path: PropertyKey[]) => number | undefined): string {
+function describeIssue(error: ZodError, fileName: string, lineFor: (path: readonly PropertyKey[]) => number | undefined): string {
   const issue = error.issues[0]!;
   const path = issue.path;
   const field = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-  const line = lineFor(path as PropertyKey[]);
+  // An unknown field is named at its own line, not its parent's.
+  const line = lineFor(issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.join(', ')}`;
   return `${fileName}${line ? `:${line}` : ''}: ${field}: ${message}`;
 }
 
-/** The line of the deepest node on `path` that exists in the document. */
-function lineOf(document: ReturnType<typeof parseDocument>, counter: LineCounter, path: PropertyKey[]): number | undefined {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = document.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) return counter.linePos(node.range[0]).line;
-    if (depth === 0) {
-      const contents = document.contents as { range?: [number, number, number] } | null;
-      if (contents?.range) return counter.linePos(contents.range[0]).line;
+/**
+ * The line of the deepest node on `path` that exists in the document: for a member of a mapping, the
+ * line of its key (a block value starts on the next line, but the user reads the field by its key).
+ */
+function lineOf(document: ReturnType<typeof parseDocument>, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
+  const lineAt = (node: unknown) => {
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    return range ? counter.linePos(range[0]).line : undefined;
+  };
+  let node: unknown = document.contents;
+  let line = lineAt(node);
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => String(isScalar(item.key) ? item.key.value : item.key) === String(segment));
+      if (!pair) break;
+      line = lineAt(pair.key) ?? lineAt(pair.value) ?? line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
+      node = node.items[segment];
+      line = lineAt(node) ?? line;
+    } else {
+      break;
     }
   }
-  return undefined;
+  return line;
 }

@@ -48,6 +48,10 @@ export function suiteShapeProblem(value: unknown): string | undefined {
   if (typeof s.title !== 'string') return 'its `title` is missing';
   if (typeof s.requires !== 'object' || s.requires === null) return 'its `requires` is missing';
   if (!Array.isArray(s.checks) || !s.checks.length) return 'it has no checks';
+  if (s.optionsSchema !== undefined && typeof (s.optionsSchema as { '~standard'?: { validate?: unknown } } | null)?.['~standard']?.validate !== 'function') {
+    return 'its `optionsSchema` is not a Standard Schema (no `~standard.validate` function; see https://standardschema.dev)';
+  }
+  if (s.checksFor !== undefined && typeof s.checksFor !== 'function') return 'its `checksFor` is not a function';
   for (const check of s.checks) {
     if (typeof check?.id !== 'string' || typeof check.title !== 'string' || typeof check.run !== 'function') return `a check (${String(check?.id)}) lacks an id, a title or a run function`;
     if (check.severity !== 'must' && check.severity !== 'should') return `check ${check.id} has severity '${String(check.severity)}' (must or should)`;

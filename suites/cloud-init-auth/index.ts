@@ -12,6 +12,7 @@ import { consoleCheck } from './checks/console.js';
 import { hostKeysCheck } from './checks/hostkeys.js';
 import { keyLoginCheck, passwordLoginCheck, rootLoginCheck, wrongKeyCheck } from './checks/login.js';
 import { authorizedKeysCheck, userCheck } from './checks/user.js';
+import { optionsSchema } from './options.js';
 
 export const cloudInitAuthSuite = defineSuite({
   id: 'cloud-init-auth',
@@ -24,6 +25,7 @@ export const cloudInitAuthSuite = defineSuite({
   // guest: run once, on two of the run's guests whatever they booted with (one per host), so a run
   // that tests two firmwares boots no extra guest for it.
   requires: { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } },
+  optionsSchema,
   checks: [
     datasourceCheck,
     statusCheck,

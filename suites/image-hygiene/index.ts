@@ -30,7 +30,7 @@ import {
 } from './checks.js';
 import { CollectError, collectSnapshot } from './collect.js';
 import { parseQcow2Header, readImageHead } from './image-file.js';
-import { parseOptions } from './options.js';
+import { optionsSchema, parseOptions } from './options.js';
 import { SnapshotView, type HygieneSnapshot } from './snapshot.js';
 
 export const SNAPSHOT_MEMO_KEY = 'hygiene-snapshot';
@@ -98,6 +98,7 @@ export const imageHygieneSuite = defineSuite({
     'use the serial console (a headless VM); and checks the file itself ' +
     '(format, backing file, virtual size). Options: minVirtualSizeGiB, maxVirtualSizeGiB, forbiddenPaths, applianceTimeoutSeconds.',
   requires: { offline: true },
+  optionsSchema,
   checks: [
     imageFileCheck,
     snapshotCheck('hyg-ssh-host-keys', 'No SSH host keys baked into the image', 'must', checkSshHostKeys),

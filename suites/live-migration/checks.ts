@@ -1,6 +1,7 @@
 /**
- * The checks: four preflight checks, then ten per leg (`mig-leg<N>-...`, for N = 1..MAX_LEGS; legs
- * beyond the configured number are reported skipped, so the list of cases never changes).
+ * The checks: four preflight checks, then ten per leg (`mig-leg<N>-...`, for N = 1..MAX_LEGS). A run
+ * has the preflight checks and those of the legs it is configured for (`checksForLegs`, the suite's
+ * `checksFor`); run without it, the checks of legs beyond the configured number skip.
  */
 import { fail, pass, skip, type Check, type CheckContext, type CheckOutcome, type Severity } from './api.js';
 import { performLeg, type LegRecord, type LegResult } from './leg.js';
@@ -260,4 +261,12 @@ export function createChecks(tools: SuiteTools): Check[] {
     preflightCheck('storage', 'the storage mode is known and matches where the guest lives (copy or shared)', tools),
     ...Array.from({ length: MAX_LEGS }, (_, i) => LEG_CHECKS.map((spec) => legCheck(i + 1, spec, tools))).flat(),
   ];
+}
+
+/** The checks of a run of `legs` legs, of `checks`: the preflight, then those of legs 1..`legs`. */
+export function checksForLegs(checks: readonly Check[], legs: number): Check[] {
+  return checks.filter((check) => {
+    const leg = /^mig-leg(\d+)-/.exec(check.id);
+    return !leg || Number(leg[1]) <= legs;
+  });
 }

@@ -14,11 +14,13 @@
  * Written only against the plugin contract (GuestHandle.hypervisor moves the guest). Options: see ./options.ts.
  */
 import { defineSuite, type Suite } from './api.js';
-import { createChecks } from './checks.js';
+import { checksForLegs, createChecks } from './checks.js';
+import { optionsSchema, type LiveMigrationOptions } from './options.js';
 import { realTools, type SuiteTools } from './tools.js';
 
 /** The suite with the machine-side tools injectable (tests pass fake probes, clock and sleep). */
-export function createLiveMigrationSuite(tools: SuiteTools = realTools): Suite {
+export function createLiveMigrationSuite(tools: SuiteTools = realTools): Suite<LiveMigrationOptions> {
+  const checks = createChecks(tools);
   return defineSuite({
     id: 'live-migration',
     title: 'Live migration between hypervisor hosts, there and back, unnoticed by the guest',
@@ -28,7 +30,10 @@ export function createLiveMigrationSuite(tools: SuiteTools = realTools): Suite {
       'address, session, clock, data and guest agent, with no kernel errors; reports libvirt downtime, the ' +
       "guest's network gap, time and bytes per leg.",
     requires: { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 },
-    checks: createChecks(tools),
+    optionsSchema,
+    // Checks for MAX_LEGS legs; a run lists the preflight and the legs it is configured for.
+    checks,
+    checksFor: (options) => checksForLegs(checks, options.legs),
   });
 }
 

@@ -11,6 +11,7 @@
  *   vulnerabilityFeed, failOn, minUrgency, ignoreVulnerabilities, release, ecosystem, feedTimeoutSeconds.
  */
 import { defineSuite } from '../../src/suite-api/index.js';
+import { optionsSchema } from './options.js';
 import { dpkgAuditCheck, forbiddenCheck, integrityCheck, kernelCheck, requiredCheck, sbomCheck, vulnerabilitiesCheck } from './checks.js';
 
 export const packageAuditSuite = defineSuite({
@@ -21,6 +22,7 @@ export const packageAuditSuite = defineSuite({
     'required and forbidden packages, the running kernel against the newest installed one, installed versions ' +
     'against a Debian security tracker or OSV feed (Debian version ordering), and writes a CycloneDX 1.5 SBOM.',
   requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
+  optionsSchema,
   checks: [dpkgAuditCheck, integrityCheck, requiredCheck, forbiddenCheck, kernelCheck, vulnerabilitiesCheck, sbomCheck],
 });
 

@@ -14,6 +14,7 @@
  */
 import { defineSuite, type Suite } from '../../src/suite-api/index.js';
 import { createChecks } from './checks.js';
+import { optionsSchema } from './options.js';
 import { realHostTools, type HostTools } from './probe.js';
 
 /** The suite with its host-side tools injectable (tests pass a fake ssh-audit). */
@@ -28,6 +29,7 @@ export function createSshHardeningSuite(tools: HostTools = realHostTools): Suite
       'configuration file permissions, sshd -t, and that the service is enabled and running.',
     // sshd's configuration and the algorithms it offers do not depend on the firmware: run once.
     requires: { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } },
+    optionsSchema,
     checks: createChecks(tools),
   });
 }

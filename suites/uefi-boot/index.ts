@@ -9,6 +9,7 @@
  * must boot through the removable-media fallback path. Uses only the public suite API.
  */
 import { defineSuite } from './api.js';
+import { optionsSchema } from './options.js';
 import { biosBootCheck, fallbackLoaderCheck, freshNvramCheck, gptEspCheck, secureBootCheck, uefiBootedCheck } from './checks.js';
 
 export const uefiBootSuite = defineSuite({
@@ -19,6 +20,7 @@ export const uefiBootSuite = defineSuite({
     'fallback loader EFI/BOOT/BOOTX64.EFI, booting from an empty variable store, Secure Boot (the image ' +
     'boots, SecureBoot reads 1, mokutil agrees) and BIOS boot. A firmware refusal is the image\'s failure.',
   requires: { guests: { count: 1, placement: 'any', sharing: 'shared', seesFailedBoots: true } },
+  optionsSchema,
   checks: [uefiBootedCheck, gptEspCheck, fallbackLoaderCheck, freshNvramCheck, secureBootCheck, biosBootCheck],
 });
 

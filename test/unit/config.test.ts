@@ -29,8 +29,8 @@ describe('config', () => {
     expect(() => parseConfig(text, 'imgtest.yaml')).toThrowError(/^imgtest\.yaml:3: guest\.memoryMiB: /);
   });
 
-  it('names an unknown field', () => {
-    expect(() => parseConfig('hosts:\n  - name: hv1\n    uri: qemu:///system\n    colour: red\n', 'x.yaml')).toThrowError(/x\.yaml:2: hosts\[0\]: unknown field\(s\) colour/);
+  it('names an unknown field, at its own line', () => {
+    expect(() => parseConfig('hosts:\n  - name: hv1\n    uri: qemu:///system\n    colour: red\n', 'x.yaml')).toThrowError(/x\.yaml:4: hosts\[0\]: unknown field\(s\) colour/);
   });
 
   it('rejects an invalid enum and broken YAML with a line', () => {

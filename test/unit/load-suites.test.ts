@@ -51,6 +51,10 @@ describe('suiteShapeProblem', () => {
     expect(suiteShapeProblem({ ...base, checks: [] })).toBe('it has no checks');
     expect(suiteShapeProblem({ ...base, checks: [{ ...base.checks[0], severity: 'fatal' }] })).toBe("check c has severity 'fatal' (must or should)");
     expect(suiteShapeProblem({ ...base, checks: [{ id: 'c', title: 't', severity: 'must' }] })).toMatch(/lacks an id, a title or a run function/);
+    expect(suiteShapeProblem({ ...base, optionsSchema: { '~standard': { version: 1, vendor: 'x', validate: (value: unknown) => ({ value }) } }, checksFor: () => [] })).toBeUndefined();
+    expect(suiteShapeProblem({ ...base, optionsSchema: { type: 'object' } })).toMatch(/^its `optionsSchema` is not a Standard Schema/);
+    expect(suiteShapeProblem({ ...base, optionsSchema: null })).toMatch(/^its `optionsSchema` is not a Standard Schema/);
+    expect(suiteShapeProblem({ ...base, checksFor: ['c'] })).toBe('its `checksFor` is not a function');
   });
 });
 
