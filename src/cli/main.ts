@@ -19,6 +19,7 @@ import { RunRecord } from '../runner/run-record.js';
 import { requireEnoughHosts } from '../runner/preflight.js';
 import { loadSuites } from '../plugins/load-suites.js';
 import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js';
+import { CheckSelection } from '../runner/selection.js';
 import type { Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -28,6 +29,9 @@ function parsePositiveInt(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`not a positive whole number: ${value}`);
   return n;
 }
+
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Bounded: Node's timers overflow past about 24.8 days and would fire at once. */
 function parseTimeoutSeconds(value: string): number {
@@ -48,13 +52,15 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .argument('<image>', 'qcow2 or raw disk image (never modified)')
     .option('--suite <id...>', `suites to run (default: all): ${builtInSuites.map((s) => s.id).join(', ')}, and those of --suite-module`)
     .option('--suite-module <path|package...>', "load a third party's suite (a module exporting an imgtest suite); repeatable")
+    .option('--check <glob>', 'run only checks whose id matches (ssh-*, or suite-id/check-id); repeatable; the others are reported skipped', collect)
+    .option('--skip <glob>', 'do not run checks whose id matches (ssh-weak-*, or suite-id/check-id); repeatable', collect)
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
     .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
-    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
+    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
       const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
       // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
       const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
@@ -65,12 +71,17 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       // are the config's `suites` from here on, and pick each suite's checks for this run.
       const config = { ...source.config, suites: await validateSuiteOptions(available, selected, source) };
       const suites = selected.map((suite) => resolveSuite(suite, config.suites[suite.id]));
+      const selection = new CheckSelection(opts.check, opts.skip);
+      selection.requireSome(suites);
+      for (const flag of selection.unmatched(suites)) process.stderr.write(`imgtest: warning: ${flag} matches no check of the run\n`);
       // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
       // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
-      if (opts.suite?.length) requireEnoughHosts(suites, config.hosts?.length ?? labHosts().length);
+      // A suite none of whose checks is selected needs no host.
+      if (opts.suite?.length) requireEnoughHosts(suites.filter((suite) => selection.selected(suite).length), config.hosts?.length ?? labHosts().length);
       await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
       // From here on every run leaves a report, however it ends; `latest` points at it already.
       const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
+      if (selection.active) record.selection = selection;
       // In progress (imgtest clean keeps its leftovers); on the lab's hosts, a holder of the lab's shared lock (lab down refuses).
       await registerRun(record.runId).catch((error: Error) => process.stderr.write(`imgtest: warning: run not registered (imgtest clean will not know it): ${error.message}\n`));
       if (!config.hosts?.length) await useLab(record.runId, { log: (line) => process.stderr.write(`imgtest: ${line}\n`) });
@@ -81,7 +92,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
         return executeRun({
           imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
-          bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal,
+          bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, selection: selection.active ? selection : undefined,
         });
       });
       running = undefined;

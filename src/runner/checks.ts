@@ -19,6 +19,8 @@ export interface SuiteRunInput {
   properties?: Record<string, string>;
   /** The run's cancellation: no further check starts once it fires. */
   signal?: AbortSignal;
+  /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip. */
+  notSelected?(checkId: string): string | undefined;
   log(line: string): void;
   onCase(result: CaseResult): void;
 }
@@ -32,7 +34,8 @@ export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]
   const results: CaseResult[] = [];
   for (const check of input.suite.checks) {
     input.signal?.throwIfAborted();
-    const result = await runOneCheck(check, input, memo);
+    const reason = input.notSelected?.(check.id);
+    const result = reason === undefined ? await runOneCheck(check, input, memo) : skippedCase(check, reason);
     results.push(result);
     input.onCase(result);
   }
@@ -83,7 +86,14 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
   }
 }
 
-/** Every check of a suite, not run, with the reason (so trend graphs keep their counts). */
-export function skippedCases(suite: Suite, reason: string): CaseResult[] {
-  return suite.checks.map((check) => ({ checkId: check.id, title: check.title, severity: check.severity, status: 'skipped' as const, message: reason, durationMs: 0, attachments: [] }));
+/**
+ * Every check of a suite, not run, with the reason (so trend graphs keep their counts); a check that
+ * was not selected says so instead (`notSelected`, from --check/--skip).
+ */
+export function skippedCases(suite: Suite, reason: string, notSelected?: (checkId: string) => string | undefined): CaseResult[] {
+  return suite.checks.map((check) => skippedCase(check, notSelected?.(check.id) ?? reason));
+}
+
+function skippedCase(check: Check, reason: string): CaseResult {
+  return { checkId: check.id, title: check.title, severity: check.severity, status: 'skipped', message: reason, durationMs: 0, attachments: [] };
 }

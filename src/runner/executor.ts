@@ -21,6 +21,7 @@ import { resolveHosts } from './hosts.js';
 import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
 import { checkLabDhcpPool } from './preflight.js';
 import type { RunRecord } from './run-record.js';
+import type { CheckSelection } from './selection.js';
 
 export interface RunOptions {
   imagePath: string;
@@ -35,6 +36,8 @@ export interface RunOptions {
   reporters: readonly Reporter[];
   cleanup: CleanupRegistry;
   signal?: AbortSignal;
+  /** --check/--skip: checks not selected are reported skipped; a suite with none selected boots nothing. */
+  selection?: CheckSelection;
 }
 
 const execFileAsync = promisify(execFile);
@@ -68,7 +71,10 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   record.hosts = hostFacts;
   record.doing('run', undefined);
 
-  const plan = planRun({ suites: options.suites, hosts: hosts.map((h) => h.name), firmware: firmwares });
+  const selection = options.selection;
+  const notSelected = (suite: Suite) => (checkId: string) => selection?.reasonFor(suite.id, checkId);
+  const selectedChecks = (suite: Suite) => (selection ? selection.selected(suite) : suite.checks);
+  const { plan, idle } = planSelected({ suites: options.suites, selection, hosts: hosts.map((h) => h.name), firmware: firmwares });
   const suiteById = new Map(options.suites.map((s) => [s.id, s]));
   record.expect([...plan.unrunnable, ...plan.offline, ...plan.online].map((a) => ({ suite: suiteById.get(a.suiteId)!, firmware: 'firmware' in a ? a.firmware : undefined })));
   const reportDir = record.dir;
@@ -79,12 +85,13 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     emit(`lab DHCP pool: ${pool.free} of ${pool.size} addresses free, this run needs ${plan.guests.length}`);
   }
 
-  const planned: PlannedCase[] = options.suites.flatMap((suite) => suite.checks.map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
+  const planned: PlannedCase[] = options.suites.flatMap((suite) => selectedChecks(suite).map((c) => ({ suiteId: suite.id, checkId: c.id, title: c.title, severity: c.severity })));
   options.reporters.forEach((r) => r.onRunStart?.({ runId, image, hosts: hostFacts, planned, guests: plan.guests.length }));
 
+  for (const suite of idle) record.add(suiteResult(suite, undefined, [], skippedCases(suite, 'not selected', notSelected(suite)), [], new Date(), 0));
   for (const { suiteId, reason } of plan.unrunnable) {
     const suite = suiteById.get(suiteId)!;
-    record.add(suiteResult(suite, undefined, [], skippedCases(suite, `not run: ${reason}`), [], new Date(), 0));
+    record.add(suiteResult(suite, undefined, [], skippedCases(suite, `not run: ${reason}`, notSelected(suite)), [], new Date(), 0));
   }
 
   // Per-run SSH key: lives in the work folder only, reaches guests through the seed, never the image.
@@ -98,7 +105,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     const properties: Record<string, string> = {};
     record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal,
+      suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal, notSelected: notSelected(suite),
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     }).finally(() => record.doing(`suite ${suite.id}`, undefined));
     record.add(suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties));
@@ -258,7 +265,7 @@ async function runAssignment(
     // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
     const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
     const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments };
-    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot')];
+    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (checkId) => ctx.selection?.reasonFor(suite.id, checkId))];
   } else {
     const on = `running ${label} on ${assignment.guests.join(', ')}`;
     ctx.record.doing(`suite ${label}`, on);
@@ -266,6 +273,7 @@ async function runAssignment(
     cases = await runSuiteChecks({
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
+      notSelected: (checkId) => ctx.selection?.reasonFor(suite.id, checkId),
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));
   }
@@ -326,6 +334,16 @@ function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: Guest
 }
 
 
+
+/**
+ * The plan for the suites that have a selected check (--check/--skip); the others (`idle`) are left
+ * out of it, so they boot nothing: their checks are only reported skipped.
+ */
+export function planSelected(input: { suites: readonly Suite[]; selection?: CheckSelection; hosts: string[]; firmware: Firmware[] }): { plan: RunPlan; idle: Suite[] } {
+  const idle = input.selection ? input.suites.filter((suite) => !input.selection!.selected(suite).length) : [];
+  const plan = planRun({ suites: input.suites.filter((suite) => !idle.includes(suite)), hosts: input.hosts, firmware: input.firmware });
+  return { plan, idle };
+}
 
 export function selectSuites(ids: readonly string[] | undefined, available: readonly Suite[]): Suite[] {
   if (!ids?.length) return [...available];

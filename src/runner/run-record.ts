@@ -13,6 +13,7 @@ import { writeReportFile } from '../report/files.js';
 import { verdictOf, type CaseResult, type HostFacts, type RunResult, type SuiteResult } from '../report/model.js';
 import type { Firmware, ImageInfo, Suite } from '../suite-api/index.js';
 import { newRunId } from './run-id.js';
+import type { CheckSelection } from './selection.js';
 
 /** The pseudo-suite that carries what happened to the run as a whole (JUnit class `<image>.imgtest`). */
 export const RUN_SUITE_ID = 'imgtest';
@@ -25,6 +26,8 @@ export class RunRecord {
   hosts: HostFacts[] = [];
   firmware = '';
   accel = '';
+  /** --check/--skip: a check not selected is reported with that reason, however the run ends. */
+  selection?: CheckSelection;
   private readonly results: SuiteResult[] = [];
   /** Suite runs still to report: (suite, firmware) pairs in plan order. */
   private expected: { suite: Suite; firmware?: Firmware }[] = [];
@@ -78,7 +81,7 @@ export class RunRecord {
       .filter(({ suite, firmware }) => !reported.has(`${suite.id}/${firmware ?? ''}`))
       .map(({ suite, firmware }) => ({
         suiteId: suite.id, title: suite.title, firmware, guests: [], attachments: [], properties: {}, startedAt: now.toISOString(), durationMs: 0,
-        cases: suite.checks.map((c): CaseResult => ({ checkId: c.id, title: c.title, severity: c.severity, status: 'skipped', message: `not run: ${message}`, durationMs: 0, attachments: [] })),
+        cases: suite.checks.map((c): CaseResult => ({ checkId: c.id, title: c.title, severity: c.severity, status: 'skipped', message: this.selection?.reasonFor(suite.id, c.id) ?? `not run: ${message}`, durationMs: 0, attachments: [] })),
       }));
     const runCase: CaseResult = { checkId: 'run', title: 'the run completes', severity: 'must', status, message: code ? `${message} [${code}]` : message, durationMs: now.getTime() - this.startedAt.getTime(), attachments: [] };
     const runSuite: SuiteResult = { suiteId: RUN_SUITE_ID, title: 'imgtest run', guests: [], cases: [runCase], attachments: [], properties: {}, startedAt: this.startedAt.toISOString(), durationMs: runCase.durationMs };

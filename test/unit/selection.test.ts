@@ -1,0 +1,135 @@
+/**
+ * --check/--skip: which checks run, why the others are skipped, what the planner boots for them, and
+ * that selecting nothing is a usage error.
+ */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { runSuiteChecks } from '../../src/runner/checks.js';
+import { planSelected } from '../../src/runner/executor.js';
+import { RunRecord } from '../../src/runner/run-record.js';
+import { CheckSelection } from '../../src/runner/selection.js';
+import { pass, type Suite } from '../../src/suite-api/index.js';
+import { globToRegExp, matchesGlob } from '../../src/util/glob.js';
+import cloudInitAuth from '../../suites/cloud-init-auth/index.js';
+import imageHygiene from '../../suites/image-hygiene/index.js';
+import liveMigration from '../../suites/live-migration/index.js';
+import packageAudit from '../../suites/package-audit/index.js';
+import sshHardening from '../../suites/ssh-hardening/index.js';
+import uefiBoot from '../../suites/uefi-boot/index.js';
+import { HYBRID_BOOT } from './helpers/fake-guest.js';
+
+const builtIn: Suite[] = [imageHygiene, cloudInitAuth, sshHardening, packageAudit, uefiBoot, liveMigration];
+
+describe('glob', () => {
+  it('* is any run and ? one character, never across /; everything else is literal', () => {
+    expect(matchesGlob('ssh-weak-kex', 'ssh-*')).toBe(true);
+    expect(matchesGlob('ssh-weak-kex', 'ssh-weak-???')).toBe(true);
+    expect(matchesGlob('ssh-weak-kex', 'ssh-weak-??')).toBe(false);
+    expect(matchesGlob('ssh-weak-kex', '*kex')).toBe(true);
+    expect(matchesGlob('ssh-weak-kex', 'weak')).toBe(false); // the whole id, not a part
+    expect(matchesGlob('ssh-hardening/ssh-weak-kex', '*')).toBe(false);
+    expect(matchesGlob('ssh-hardening/ssh-weak-kex', '*/ssh-*')).toBe(true);
+    expect(matchesGlob('a.b', 'a.b')).toBe(true);
+    expect(matchesGlob('axb', 'a.b')).toBe(false);
+    expect(matchesGlob('a+(b)', 'a+(b)')).toBe(true);
+    expect(matchesGlob('', '*')).toBe(true);
+    expect(globToRegExp('[x]{2}').test('[x]{2}')).toBe(true);
+  });
+});
+
+describe('CheckSelection', () => {
+  it('--skip: matching checks are not selected, with the pattern as the reason', () => {
+    const selection = new CheckSelection([], ['ssh-weak-*']);
+    expect(selection.reasonFor('ssh-hardening', 'ssh-weak-kex')).toBe('not selected (--skip ssh-weak-*)');
+    expect(selection.reasonFor('ssh-hardening', 'ssh-sshd-t')).toBeUndefined();
+    expect(selection.active).toBe(true);
+    expect(new CheckSelection().active).toBe(false);
+    expect(new CheckSelection().reasonFor('a', 'b')).toBeUndefined();
+  });
+
+  it('--check: only matching checks; --skip still wins; suite-id/check-id patterns go by the suite', () => {
+    const selection = new CheckSelection(['ssh-*', 'uefi-boot/*'], ['ssh-weak-*']);
+    expect(selection.reasonFor('ssh-hardening', 'ssh-password-auth')).toBeUndefined();
+    expect(selection.reasonFor('uefi-boot', 'bios-boot')).toBeUndefined();
+    expect(selection.reasonFor('ssh-hardening', 'ssh-weak-macs')).toBe('not selected (--skip ssh-weak-*)');
+    expect(selection.reasonFor('package-audit', 'pkg-dpkg-audit')).toBe('not selected (--check ssh-* --check uefi-boot/*)');
+    expect(selection.selected(uefiBoot).map((c) => c.id)).toEqual(uefiBoot.checks.map((c) => c.id));
+    expect(selection.selected(packageAudit)).toEqual([]);
+  });
+
+  it('names the patterns that match no check of the run (a typo)', () => {
+    expect(new CheckSelection(['ssh-*', 'sshd-*'], ['mig-leg9-*', 'live-migration/mig-leg1-*']).unmatched(builtIn)).toEqual(['--check sshd-*', '--skip mig-leg9-*']);
+  });
+
+  it('selecting nothing at all is a usage error, one line', () => {
+    expect(() => new CheckSelection([], ['*']).requireSome(builtIn)).toThrow(UsageError);
+    const total = builtIn.reduce((n, s) => n + s.checks.length, 0);
+    expect(() => new CheckSelection([], ['*']).requireSome(builtIn)).toThrow(
+      new UsageError(`no check selected: --skip * leaves none of the ${total} checks of the 6 suites (image-hygiene, cloud-init-auth, ssh-hardening, package-audit, uefi-boot, live-migration) to run`),
+    );
+    expect(() => new CheckSelection(['shh-*']).requireSome([sshHardening])).toThrow(/^no check selected: --check shh-\* leaves none of the \d+ checks of suite ssh-hardening to run$/);
+    expect(() => new CheckSelection(['ssh-*'], ['ssh-*']).requireSome([sshHardening])).toThrow(/--check ssh-\* --skip ssh-\* leave none/);
+    expect(() => new CheckSelection(['ssh-*']).requireSome(builtIn)).not.toThrow();
+    expect(() => new CheckSelection()).not.toThrow();
+    expect(() => new CheckSelection([''])).toThrow(/--check: an empty pattern/);
+    expect(() => new CheckSelection([], ['a/b/c'])).toThrow(/--skip a\/b\/c: at most one \//);
+  });
+});
+
+describe('a suite none of whose checks is selected boots nothing', () => {
+  const hosts = ['hv1', 'hv2'];
+  const firmware = ['uefi', 'bios'] as const;
+
+  it('without a selection the plan is the planner\'s', () => {
+    const { plan, idle } = planSelected({ suites: builtIn, hosts, firmware: [...firmware] });
+    expect(idle).toEqual([]);
+    expect(plan.online.map((a) => a.suiteId)).toContain('live-migration');
+  });
+
+  it('--skip mig-*: live-migration is not planned (no exclusive guest), the others are', () => {
+    const { plan, idle } = planSelected({ suites: builtIn, selection: new CheckSelection([], ['mig-*']), hosts, firmware: [...firmware] });
+    expect(idle.map((s) => s.id)).toEqual(['live-migration']);
+    expect(plan.online.map((a) => a.suiteId)).not.toContain('live-migration');
+    expect(plan.online.some((a) => a.exclusive)).toBe(false);
+  });
+
+  it('--check hyg-*: only the offline suite runs, no guest is planned at all', () => {
+    const { plan, idle } = planSelected({ suites: builtIn, selection: new CheckSelection(['hyg-*']), hosts, firmware: [...firmware] });
+    expect(plan.guests).toEqual([]);
+    expect(plan.offline.map((a) => a.suiteId)).toEqual(['image-hygiene']);
+    expect(idle).toHaveLength(5);
+  });
+
+  it('--check ci-*: guests for cloud-init-auth only', () => {
+    const { plan } = planSelected({ suites: builtIn, selection: new CheckSelection(['ci-*']), hosts, firmware: [...firmware] });
+    expect(plan.online.map((a) => a.suiteId)).toEqual(['cloud-init-auth']);
+    expect(plan.guests).toHaveLength(2);
+  });
+});
+
+describe('checks not selected are reported skipped, with the reason', () => {
+  const suite: Suite = {
+    id: 'sel', title: 'sel', requires: { offline: true },
+    checks: ['sel-a', 'sel-b', 'sel-c'].map((id) => ({ id, title: id, severity: 'must' as const, run: async () => pass(`${id} ran`) })),
+  };
+  const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
+
+  it('runSuiteChecks runs the selected ones and skips the others, in the suite\'s order', async () => {
+    const selection = new CheckSelection([], ['sel-b']);
+    const reported: string[] = [];
+    const cases = await runSuiteChecks({
+      suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined,
+      notSelected: (checkId) => selection.reasonFor(suite.id, checkId), onCase: (c) => reported.push(c.checkId),
+    });
+    expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['sel-a passed sel-a ran', 'sel-b skipped not selected (--skip sel-b)', 'sel-c passed sel-c ran']);
+    expect(reported).toEqual(['sel-a', 'sel-b', 'sel-c']);
+  });
+
+  it('a run that ends early still says which checks were not selected', async () => {
+    const record = new RunRecord([suite], '/nonexistent', 'x.qcow2', '0.1.0');
+    record.selection = new CheckSelection(['sel-a']);
+    const result = record.ended('error', 'host hv1 did not answer');
+    const cases = result.suites.find((s) => s.suiteId === 'sel')!.cases;
+    expect(cases.map((c) => c.message)).toEqual(['not run: host hv1 did not answer', 'not selected (--check sel-a)', 'not selected (--check sel-a)']);
+  });
+});
