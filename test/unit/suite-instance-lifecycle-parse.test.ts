@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMtimes } from '../../suites/instance-lifecycle/commands/cloud-init.js';
 import { fstabEntries, jsonNumber, parseFindmnt } from '../../suites/instance-lifecycle/commands/findmnt.js';
 import { parseBtrfsUsage, parseDfSize, parseDumpe2fs, parseXfsInfo } from '../../suites/instance-lifecycle/commands/fs-size.js';
-import { parseDefaultDuid, parseNetworkdClientId, parseSha256sum } from '../../suites/instance-lifecycle/commands/identity.js';
+import { bakedSeed, parseBirthTimes, parseBtime, parseDefaultDuid, parseNetworkdClientId, parseSha256sum } from '../../suites/instance-lifecycle/commands/identity.js';
 import { parseIpAddr } from '../../suites/instance-lifecycle/commands/ip.js';
 import { DEFAULT_BOOT_ERROR_IGNORE, formatEntry, parseJournalJson, splitBootErrors } from '../../suites/instance-lifecycle/commands/journalctl.js';
 import { parseLsblk, rootChain } from '../../suites/instance-lifecycle/commands/lsblk.js';
@@ -178,6 +178,20 @@ describe('identity', () => {
     const mtimes = parseMtimes(s.semListing(1_764_484_815));
     expect(mtimes.get('config_ssh')).toBeCloseTo(1_764_484_815.0524, 4);
     expect(mtimes.size).toBe(s.SEM_MODULES.length);
+  });
+
+  it('reads stat birth times and /proc/stat btime, and tells a baked random seed by its birth', () => {
+    const births = parseBirthTimes(`${s.seedBirths(s.BTIME - 7200)}stat: cannot statx '/nope': No such file or directory\n`);
+    expect(births).toEqual(new Map([['/var/lib/systemd/random-seed', s.BTIME - 7200], ['/var/lib/cloud/instance', s.BTIME + 41]]));
+    expect(parseBtime(s.procStat())).toBe(s.BTIME);
+    const evidence = '';
+    expect(bakedSeed({ seed: s.BTIME - 7200, instance: s.BTIME + 41, boot: s.BTIME, evidence })).toMatch(/created .* before the instance's first boot/);
+    // Born during this boot (the clean image ships no seed): fine, as is a clock step of a few seconds.
+    expect(bakedSeed({ seed: s.BTIME + 6, instance: s.BTIME + 41, boot: s.BTIME, evidence })).toBeUndefined();
+    expect(bakedSeed({ seed: s.BTIME - 20, instance: s.BTIME + 41, boot: s.BTIME, evidence })).toBeUndefined();
+    // A later boot of the instance (cloud-init's directory predates it): not judged.
+    expect(bakedSeed({ seed: s.BTIME - 7200, instance: s.BTIME - 3000, boot: s.BTIME, evidence })).toBeUndefined();
+    expect(bakedSeed({ seed: undefined, instance: s.BTIME + 41, boot: s.BTIME, evidence })).toBeUndefined();
   });
 
   it('reads ip -j addr: the MAC and global IPv4 addresses per interface', () => {

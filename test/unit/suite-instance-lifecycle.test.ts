@@ -307,6 +307,24 @@ describe('life-clone-unique', () => {
     expect(outcome.message).toContain(`random seed (sha256) ${'5e'.repeat(32)} is the same on`);
   });
 
+  it('finds a seed baked into the image by its birth time, though systemd-random-seed rewrote its contents', async () => {
+    const world = lab();
+    const baked = { [s.SEED_BIRTH_KEY]: s.seedBirths(s.BTIME - 3 * 3600) };
+    const outcome = await runCheck('life-clone-unique', context([guest(1, world, { patch: baked }), guest(2, world, { patch: baked })]), world);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.message).toBe(
+      'imgtest-run1-g1: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance\'s first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed; ' +
+        'imgtest-run1-g2: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance\'s first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed',
+    );
+  });
+
+  it('does not judge the seed birth after a later boot, or where the filesystem keeps no birth time', async () => {
+    const world = lab();
+    const laterBoot = { [s.SEED_BIRTH_KEY]: s.seedBirths(s.BTIME - 3 * 3600, s.BTIME - 3000) };
+    const noBirth = { [s.SEED_BIRTH_KEY]: s.seedBirths(0, 0) };
+    expect((await runCheck('life-clone-unique', context([guest(1, world, { patch: laterBoot }), guest(2, world, { patch: noBirth })]), world)).status).toBe('pass');
+  });
+
   it('catches a shared host key and a shared hostname', async () => {
     const world = lab();
     const outcome = await runCheck('life-clone-unique', context([guest(1, world), guest(2, world, { patch: { ...s.keygen(1), 'cat /proc/sys/kernel/hostname': 'imgtest-a1b2-g1\n' } })]), world);

@@ -4,12 +4,16 @@
  * key fingerprints, the DHCP client identity (a dhclient DUID, a systemd-networkd client id, both derived
  * from or kept next to per-instance state), the random seed, the hostname, cloud-init's instance-id.
  *
+ * The random seed is compared by its sha256, but systemd-random-seed rewrites it at every boot, so a seed
+ * baked into the image no longer shows that way once booted; its birth time still does (a file created
+ * before the instance's first boot: ../commands/identity.ts).
+ *
  * Filesystem UUIDs are expected to be equal (every guest boots a copy of the same disk) and are not checked.
  */
 import type { Check, CheckContext, GuestHandle } from '../api.js';
 import { skip, fail, pass } from '../api.js';
 import { readInstanceId } from '../commands/cloud-init.js';
-import { readDhcpIdentity, readHostname, readMachineId, readRandomSeedHash } from '../commands/identity.js';
+import { bakedSeed, readDhcpIdentity, readHostname, readMachineId, readRandomSeedHash, readSeedBirth } from '../commands/identity.js';
 import { readHostKeyFingerprints } from '../commands/ssh-keys.js';
 import { guestHeader, oneLine, perGuest, requireGuests } from '../guest.js';
 
@@ -17,6 +21,8 @@ interface Identity {
   guest: GuestHandle;
   /** property -> values (one, or several: host keys, DHCP identities); absent: not present. */
   values: Map<string, string[]>;
+  /** Found on this guest alone (a baked random seed). */
+  problems: string[];
   evidence: string[];
 }
 
@@ -28,6 +34,7 @@ async function readIdentity(guest: GuestHandle): Promise<Identity> {
   const keys = await readHostKeyFingerprints(guest);
   const dhcp = await readDhcpIdentity(guest);
   const seed = await readRandomSeedHash(guest);
+  const birth = await readSeedBirth(guest);
   const hostname = await readHostname(guest);
   const instanceId = await readInstanceId(guest);
   const values = new Map<string, string[]>();
@@ -41,7 +48,8 @@ async function readIdentity(guest: GuestHandle): Promise<Identity> {
   put('random seed (sha256)', [seed.value]);
   put('hostname', [hostname.value]);
   put('instance-id', [instanceId.value]);
-  return { guest, values, evidence: [machineId.evidence, keys.evidence, dhcp.evidence, seed.evidence, hostname.evidence, instanceId.evidence] };
+  const baked = bakedSeed(birth);
+  return { guest, values, problems: baked ? [baked] : [], evidence: [machineId.evidence, keys.evidence, dhcp.evidence, seed.evidence, birth.evidence, hostname.evidence, instanceId.evidence] };
 }
 
 /** Values found on more than one guest, per property: "machine-id 3f2a... on g1, g2". */
@@ -63,7 +71,7 @@ export async function cloneUnique(context: CheckContext) {
   const absent = PROPERTIES.filter((p) => identities.every((id) => !id.values.has(p)));
   const notes = absent.map((p) => `${p}: not present on any guest (nothing to compare)`);
   const evidence = [table, ...notes.map((n) => `note: ${n}`), ...identities.map((id) => `${guestHeader(id.guest)}\n${id.evidence.join('\n')}`)].join('\n\n');
-  const shared = collisions(identities);
+  const shared = [...collisions(identities), ...identities.flatMap((id) => id.problems.map((p) => `${id.guest.name}: ${p}`))];
   if (shared.length) return fail(oneLine(shared.join('; '), 1000), evidence);
   const compared = PROPERTIES.filter((p) => !absent.includes(p));
   return pass(oneLine(`${compared.join(', ')} differ between ${guests.map((g) => g.name).join(' and ')}${absent.length ? `; ${absent.join(', ')}: not present` : ''}`, 1000), evidence);

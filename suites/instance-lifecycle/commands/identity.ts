@@ -51,6 +51,68 @@ export async function readRandomSeedHash(guest: GuestHandle): Promise<Value> {
   throw cannotObserve(guest, what, ran);
 }
 
+/** `stat -L -c '%W %n' A B`: birth time (seconds, 0 when the filesystem does not record it) per path. */
+export function parseBirthTimes(output: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    const m = /^(-?\d+) (\/.+)$/.exec(line.trim());
+    if (m) out.set(m[2]!, Number(m[1]));
+  }
+  return out;
+}
+
+/** /proc/stat "btime 1764484811": when this boot started, seconds since the epoch. */
+export function parseBtime(stat: string): number | undefined {
+  const m = /^btime (\d+)$/m.exec(stat);
+  return m ? Number(m[1]) : undefined;
+}
+
+export const INSTANCE_LINK = '/var/lib/cloud/instance';
+
+export interface SeedBirth {
+  /** Birth of /var/lib/systemd/random-seed (absent: no file, or the filesystem records no birth time). */
+  seed?: number;
+  /** Birth of cloud-init's directory for this instance (made at the instance's first boot). */
+  instance?: number;
+  /** Start of the current boot. */
+  boot?: number;
+  evidence: string;
+}
+
+/**
+ * When the random seed file was created, against this boot and the instance's first boot.
+ * systemd-random-seed rewrites the seed in place at every boot (src/random-seed/random-seed.c: open
+ * O_RDWR|O_CREAT, lseek, write; its comment warns of "golden images" whose random seed file is not reset),
+ * so the contents change but the file's birth time stays that of the image build when the seed was baked.
+ */
+export async function readSeedBirth(guest: GuestHandle): Promise<SeedBirth> {
+  const what = `read the birth time of ${RANDOM_SEED_PATH}`;
+  const ran = await run(guest, ['stat', '-L', '-c', '%W %n', RANDOM_SEED_PATH, INSTANCE_LINK], { sudo: true }, what);
+  const births = parseBirthTimes(ran.result.stdout);
+  const stat = await readFile(guest, '/proc/stat');
+  const boot = stat.state === 'ok' ? parseBtime(stat.text) : undefined;
+  const known = (v: number | undefined) => (v !== undefined && v > 0 ? v : undefined);
+  return { seed: known(births.get(RANDOM_SEED_PATH)), instance: known(births.get(INSTANCE_LINK)), boot, evidence: `${ran.evidence}
+/proc/stat btime: ${boot ?? '(unread)'}` };
+}
+
+/** Clock steps at boot (RTC to NTP) stay well under this; a baked seed is older than the boot by the build's remaining steps and the run's setup. */
+export const SEED_BIRTH_MARGIN_S = 60;
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+/**
+ * The seed file was created before the instance's first boot: baked into the image, so every instance
+ * starts from the same seed. Judged only when this boot is the instance's first (cloud-init made its
+ * instance directory during it) and the filesystem records birth times.
+ */
+export function bakedSeed(b: SeedBirth): string | undefined {
+  if (b.seed === undefined || b.instance === undefined || b.boot === undefined) return undefined;
+  if (b.instance < b.boot - SEED_BIRTH_MARGIN_S) return undefined;
+  if (b.seed >= b.boot - SEED_BIRTH_MARGIN_S) return undefined;
+  return `${RANDOM_SEED_PATH} was created ${iso(b.seed)}, before the instance's first boot (${iso(b.boot)}): baked into the image, every instance starts from the same seed`;
+}
+
 /** ISC dhclient lease file: `default-duid "\000\001\000\001...";` (the DUID it reuses at every start). */
 export function parseDefaultDuid(leases: string): string | undefined {
   return /^\s*default-duid\s+"((?:[^"\\]|\\.)*)"\s*;/m.exec(leases)?.[1];

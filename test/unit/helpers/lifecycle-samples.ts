@@ -265,18 +265,18 @@ Data,single: Size:805306368, Used:626475008 (77.79%)
 export const DF_SIZE = '1B-blocks\n4052750336\n';
 export const DF_H = 'Filesystem      Size  Used Avail Use% Mounted on\n/dev/vda2       3.8G  1.1G  2.5G  31% /\n';
 
-export const GROWTH_LOG_CLEAN = `2026-11-30 06:40:16,120 - cc_growpart.py[DEBUG]: No 'growpart' entry in cfg.  Using default: {'mode': 'auto', 'devices': ['/'], 'ignore_growroot_disabled': False}
-2026-11-30 06:40:16,290 - subp.py[DEBUG]: Running command ['growpart', '--dry-run', '/dev/vda', '2'] with allowed return codes [0] (shell=False, capture=True)
-2026-11-30 06:40:16,702 - subp.py[DEBUG]: Running command ['growpart', '/dev/vda', '2'] with allowed return codes [0] (shell=False, capture=True)
-2026-11-30 06:40:17,410 - util.py[DEBUG]: resize_devices took 1.121 seconds
-2026-11-30 06:40:17,411 - cc_growpart.py[INFO]: '/' resized: changed (/dev/vda, 2) from 2041560576 to 4189044224
-2026-11-30 06:40:17,420 - cc_resizefs.py[DEBUG]: Resizing / (ext4) using resize2fs /dev/vda2
-2026-11-30 06:40:17,421 - subp.py[DEBUG]: Running command ('resize2fs', '/dev/vda2') with allowed return codes [0] (shell=False, capture=True)
+export const GROWTH_LOG_CLEAN = `2025-11-30 06:40:16,120 - cc_growpart.py[DEBUG]: No 'growpart' entry in cfg.  Using default: {'mode': 'auto', 'devices': ['/'], 'ignore_growroot_disabled': False}
+2025-11-30 06:40:16,290 - subp.py[DEBUG]: Running command ['growpart', '--dry-run', '/dev/vda', '2'] with allowed return codes [0] (shell=False, capture=True)
+2025-11-30 06:40:16,702 - subp.py[DEBUG]: Running command ['growpart', '/dev/vda', '2'] with allowed return codes [0] (shell=False, capture=True)
+2025-11-30 06:40:17,410 - util.py[DEBUG]: resize_devices took 1.121 seconds
+2025-11-30 06:40:17,411 - cc_growpart.py[INFO]: '/' resized: changed (/dev/vda, 2) from 2041560576 to 4189044224
+2025-11-30 06:40:17,420 - cc_resizefs.py[DEBUG]: Resizing / (ext4) using resize2fs /dev/vda2
+2025-11-30 06:40:17,421 - subp.py[DEBUG]: Running command ('resize2fs', '/dev/vda2') with allowed return codes [0] (shell=False, capture=True)
 `;
-export const GROWTH_LOG_NO_GROWPART = `2026-11-30 06:40:16,120 - cc_growpart.py[DEBUG]: No 'growpart' entry in cfg.  Using default: {'mode': 'auto', 'devices': ['/'], 'ignore_growroot_disabled': False}
-2026-11-30 06:40:16,131 - cc_growpart.py[DEBUG]: growpart unable to find resizer for 'auto': No resizers available
-2026-11-30 06:40:16,150 - cc_resizefs.py[DEBUG]: Resizing / (ext4) using resize2fs /dev/vda2
-2026-11-30 06:40:16,151 - subp.py[DEBUG]: Running command ('resize2fs', '/dev/vda2') with allowed return codes [0] (shell=False, capture=True)
+export const GROWTH_LOG_NO_GROWPART = `2025-11-30 06:40:16,120 - cc_growpart.py[DEBUG]: No 'growpart' entry in cfg.  Using default: {'mode': 'auto', 'devices': ['/'], 'ignore_growroot_disabled': False}
+2025-11-30 06:40:16,131 - cc_growpart.py[DEBUG]: growpart unable to find resizer for 'auto': No resizers available
+2025-11-30 06:40:16,150 - cc_resizefs.py[DEBUG]: Resizing / (ext4) using resize2fs /dev/vda2
+2025-11-30 06:40:16,151 - subp.py[DEBUG]: Running command ('resize2fs', '/dev/vda2') with allowed return codes [0] (shell=False, capture=True)
 `;
 
 // ------------------------------------------------------------------ identity
@@ -302,9 +302,9 @@ export const DHCLIENT_LEASE = `lease {
   option domain-name-servers 10.78.0.1;
   option dhcp-server-identifier 10.78.0.1;
   option ntp-servers 10.78.0.1;
-  renew 1 2026/11/30 06:45:02;
-  rebind 1 2026/11/30 06:49:27;
-  expire 1 2026/11/30 06:50:42;
+  renew 0 2025/11/30 06:45:02;
+  rebind 0 2025/11/30 06:49:27;
+  expire 0 2025/11/30 06:50:42;
 }
 `;
 export const DHCLIENT_LEASE_BAKED_DUID = `default-duid "\\000\\001\\000\\001,\\234\\243\\020RT\\000\\022\\064V";\n${DHCLIENT_LEASE}`;
@@ -348,7 +348,7 @@ export function semListing(base: number): string {
 
 export const CHRONY_SYNCED = `Reference ID    : 0A4E0001 (10.78.0.1)
 Stratum         : 11
-Ref time (UTC)  : Mon Nov 30 06:42:10 2026
+Ref time (UTC)  : Sun Nov 30 06:42:10 2025
 System time     : 0.000012345 seconds fast of NTP time
 Last offset     : +0.000005678 seconds
 RMS offset      : 0.000010000 seconds
@@ -385,6 +385,16 @@ export const NTPQ_UNSYNCED = `     remote                                   refi
  10.78.0.1                               .INIT.          16 u    -   64    0   0.0000   0.0000   0.0001
 `;
 
+/** This boot started here (s): /proc/stat btime. */
+export const BTIME = 1_764_484_811;
+
+/** /proc/stat of a 1-vCPU guest (the lines before btime shortened). */
+export const procStat = (btime = BTIME): string => `cpu  1771 0 2467 117436 1023 0 95 0 0 0\ncpu0 1771 0 2467 117436 1023 0 95 0 0 0\nintr 312345 0 9 0 0 0\nctxt 523411\nbtime ${btime}\nprocesses 1873\nprocs_running 1\nprocs_blocked 0\nsoftirq 201234 0 40123 12 9876 8765 0 1234 60123 0 81101\n`;
+
+/** `stat -L -c '%W %n'` of the seed and cloud-init's instance directory: both made during this (first) boot. */
+export const seedBirths = (seed = BTIME + 6, instance = BTIME + 41): string => `${seed} /var/lib/systemd/random-seed\n${instance} /var/lib/cloud/instance\n`;
+export const SEED_BIRTH_KEY = '[sudo] stat -L -c %W %n /var/lib/systemd/random-seed /var/lib/cloud/instance';
+
 /** The fake clock of the tests starts here (ms). */
 export const T0 = 1_764_484_900_000;
 export const epoch = (ms: number): string => `${Math.floor(ms / 1000)}.${String(Math.round((ms % 1000) * 1e6)).padStart(9, '0')}\n`;
@@ -406,6 +416,8 @@ export function cleanGuestTable(n: number, mac: string, address: string): Record
     '[sudo] cat /var/lib/dhcp/dhclient.enp1s0.leases': DHCLIENT_LEASE.replace('10.78.0.11', address),
     '[sudo] find /run/systemd/netif/leases -maxdepth 1 -type f -name *': { exitCode: 1, stderr: "find: '/run/systemd/netif/leases': No such file or directory\n" },
     '[sudo] sha256sum /var/lib/systemd/random-seed': `${String(n).repeat(64)}  /var/lib/systemd/random-seed\n`,
+    [SEED_BIRTH_KEY]: seedBirths(),
+    'cat /proc/stat': procStat(),
     'cat /proc/sys/kernel/hostname': `imgtest-a1b2-g${n}\n`,
     '[sudo] cat /var/lib/cloud/data/instance-id': `iid-imgtest-run1-g${n}\n`,
     [TIME_UNITS_KEY]: timeUnitsShow(),
