@@ -157,6 +157,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
           process.stdout.write(`    (the checks of a run depend on suites.${suite.id} in the config${runs === undefined ? '' : `; with the defaults, ${runs} of ${suite.checks.length}`})\n`);
         }
         for (const check of suite.checks) process.stdout.write(`    ${check.id.padEnd(28)} ${check.severity.padEnd(6)} ${check.title}\n`);
+        // What the suite says about itself beyond its checks (e.g. ssh-hardening's severity per policy profile).
+        if (typeof suite.details === 'string' && suite.details.trim()) process.stdout.write(`${suite.details.trimEnd().replace(/^(?=.)/gm, '    ')}\n`);
       }
     });
   return program;

@@ -66,6 +66,12 @@ export interface Suite<Options = unknown> {
   id: string;
   title: string;
   description?: string;
+  /**
+   * More about the suite for `imgtest suites`, printed as it is (indented) under the suite's checks:
+   * what a reader needs to judge its verdicts that the check list does not show, e.g. how each check
+   * weighs under each of the suite's policy profiles. Plain text, lines of at most about 120 columns.
+   */
+  details?: string;
   requires: SuiteRequirements;
   /** Every check the suite has (what `imgtest suites` lists); a run has all of them unless `checksFor` says otherwise. */
   checks: readonly Check[];

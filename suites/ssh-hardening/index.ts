@@ -15,6 +15,7 @@
 import { defineSuite, type Suite } from '../../src/suite-api/index.js';
 import { createChecks } from './checks.js';
 import { optionsSchema } from './options.js';
+import { policyTableText } from './policy.js';
 import { realHostTools, type HostTools } from './probe.js';
 
 /** The suite with its host-side tools injectable (tests pass a fake ssh-audit). */
@@ -29,11 +30,12 @@ export function createSshHardeningSuite(tools: HostTools = realHostTools): Suite
       'configuration file permissions, sshd -t, and that the service is enabled and running.',
     // sshd's configuration and the algorithms it offers do not depend on the firmware: run once.
     requires: { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } },
+    details: policyTableText(),
     optionsSchema,
     checks: createChecks(tools),
   });
 }
 
 export const sshHardeningSuite = createSshHardeningSuite();
-export { POLICY_RULES, POLICY_TABLE, PROFILES, type PolicyRule, type PolicyTableRow, type Profile } from './policy.js';
+export { POLICY_RULES, POLICY_TABLE, PROFILES, policyTableText, type PolicyRule, type PolicyTableRow, type Profile } from './policy.js';
 export default sshHardeningSuite;

@@ -161,3 +161,22 @@ export interface PolicyTableRow {
 }
 
 export const POLICY_TABLE: readonly PolicyTableRow[] = POLICY_RULES.map((r) => ({ check: r.check, rule: r.id, title: r.title, baseline: r.severity.baseline, 'cis-level1': r.severity['cis-level1'], strict: r.severity.strict, source: r.source }));
+
+/**
+ * The table as plain text for `imgtest suites` (the suite's `details`): one line per rule with its
+ * check and its severity under each profile, in table order; sources are in README (too long for a
+ * terminal line).
+ */
+export function policyTableText(rows: readonly PolicyTableRow[] = POLICY_TABLE): string {
+  const header = { check: 'check', rule: 'rule', baseline: 'baseline', 'cis-level1': 'cis-level1', strict: 'strict', title: 'what breaks it' };
+  const width = (key: 'check' | 'rule') => Math.max(header[key].length, ...rows.map((r) => r[key].length));
+  const [wc, wr] = [width('check'), width('rule')];
+  const line = (r: typeof header) => `  ${r.check.padEnd(wc)}  ${r.rule.padEnd(wr)}  ${r.baseline.padEnd(8)}  ${r['cis-level1'].padEnd(10)}  ${r.strict.padEnd(6)}  ${r.title}`.trimEnd();
+  return [
+    `Severity per policy profile (suites.ssh-hardening.policy: ${PROFILES.join(' | ')}; default baseline).`,
+    'A failed check weighs what its heaviest broken rule weighs; suites.ssh-hardening.severity.<check-id>',
+    'overrides that. Where each rule comes from: README, "SSH hardening".',
+    line(header),
+    ...rows.map((r) => line({ check: r.check, rule: r.rule, baseline: r.baseline, 'cis-level1': r['cis-level1'], strict: r.strict, title: r.title })),
+  ].join('\n');
+}
