@@ -127,6 +127,10 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         return;
       }
       process.stdout.write(`lab: ${status.up ? 'up' : 'down'} (${status.stateDir})\n`);
+      const net = status.guestNetwork;
+      process.stdout.write(
+        `guest network ${net.cidr}: DHCP ${net.dhcpServer} (dnsmasq ${net.dhcpRunning ? 'running' : 'stopped'}), NTP ${net.ntpServer} (chronyd ${net.ntpRunning ? 'running' : 'stopped'}, stratum ${net.ntpStratum}, this machine's clock)\n`,
+      );
       for (const host of status.hosts) {
         process.stdout.write(`${host.name}  ${host.running ? 'running' : 'stopped'}  ${host.uri}\n`);
         if (host.running) process.stdout.write(`    libvirt ${host.libvirtVersion ?? '?'}, QEMU ${host.qemuVersion ?? '?'}, host UUID ${host.hostUuid ?? '?'}, domains: ${host.domains.join(', ') || 'none'}\n`);

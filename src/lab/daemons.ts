@@ -1,12 +1,13 @@
 import { InfraError } from '../errors.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { run } from '../util/exec.js';
-import { dnsmasqArgs } from './host-config.js';
+import { writeIfChanged } from './files.js';
+import { chronyConf, chronydArgs, dnsmasqArgs } from './host-config.js';
 import { inHost, type HostNamespaceFiles } from './host-namespace.js';
-import { DHCP_RANGE, GUEST_BRIDGE, LAB_NETNS, netnsPath, type LabPaths } from './layout.js';
+import { DHCP_RANGE, GUEST_BRIDGE, GUEST_CIDR, LAB_NETNS, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, netnsPath, type LabPaths } from './layout.js';
 import { namespaceId, processInfo, readPidFile, runningDaemon, stopProcesses, type DaemonExpectation } from './processes.js';
 
-/** Starting, checking and restarting the lab's daemons: virtlogd, libvirtd (per host) and dnsmasq (lab). */
+/** Starting, checking and restarting the lab's daemons: virtlogd, libvirtd (per host), dnsmasq and chronyd (lab). */
 
 type Log = (line: string) => void;
 
@@ -18,6 +19,8 @@ export interface DaemonSpec {
   expected: DaemonExpectation;
   /** Starts the daemon; it must fork into the background and write `pidFile`. */
   start: () => Promise<unknown>;
+  /** When set, a stale process named in the pid file is stopped only if its arguments include this. */
+  ownArgument?: string;
 }
 
 /**
@@ -30,7 +33,8 @@ export async function ensureDaemon(spec: DaemonSpec, log: Log, restart = false):
   if (running !== undefined && !restart) return running;
   const previous = await readPidFile(spec.pidFile);
   const stale = previous === undefined ? undefined : await processInfo(previous);
-  if (stale && stale.comm === spec.expected.comm) {
+  const ours = stale && stale.comm === spec.expected.comm && (spec.ownArgument === undefined || (await processArgs(stale.pid))?.includes(spec.ownArgument));
+  if (stale && ours) {
     log(`${spec.label}: stopping pid ${stale.pid}${restart ? ' to restart it' : ' (outside the lab namespaces)'}`);
     await stopProcesses([stale.pid]);
   }
@@ -84,14 +88,20 @@ export async function waitForLibvirt(uri: string, label: string, timeoutMs: numb
   }
 }
 
-export async function dnsmasqSpec(paths: LabPaths): Promise<DaemonSpec> {
-  const args = dnsmasqArgs({
+/** The arguments this version starts the lab's dnsmasq with. */
+function labDnsmasqArgs(paths: LabPaths): string[] {
+  return dnsmasqArgs({
     interfaceName: GUEST_BRIDGE,
     range: DHCP_RANGE,
+    ntpServer: NTP_SERVER_ADDRESS,
     leasesFile: paths.lab.leases,
     pidFile: paths.lab.dnsmasqPid,
     logFile: paths.lab.dnsmasqLog,
   });
+}
+
+export async function dnsmasqSpec(paths: LabPaths): Promise<DaemonSpec> {
+  const args = labDnsmasqArgs(paths);
   return {
     label: 'lab: dnsmasq (DHCP)',
     pidFile: paths.lab.dnsmasqPid,
@@ -106,13 +116,60 @@ export async function processArgs(pid: number): Promise<string[] | undefined> {
   return text === undefined ? undefined : text.split('\0').filter((arg, i, all) => !(i === all.length - 1 && arg === '')).slice(1);
 }
 
-/** True when the lab's dnsmasq runs with other arguments than this version asks for (e.g. the old 1-hour leases): `lab up` restarts it. */
+/**
+ * True when the lab's dnsmasq runs with other arguments than this version asks for (e.g. the old 1-hour
+ * leases, or no NTP server option): `lab up` restarts it.
+ */
 export async function dnsmasqOutdated(paths: LabPaths): Promise<boolean> {
   const spec = await dnsmasqSpec(paths);
+  return runsWithOtherArgs(spec, labDnsmasqArgs(paths));
+}
+
+async function runsWithOtherArgs(spec: DaemonSpec, wanted: readonly string[]): Promise<boolean> {
   const pid = await runningDaemon(spec.pidFile, spec.expected);
   if (pid === undefined) return false;
   const args = await processArgs(pid);
-  return args !== undefined && !sameArgs(args, dnsmasqArgs({ interfaceName: GUEST_BRIDGE, range: DHCP_RANGE, leasesFile: paths.lab.leases, pidFile: paths.lab.dnsmasqPid, logFile: paths.lab.dnsmasqLog }));
+  return args !== undefined && !sameArgs(args, wanted);
+}
+
+/** The text of the lab's chrony.conf (see chronyConf for every directive). */
+export function labChronyConf(paths: LabPaths): string {
+  return chronyConf({ bindAddress: NTP_SERVER_ADDRESS, allow: GUEST_CIDR, stratum: NTP_LOCAL_STRATUM, pidFile: paths.lab.chrony.pid });
+}
+
+function labChronydArgs(paths: LabPaths): string[] {
+  return chronydArgs({ configFile: paths.lab.chrony.config, logFile: paths.lab.chrony.log });
+}
+
+/**
+ * The lab's NTP server: chronyd in the lab namespace (where dnsmasq runs), serving this machine's clock
+ * on the guest network and never adjusting it. Its config must be written first (writeChronyConf).
+ */
+export async function chronydSpec(paths: LabPaths): Promise<DaemonSpec> {
+  return {
+    label: 'lab: chronyd (NTP)',
+    pidFile: paths.lab.chrony.pid,
+    // Its pid file outlives it (see start): a chronyd of the machine's may have that pid now.
+    ownArgument: paths.lab.chrony.config,
+    expected: { comm: 'chronyd', netns: await namespaceId(netnsPath(LAB_NETNS)) },
+    // chronyd refuses to start while the pid in its pid file is alive, and after dropping root it cannot
+    // delete the file on exit: a pid left there may belong to another process by now. ensureDaemon
+    // starts only when no lab chronyd runs, so the file is stale here.
+    start: async () => {
+      await rm(paths.lab.chrony.pid, { force: true });
+      return run('nsenter', [`--net=${netnsPath(LAB_NETNS)}`, '--', 'chronyd', ...labChronydArgs(paths)], { timeoutMs: 30_000 });
+    },
+  };
+}
+
+/** Writes the lab's chrony.conf; true when it changed (a running chronyd then reads it only on restart). */
+export async function writeChronyConf(paths: LabPaths): Promise<boolean> {
+  return writeIfChanged(paths.lab.chrony.config, labChronyConf(paths), 0o644);
+}
+
+/** True when the lab's chronyd runs with other arguments than this version asks for: `lab up` restarts it. */
+export async function chronydOutdated(paths: LabPaths): Promise<boolean> {
+  return runsWithOtherArgs(await chronydSpec(paths), labChronydArgs(paths));
 }
 
 export function sameArgs(a: readonly string[], b: readonly string[]): boolean {

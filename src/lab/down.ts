@@ -1,7 +1,7 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { InfraError } from '../errors.js';
 import { run } from '../util/exec.js';
-import { dnsmasqSpec, localSocketUri } from './daemons.js';
+import { dnsmasqSpec, localSocketUri, processArgs } from './daemons.js';
 import { exists } from './files.js';
 import { hostMountNsId, removeHostNamespaces, rootMounts } from './host-namespace.js';
 import { HOST_SPECS, LAB_NETNS, netnsPath, type LabPaths } from './layout.js';
@@ -58,15 +58,22 @@ async function labProcesses(paths: LabPaths): Promise<number[]> {
     if (id !== undefined) mnt.push(id);
   }
   const pids = new Set(await pidsInNamespaces({ net, mnt }));
-  const pidFiles: [string, string][] = [[(await dnsmasqSpec(paths)).pidFile, 'dnsmasq']];
+  // chronyd cannot delete its pid file once it runs as _chrony: a pid left there may be another chronyd
+  // by now (the machine's own), so it counts only with the lab's config file in its arguments.
+  const pidFiles: [string, string, string?][] = [
+    [(await dnsmasqSpec(paths)).pidFile, 'dnsmasq'],
+    [paths.lab.chrony.pid, 'chronyd', paths.lab.chrony.config],
+  ];
   for (const host of HOST_SPECS) {
     const hostPaths = paths.host(host.name);
     pidFiles.push([hostPaths.libvirtdPid, 'libvirtd'], [hostPaths.virtlogdPid, 'virtlogd'], [hostPaths.sshd.pid, 'sshd']);
   }
-  for (const [file, comm] of pidFiles) {
+  for (const [file, comm, argument] of pidFiles) {
     const pid = await readPidFile(file);
     const info = pid === undefined ? undefined : await processInfo(pid);
-    if (info?.comm === comm) pids.add(info.pid);
+    if (info?.comm !== comm) continue;
+    if (argument !== undefined && !(await processArgs(info.pid))?.includes(argument)) continue;
+    pids.add(info.pid);
   }
   return [...pids];
 }

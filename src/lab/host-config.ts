@@ -179,6 +179,8 @@ export function hostFirewallRules(input: { peerAddress: string; libvirtPort: num
 export interface DnsmasqInput {
   interfaceName: string;
   range: { first: string; last: string; netmask: string; lease: string };
+  /** The NTP server DHCP hands out (option 42): the lab's chronyd. */
+  ntpServer: string;
   leasesFile: string;
   pidFile: string;
   logFile: string;
@@ -187,6 +189,14 @@ export interface DnsmasqInput {
 /**
  * dnsmasq's argv: DHCP only (`--port=0` turns DNS off) on the guest bridge, with the router (3)
  * and DNS server (6) options sent empty, i.e. not at all: guests get an address and no way out.
+ * Option 42 names the lab's NTP server. dnsmasq sends it to clients that ask for it: Debian's
+ * dhclient.conf requests `ntp-servers`, and a Debian 12 guest with ifupdown + dhclient hands it on
+ * to systemd-timesyncd through that package's exit hook, /etc/dhcp/dhclient-exit-hooks.d/timesyncd
+ * (read in systemd-timesyncd 252.39-1~deb12u2): on BOUND/RENEW/REBIND/REBOOT it writes
+ * `NTP=$new_ntp_servers` to /run/systemd/timesyncd.conf.d/01-dhclient.conf and try-restarts
+ * systemd-timesyncd, only when systemd runs (/run/systemd/system) and /lib/systemd/systemd-timesyncd
+ * exists; on EXPIRE/FAIL/RELEASE/STOP it removes that file. A guest without that package (or with
+ * another DHCP client) ignores the option.
  */
 export function dnsmasqArgs(input: DnsmasqInput): string[] {
   const { first, last, netmask, lease } = input.range;
@@ -199,10 +209,76 @@ export function dnsmasqArgs(input: DnsmasqInput): string[] {
     `--dhcp-range=${first},${last},${netmask},${lease}`,
     '--dhcp-option=3',
     '--dhcp-option=6',
+    `--dhcp-option=option:ntp-server,${input.ntpServer}`,
     '--dhcp-authoritative',
     `--dhcp-leasefile=${input.leasesFile}`,
     `--pid-file=${input.pidFile}`,
     `--log-facility=${input.logFile}`,
     '--log-dhcp',
   ];
+}
+
+export interface ChronyConfInput {
+  /** The lab namespace's address on the guest network: the only one chronyd listens on. */
+  bindAddress: string;
+  /** Who may ask it the time: the guest network. */
+  allow: string;
+  stratum: number;
+  pidFile: string;
+}
+
+/** A chrony.conf argument: one word, no comment or directive can be smuggled in. */
+function chronyValue(value: string): string {
+  if (!/^[A-Za-z0-9_./:+-]+$/.test(value)) throw new Error(`value not allowed in chrony.conf: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * chrony.conf of the lab's NTP server: it serves this machine's own clock to the guest network and
+ * nothing else. Directives as chrony.conf(5) of chrony 4.3 (Debian 12) describes them:
+ * - no `server`/`pool`/`peer`/`refclock`: no time source, so no packet leaves for an upstream server;
+ * - `local stratum N`: "enables a local reference mode, which allows chronyd operating as an NTP server
+ *   to appear synchronised to real time ... even when it was never synchronised"; stratum N is what
+ *   clients are told (10: "so many hops away from a reference clock that its time is fairly unreliable");
+ * - `allow SUBNET`: the subnet whose NTP clients may use it (the default allows none); the server port
+ *   "will be open only when an address is allowed";
+ * - `bindaddress ADDR`: binds the NTP server socket to that local address (with `chronyd -4` no IPv6
+ *   socket is made at all);
+ * - `cmdport 0`: no UDP command port; it "does not disable the Unix domain command socket", so
+ *   `bindcmdaddress /` disables that one ("The socket can be disabled by setting the path to /"),
+ *   and nothing lands in /run/chrony, where the chrony package's own chronyd keeps its socket;
+ * - `pidfile FILE`: its own pid file (default /run/chrony/chronyd.pid, the package's), so it neither
+ *   collides with nor refuses to start next to a chronyd of the machine;
+ * - `user _chrony`: after start it drops root to the package's system user (the compiled-in default,
+ *   said explicitly), keeping only the right to bind port 123: it answers untrusted guests.
+ * No `driftfile` and no `logdir`/`log`: under `chronyd -x` with no source it measures no clock frequency
+ * worth keeping, and once it runs as _chrony it cannot write into the root-only state folder (tried:
+ * at exit it failed to save a driftfile there with "Permission denied"). Without them it writes no file
+ * after start, and none of the package's /var/lib/chrony or /var/log/chrony. Its messages go to the
+ * file given by `chronyd -l` (opened as root, before the drop).
+ */
+export function chronyConf(input: ChronyConfInput): string {
+  if (!Number.isInteger(input.stratum) || input.stratum < 1 || input.stratum > 15) throw new Error(`chrony local stratum must be 1-15, got ${input.stratum}`);
+  return [
+    "# imgtest lab NTP server: written by imgtest (src/lab), replaced on every 'lab up'.",
+    '# Serves this machine\'s clock to the guest network; no upstream source; never sets the clock (chronyd -x).',
+    `local stratum ${input.stratum}`,
+    `allow ${chronyValue(input.allow)}`,
+    `bindaddress ${chronyValue(input.bindAddress)}`,
+    'cmdport 0',
+    'bindcmdaddress /',
+    `pidfile ${chronyValue(input.pidFile)}`,
+    'user _chrony',
+    '',
+  ].join('\n');
+}
+
+/**
+ * chronyd's argv (chronyd(8)): `-4` IPv4 sockets only; `-x` "disables the control of the system clock.
+ * chronyd will not try to make any adjustments of the clock" (it serves the clock, never sets it);
+ * `-f` its own config file (never /etc/chrony/chrony.conf); `-l` messages to a file instead of syslog.
+ * No `-n`/`-d`: it forks into the background and writes its pid file.
+ */
+export function chronydArgs(input: { configFile: string; logFile: string }): string[] {
+  return ['-4', '-x', '-f', input.configFile, '-l', input.logFile];
 }

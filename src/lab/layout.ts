@@ -6,7 +6,7 @@ import { InfraError } from '../errors.js';
  *
  *   root namespace ── itl-m-root 10.77.0.253 ──┐              ┌── itl-g-root 10.78.0.253
  *                                             │ imgtest-lab  │
- *                              bridge itl-mgmt (10.77.0.0/24) bridge itl-guest 10.78.0.1 + dnsmasq (DHCP only)
+ *                              bridge itl-mgmt (10.77.0.0/24) bridge itl-guest 10.78.0.1 + dnsmasq (DHCP) + chronyd (NTP)
  *                                 │          │                  │          │
  *                        itl-m-hv1 .1   itl-m-hv2 .2       itl-g-hv1    itl-g-hv2
  *                        imgtest-hv1    imgtest-hv2        └ brg (hv1)  └ brg (hv2)   <- guests attach here
@@ -27,6 +27,12 @@ export const ROOT_MGMT_ADDRESS = '10.77.0.253';
 export const ROOT_GUEST_ADDRESS = '10.78.0.253';
 /** The lab namespace's address on the guest network; dnsmasq answers DHCP there. */
 export const DHCP_SERVER_ADDRESS = '10.78.0.1';
+/**
+ * The lab's NTP server (chronyd in the lab namespace), at the DHCP server's address; DHCP hands it to
+ * guests (option 42). It serves this machine's own clock at this stratum and asks no one upstream.
+ */
+export const NTP_SERVER_ADDRESS = DHCP_SERVER_ADDRESS;
+export const NTP_LOCAL_STRATUM = 10;
 /**
  * 240 addresses with 10-minute leases: a guest renews every 5 minutes while it lives, and the address of
  * a guest that is gone is free again 10 minutes later. (1-hour leases in 100 addresses ran out after about
@@ -115,9 +121,17 @@ export interface LabPaths {
   manifest: string;
   /** A private bind mount of itself holding the persistent mount and UTS namespace files. */
   nsDir: string;
-  lab: { dir: string; dnsmasqPid: string; leases: string; dnsmasqLog: string };
+  lab: { dir: string; dnsmasqPid: string; leases: string; dnsmasqLog: string; chrony: ChronyPaths };
   ssh: { dir: string; clientKey: string; authorizedKeys: string; knownHosts: string; wrapper: string };
   host(name: string): HostPaths;
+}
+
+/** The lab's chronyd: its own config, pid file and message log (nothing of the chrony package's /etc, /run or /var). */
+export interface ChronyPaths {
+  dir: string;
+  config: string;
+  pid: string;
+  log: string;
 }
 
 export interface HostPaths {
@@ -148,7 +162,13 @@ export function labPaths(root: string = stateDir()): LabPaths {
     marker: join(root, '.imgtest-lab'),
     manifest: join(root, 'manifest.json'),
     nsDir,
-    lab: { dir: labDir, dnsmasqPid: join(labDir, 'dnsmasq.pid'), leases: join(labDir, 'dnsmasq.leases'), dnsmasqLog: join(labDir, 'dnsmasq.log') },
+    lab: {
+      dir: labDir,
+      dnsmasqPid: join(labDir, 'dnsmasq.pid'),
+      leases: join(labDir, 'dnsmasq.leases'),
+      dnsmasqLog: join(labDir, 'dnsmasq.log'),
+      chrony: { dir: join(labDir, 'chrony'), config: join(labDir, 'chrony/chrony.conf'), pid: join(labDir, 'chrony/chronyd.pid'), log: join(labDir, 'chrony/chronyd.log') },
+    },
     ssh: {
       dir: sshDir,
       clientKey: join(sshDir, 'id_ed25519'),

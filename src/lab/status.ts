@@ -1,8 +1,8 @@
 import { run } from '../util/exec.js';
-import { dnsmasqSpec } from './daemons.js';
+import { chronydSpec, dnsmasqSpec } from './daemons.js';
 import { migrationUri } from './host-config.js';
 import { hostMountNsId } from './host-namespace.js';
-import { DHCP_RANGE, DHCP_SERVER_ADDRESS, GUEST_CIDR, HOST_GUEST_BRIDGE, HOST_SPECS, POOL_NAME, ROOT_GUEST_ADDRESS, SHARED_POOL_NAME, ROOT_LINKS, labPaths, netnsPath, type HostSpec, type LabPaths } from './layout.js';
+import { DHCP_RANGE, DHCP_SERVER_ADDRESS, GUEST_CIDR, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, HOST_GUEST_BRIDGE, HOST_SPECS, POOL_NAME, ROOT_GUEST_ADDRESS, SHARED_POOL_NAME, ROOT_LINKS, labPaths, netnsPath, type HostSpec, type LabPaths } from './layout.js';
 import { parseCapabilitiesHostUuid, parseDomainNames, parseVirshVersion, splitVirshBatch, virshBatch } from './parse.js';
 import { namespaceId, runningDaemon } from './processes.js';
 import { rootLabLinks } from './network.js';
@@ -48,6 +48,15 @@ export interface LabStatus {
     bridge: string;
     /** dnsmasq's leases file (expiry, MAC, IP, hostname per line). */
     leasesFile: string;
+    /** dnsmasq (DHCP) runs in the lab namespace. */
+    dhcpRunning: boolean;
+    /**
+     * The lab's NTP server (chronyd in the lab namespace), handed to guests by DHCP: it serves this
+     * machine's clock at `ntpStratum`, asks no server outside the lab and never sets the clock.
+     */
+    ntpServer: string;
+    ntpStratum: number;
+    ntpRunning: boolean;
   };
   hosts: LabHostStatus[];
 }
@@ -96,15 +105,17 @@ export async function hostStatus(host: HostSpec, paths: LabPaths): Promise<LabHo
 }
 
 export async function readLabStatus(paths: LabPaths = labPaths()): Promise<LabStatus> {
-  const [hosts, links, dnsmasq] = await Promise.all([
+  const [hosts, links, dnsmasq, chronyd] = await Promise.all([
     Promise.all(HOST_SPECS.map((host) => hostStatus(host, paths))),
     rootLabLinks(),
     dnsmasqSpec(paths).then((spec) => runningDaemon(spec.pidFile, spec.expected)),
+    chronydSpec(paths).then((spec) => runningDaemon(spec.pidFile, spec.expected)),
   ]);
   const linksUp = Object.values(ROOT_LINKS).every((link) => links.includes(link.root));
   const hostsUp = hosts.every((h, i) => h.running && h.hostname === HOST_SPECS[i]?.name);
   return {
-    up: hostsUp && linksUp && dnsmasq !== undefined,
+    // A missing chronyd makes the lab not up, like a missing dnsmasq: `lab up` (and a run) repairs it.
+    up: hostsUp && linksUp && dnsmasq !== undefined && chronyd !== undefined,
     stateDir: paths.root,
     guestNetwork: {
       cidr: GUEST_CIDR,
@@ -113,6 +124,10 @@ export async function readLabStatus(paths: LabPaths = labPaths()): Promise<LabSt
       rootAddress: ROOT_GUEST_ADDRESS,
       bridge: HOST_GUEST_BRIDGE,
       leasesFile: paths.lab.leases,
+      dhcpRunning: dnsmasq !== undefined,
+      ntpServer: NTP_SERVER_ADDRESS,
+      ntpStratum: NTP_LOCAL_STRATUM,
+      ntpRunning: chronyd !== undefined,
     },
     hosts,
   };

@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { InfraError } from '../errors.js';
 import { commandExists } from '../util/exec.js';
-import { dnsmasqOutdated, dnsmasqSpec, ensureDaemon, libvirtdSpec, localSocketUri, virtlogdSpec, waitForLibvirt } from './daemons.js';
+import { chronydOutdated, chronydSpec, dnsmasqOutdated, dnsmasqSpec, ensureDaemon, libvirtdSpec, localSocketUri, virtlogdSpec, waitForLibvirt, writeChronyConf } from './daemons.js';
 import { exists } from './files.js';
 import { ensureHostFiles, ensureMountpointDirs } from './host-files.js';
 import { ensureHostNamespaces, ensureImageBinds, ensurePrivateNsDir, rootMounts, rootMountpoints, type HostNamespaceFiles } from './host-namespace.js';
@@ -15,7 +15,7 @@ import { ensurePools } from './storage.js';
 
 type Log = (line: string) => void;
 
-const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'mount', 'virsh', 'libvirtd', 'virtlogd', 'dnsmasq', 'ssh', 'ssh-keygen', 'iptables-restore'];
+const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'mount', 'virsh', 'libvirtd', 'virtlogd', 'dnsmasq', 'chronyd', 'ssh', 'ssh-keygen', 'iptables-restore'];
 const LIBVIRTD_START_TIMEOUT_MS = 120_000;
 
 async function checkPrerequisites(): Promise<void> {
@@ -24,7 +24,7 @@ async function checkPrerequisites(): Promise<void> {
   for (const tool of REQUIRED_TOOLS) if (!(await commandExists(tool))) missing.push(tool);
   if (!(await exists('/usr/sbin/sshd'))) missing.push('/usr/sbin/sshd');
   if (missing.length) {
-    throw new InfraError(`the local lab needs ${missing.join(', ')} (Debian: libvirt-daemon-system qemu-system-x86 dnsmasq-base openssh-server openssh-client iproute2 iptables)`, { code: 'E_LAB' });
+    throw new InfraError(`the local lab needs ${missing.join(', ')} (Debian: libvirt-daemon-system qemu-system-x86 dnsmasq-base chrony openssh-server openssh-client iproute2 iptables)`, { code: 'E_LAB' });
   }
 }
 
@@ -89,6 +89,10 @@ export async function up(paths: LabPaths, log: Log): Promise<void> {
   const dnsmasq = await dnsmasqSpec(paths);
   // A dnsmasq started by an older version (other lease time or range) is restarted; it reads its leases file back.
   const processes: Record<string, number> = { [dnsmasq.label]: await ensureDaemon(dnsmasq, log, await dnsmasqOutdated(paths)) };
+  // The NTP server DHCP names (10.78.0.1): restarted when its config or arguments changed.
+  const chronyChanged = await writeChronyConf(paths);
+  const chronyd = await chronydSpec(paths);
+  processes[chronyd.label] = await ensureDaemon(chronyd, log, chronyChanged || (await chronydOutdated(paths)));
 
   await ensureClientAccess(paths, log);
   const sshChanged: boolean[] = [];

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chronyConf,
+  chronydArgs,
   dnsmasqArgs,
   hostFirewallRules,
   knownHosts,
@@ -136,6 +138,7 @@ describe('dnsmasq', () => {
   const args = dnsmasqArgs({
     interfaceName: 'itl-guest',
     range: { first: '10.78.0.100', last: '10.78.0.199', netmask: '255.255.255.0', lease: '1h' },
+    ntpServer: '10.78.0.1',
     leasesFile: '/s/lab/dnsmasq.leases',
     pidFile: '/s/lab/dnsmasq.pid',
     logFile: '/s/lab/dnsmasq.log',
@@ -150,5 +153,41 @@ describe('dnsmasq', () => {
   });
   it('keeps its files in the lab folder and reads no config file', () => {
     expect(args).toEqual(expect.arrayContaining(['--conf-file=/dev/null', '--dhcp-leasefile=/s/lab/dnsmasq.leases', '--pid-file=/s/lab/dnsmasq.pid', '--log-facility=/s/lab/dnsmasq.log']));
+  });
+  it('names the lab’s NTP server (option 42), once', () => {
+    expect(args.filter((a) => /ntp-server|dhcp-option=42/.test(a))).toEqual(['--dhcp-option=option:ntp-server,10.78.0.1']);
+  });
+});
+
+describe('chrony.conf and chronyd', () => {
+  const text = chronyConf({ bindAddress: '10.78.0.1', allow: '10.78.0.0/24', stratum: 10, pidFile: '/s/lab/chrony/chronyd.pid' });
+  const directives = text
+    .split('\n')
+    .filter((line) => line.trim() && !/^\s*[#!;%]/.test(line))
+    .map((line) => line.trim());
+
+  it('serves its own clock at stratum 10 to the guest network, on the lab’s address only', () => {
+    expect(directives).toEqual(expect.arrayContaining(['local stratum 10', 'allow 10.78.0.0/24', 'bindaddress 10.78.0.1']));
+    expect(directives.filter((d) => /^allow\b/.test(d))).toEqual(['allow 10.78.0.0/24']);
+  });
+  it('asks no time source: nothing leaves the lab', () => {
+    expect(directives.filter((d) => /^(server|pool|peer|refclock|initstepslew|sourcedir|confdir|include|ntsserverkey)\b/i.test(d))).toEqual([]);
+  });
+  it('opens no command port or socket, and never touches the machine clock or the RTC', () => {
+    expect(directives).toEqual(expect.arrayContaining(['cmdport 0', 'bindcmdaddress /']));
+    expect(directives.filter((d) => /^(makestep|rtcsync|rtcfile|hwclockfile|maxchange|manual|cmdallow)\b/i.test(d))).toEqual([]);
+  });
+  it('keeps its pid file in the lab folder, writes no file of the chrony package and drops root to _chrony', () => {
+    expect(directives).toEqual(expect.arrayContaining(['pidfile /s/lab/chrony/chronyd.pid', 'user _chrony']));
+    expect(directives.filter((d) => /^(driftfile|logdir|log|dumpdir|ntsdumpdir|keyfile)\b/i.test(d))).toEqual([]);
+    expect(text).not.toMatch(/\/(var\/lib|var\/log|run|etc)\/chrony/);
+  });
+  it('refuses a value that would add a directive, and a stratum chrony does not accept', () => {
+    expect(() => chronyConf({ bindAddress: '10.78.0.1\nserver pool.ntp.org', allow: '10.78.0.0/24', stratum: 10, pidFile: '/p' })).toThrow(/not allowed/);
+    expect(() => chronyConf({ bindAddress: '10.78.0.1', allow: '10.78.0.0/24', stratum: 10, pidFile: '/a b/pid' })).toThrow(/not allowed/);
+    expect(() => chronyConf({ bindAddress: '10.78.0.1', allow: '10.78.0.0/24', stratum: 16, pidFile: '/p' })).toThrow(/1-15/);
+  });
+  it('runs chronyd without clock control (-x), IPv4 only, on its own config and log file', () => {
+    expect(chronydArgs({ configFile: '/s/lab/chrony/chrony.conf', logFile: '/s/lab/chrony/chronyd.log' })).toEqual(['-4', '-x', '-f', '/s/lab/chrony/chrony.conf', '-l', '/s/lab/chrony/chronyd.log']);
   });
 });
