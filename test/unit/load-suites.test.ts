@@ -61,10 +61,10 @@ describe('suiteShapeProblem', () => {
 // The built-in suites come from the build (dist/), through the same loader as a third party's.
 const built = existsSync(fileURLToPath(new URL('../../dist/suites/cloud-init-auth/index.js', import.meta.url)));
 describe.skipIf(!built)('loadSuites', () => {
-  it('loads the six built-in suites from the package registry, in order, then the extra modules', async () => {
-    expect(builtInSuiteModules()).toHaveLength(6);
+  it('loads the seven built-in suites from the package registry, in order, then the extra modules', async () => {
+    expect(builtInSuiteModules()).toHaveLength(7);
     const suites = await loadSuites(['./good.mjs'], dir);
-    expect(suites.map((s) => s.id)).toEqual(['image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot', 'live-migration', 'hello-sysctl']);
+    expect(suites.map((s) => s.id)).toEqual(['image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot', 'live-migration', 'instance-lifecycle', 'hello-sysctl']);
     expect(suites.every((s) => s.apiVersion === SUITE_API_VERSION)).toBe(true);
   });
 
