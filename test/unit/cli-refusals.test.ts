@@ -1,0 +1,67 @@
+/**
+ * What a user sees from the built CLI when suite options or --check/--skip are wrong: the lines, exit 2,
+ * and nothing done (no report folder). The image does not exist and the hosts cannot answer, so a run
+ * that got past these checks would print something else: these refusals must come first.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const built = existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js'));
+const HOSTS = 'hosts:\n  - name: hv1\n    uri: qemu+tcp://127.0.0.1:1/system\n  - name: hv2\n    uri: qemu+tcp://127.0.0.1:2/system\n';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imgtest-cli-refusals-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('node', [join(repoRoot, 'bin', 'imgtest.js'), 'run', join(dir, 'no-such-image.qcow2'), '--report-dir', join(dir, 'reports'), ...args], { cwd: dir, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function config(name: string, suites: string): Promise<string> {
+  await writeFile(join(dir, name), `${HOSTS}suites:\n${suites}`);
+  return name;
+}
+
+describe.skipIf(!built)('imgtest run refuses before anything is done', () => {
+  it('a bad option type: one line naming file, line and field; exit 2', async () => {
+    const result = await run(['--config', await config('bad-type.yaml', '  ssh-hardening:\n    maxAuthTries: "x"\n')]);
+    expect(result.stderr).toBe('imgtest: bad-type.yaml:8: suites.ssh-hardening.maxAuthTries: Invalid input: expected number, received string [E_CONFIG]\n');
+    expect(result.code).toBe(2);
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+
+  it('an unknown suite id, with the known ones; every problem on its own line', async () => {
+    const result = await run(['--config', await config('ids.yaml', '  ssh-hardenning: {}\n  live-migration:\n    legs: 9\n')]);
+    expect(result.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^imgtest: ids\.yaml:7: suites\.ssh-hardenning: unknown suite \(known: image-hygiene, cloud-init-auth, ssh-hardening, package-audit, uefi-boot, live-migration\b.*\) \[E_CONFIG\]$/),
+      'imgtest: ids.yaml:9: suites.live-migration.legs: Too big: expected number to be <=4 [E_CONFIG]',
+      '',
+    ]);
+    expect(result.code).toBe(2);
+  });
+
+  it("--skip '*': one line, exit 2", async () => {
+    const result = await run(['--config', await config('good.yaml', '  ssh-hardening: {}\n'), '--skip', '*']);
+    expect(result.stderr).toMatch(/^imgtest: no check selected: --skip \* leaves none of the \d+ checks of the \d+ suites \(image-hygiene, .*\) to run \[E_USAGE\]\n$/);
+    expect(result.code).toBe(2);
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+
+  it('--suite with --check matching nothing in it', async () => {
+    const result = await run(['--config', 'good.yaml', '--suite', 'uefi-boot', '--check', 'ssh-*']);
+    expect(result.stderr).toBe('imgtest: no check selected: --check ssh-* leaves none of the 6 checks of suite uefi-boot to run [E_USAGE]\n');
+    expect(result.code).toBe(2);
+  });
+});
