@@ -172,6 +172,38 @@ export interface LabReachProbe {
   leaseTime: string;
   /** Set when the running dnsmasq was started with other settings than this version's (what `lab up` would change). */
   outdated?: string;
+  /** The lab's NTP server (chronyd in the lab namespace), asked once from this machine. */
+  ntp: NtpProbe;
+}
+
+export interface NtpProbe {
+  server: string;
+  /** chronyd is on this machine (Debian: chrony). */
+  installed: boolean;
+  running: boolean;
+  /** Its answer to one client request; absent with `error` when it gave none. */
+  answer?: { stratum: number; offsetMs: number };
+  error?: string;
+  /** The stratum it is configured to serve (local stratum). */
+  expectedStratum: number;
+}
+
+/** The lab's NTP server: running, answering, serving this machine's clock. */
+export function ntpLine(probe: NtpProbe): DoctorLine {
+  const subject = 'lab';
+  if (!probe.installed) return { status: 'missing', subject, text: `NTP: chronyd is not installed; guests get no time server (Debian: apt-get install chrony, then imgtest lab up)` };
+  if (!probe.running) return { status: 'broken', subject, text: `NTP: chronyd is not running; guests get no time server ${probe.server} (imgtest lab up restarts it)` };
+  if (!probe.answer) return { status: 'broken', subject, text: `NTP: chronyd runs but ${probe.server}:123 does not answer (${firstLine(probe.error ?? 'no reply')}); imgtest lab up restarts a stopped one` };
+  // The lab's chronyd serves this very clock: what the exchange measures is only scheduling noise (ms).
+  const offsetSeconds = Math.abs(probe.answer.offsetMs) / 1000;
+  if (probe.answer.stratum !== probe.expectedStratum || offsetSeconds > 1) {
+    return {
+      status: 'warn',
+      subject,
+      text: `NTP: ${probe.server} answers at stratum ${probe.answer.stratum} (expected ${probe.expectedStratum}), ${offsetSeconds.toFixed(1)} s off this machine's clock: is it the lab's chronyd?`,
+    };
+  }
+  return { status: 'ok', subject, text: `NTP: ${probe.server} serves this machine's clock to guests (chronyd, stratum ${probe.answer.stratum}, no upstream server)` };
 }
 
 export function labReachLines(probe: LabReachProbe): DoctorLine[] {
@@ -189,6 +221,7 @@ export function labReachLines(probe: LabReachProbe): DoctorLine[] {
       text: `DHCP: ${probe.leasesInUse} of ${probe.rangeSize} addresses leased (leases of ${probe.leaseTime})${full ? '; nearly full: imgtest clean drops the leases of dead runs' : ''}${probe.outdated ? `; ${probe.outdated}` : ''}`,
     });
   }
+  lines.push(ntpLine(probe.ntp));
   return lines;
 }
 

@@ -3,12 +3,13 @@ import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { parseDomainCapabilities, parseIfaceList, parseNetInfo, parseNetworkIp, parsePoolInfoDetails, parsePoolTargetPath, parsePoolType, parseVirshVersion } from '../hosts/parse.js';
 import { labHosts } from '../lab/index.js';
 import { labPaths } from '../lab/layout.js';
-import { dnsmasqSpec, processArgs } from '../lab/daemons.js';
-import { DHCP_RANGE, DHCP_SERVER_ADDRESS, ROOT_GUEST_ADDRESS, ROOT_LINKS, SHARED_POOL_NAME } from '../lab/layout.js';
+import { chronydSpec, dnsmasqSpec, processArgs } from '../lab/daemons.js';
+import { DHCP_RANGE, DHCP_SERVER_ADDRESS, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, ROOT_GUEST_ADDRESS, ROOT_LINKS, SHARED_POOL_NAME } from '../lab/layout.js';
+import { queryNtp } from '../lab/ntp.js';
 import { readLabLeases } from '../lab/leases.js';
 import { runningDaemon } from '../lab/processes.js';
-import { run } from '../util/exec.js';
-import { configReachLine, formatLine, hostLines, labReachLines, summarize, toolLine, type DoctorLine, type HostProbe, type NetworkProbe, type PoolProbe, type Probe, type ToolProbe } from './checks.js';
+import { commandExists, run } from '../util/exec.js';
+import { configReachLine, formatLine, hostLines, labReachLines, summarize, toolLine, type DoctorLine, type HostProbe, type NetworkProbe, type NtpProbe, type PoolProbe, type Probe, type ToolProbe } from './checks.js';
 
 /**
  * `imgtest doctor [--config FILE]`: probes every host through the same LibvirtHost/virsh adapter runs
@@ -102,6 +103,22 @@ async function probeTool(tool: Omit<ToolProbe, 'path' | 'version'>): Promise<Too
   return { ...tool, path: where.stdout.trim(), version: version ? versionOf(`${version.stdout}\n${version.stderr}`) : undefined };
 }
 
+/** The lab's chronyd: installed, running in the lab namespace, and answering one NTP request from this machine (10.78.0.253). */
+async function probeLabNtp(paths: ReturnType<typeof labPaths>, reachable: boolean): Promise<NtpProbe> {
+  const base = { server: NTP_SERVER_ADDRESS, expectedStratum: NTP_LOCAL_STRATUM };
+  const installed = await commandExists('chronyd');
+  const spec = await chronydSpec(paths);
+  const running = (await runningDaemon(spec.pidFile, spec.expected)) !== undefined;
+  if (!installed || !running) return { ...base, installed, running };
+  if (!reachable) return { ...base, installed, running, error: `this machine has no address on the guest network` };
+  try {
+    const answer = await queryNtp(NTP_SERVER_ADDRESS, { timeoutMs: 2000 });
+    return { ...base, installed, running, answer: { stratum: answer.reply.stratum, offsetMs: answer.offsetMs } };
+  } catch (error) {
+    return { ...base, installed, running, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 async function labReach(): Promise<DoctorLine[]> {
   const link = ROOT_LINKS.guest.root;
   const address = await run('ip', ['-o', '-4', 'address', 'show', 'dev', link], { allowFailure: true });
@@ -114,8 +131,11 @@ async function labReach(): Promise<DoctorLine[]> {
   const now = Math.floor(Date.now() / 1000);
   const leasesInUse = (await readLabLeases(paths)).filter((l) => l.expires === 0 || l.expires > now).length;
   // What the running dnsmasq was started with (a lab started by an older imgtest keeps its settings until `lab up`).
-  const range = (pid !== undefined ? parseDhcpRangeArg((await processArgs(pid)) ?? []) : undefined) ?? DHCP_RANGE;
+  const args = pid !== undefined ? ((await processArgs(pid)) ?? []) : undefined;
+  const range = (args ? parseDhcpRangeArg(args) : undefined) ?? DHCP_RANGE;
   const rangeSize = Number(range.last.split('.')[3]) - Number(range.first.split('.')[3]) + 1;
+  const rangeOutdated = range.lease !== DHCP_RANGE.lease || range.first !== DHCP_RANGE.first || range.last !== DHCP_RANGE.last;
+  const ntpOptionMissing = args !== undefined && !args.includes(`--dhcp-option=option:ntp-server,${NTP_SERVER_ADDRESS}`);
   return labReachLines({
     rootAddress: ROOT_GUEST_ADDRESS,
     link,
@@ -126,10 +146,12 @@ async function labReach(): Promise<DoctorLine[]> {
     leasesInUse,
     rangeSize,
     leaseTime: (range.lease ?? '1h').replace(/m$/, ' min').replace(/h$/, ' h'),
-    outdated:
-      range.lease !== DHCP_RANGE.lease || range.first !== DHCP_RANGE.first || range.last !== DHCP_RANGE.last
-        ? `dnsmasq runs with older settings: imgtest lab up restarts it with ${DHCP_RANGE.first}-${DHCP_RANGE.last}, ${DHCP_RANGE.lease} leases`
+    outdated: rangeOutdated
+      ? `dnsmasq runs with older settings: imgtest lab up restarts it with ${DHCP_RANGE.first}-${DHCP_RANGE.last}, ${DHCP_RANGE.lease} leases${ntpOptionMissing ? ` and the NTP server ${NTP_SERVER_ADDRESS}` : ''}`
+      : ntpOptionMissing
+        ? `dnsmasq runs with older settings: it names no NTP server to guests (imgtest lab up restarts it with ${NTP_SERVER_ADDRESS})`
         : undefined,
+    ntp: await probeLabNtp(paths, addressPresent),
   });
 }
 

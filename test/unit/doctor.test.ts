@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyLoader, configReachLine, formatLine, hostLines, labReachLines, networkLine, poolLine, summarize, toolLine, type HostProbe } from '../../src/doctor/checks.js';
+import { classifyLoader, configReachLine, formatLine, hostLines, labReachLines, networkLine, ntpLine, poolLine, summarize, toolLine, type HostProbe } from '../../src/doctor/checks.js';
 import { parseDhcpRangeArg, versionOf } from '../../src/doctor/doctor.js';
 import { parseDomainCapabilities, parseIfaceList, parseNetInfo, parseNetworkIp, parsePoolInfoDetails, parsePoolTargetPath, parsePoolType, parseVirshVersion } from '../../src/hosts/parse.js';
 
@@ -135,16 +135,33 @@ describe('doctor verdicts', () => {
   });
 
   it('SSH reach: lab address and DHCP server, lease usage, outdated dnsmasq', () => {
-    const base = { rootAddress: '10.78.0.253', link: 'itl-g-root', addressPresent: true, dhcpServer: '10.78.0.1', pingOk: true, dnsmasqRunning: true, leasesInUse: 3, rangeSize: 240, leaseTime: '10 min' };
+    const ntp = { server: '10.78.0.1', installed: true, running: true, answer: { stratum: 10, offsetMs: 0.2 }, expectedStratum: 10 };
+    const base = { rootAddress: '10.78.0.253', link: 'itl-g-root', addressPresent: true, dhcpServer: '10.78.0.1', pingOk: true, dnsmasqRunning: true, leasesInUse: 3, rangeSize: 240, leaseTime: '10 min', ntp };
     expect(labReachLines(base).map(formatLine)).toEqual([
       'ok      lab: SSH to guests: this machine is on the guest network (10.78.0.253 on itl-g-root; 10.78.0.1 answers)',
       'ok      lab: DHCP: 3 of 240 addresses leased (leases of 10 min)',
+      "ok      lab: NTP: 10.78.0.1 serves this machine's clock to guests (chronyd, stratum 10, no upstream server)",
     ]);
     expect(labReachLines({ ...base, addressPresent: false })[0]!.status).toBe('broken');
     expect(labReachLines({ ...base, pingOk: false })[0]!.status).toBe('broken');
     expect(labReachLines({ ...base, dnsmasqRunning: false })[1]!.status).toBe('broken');
     expect(labReachLines({ ...base, leasesInUse: 200 })[1]).toMatchObject({ status: 'warn', text: expect.stringContaining('nearly full') });
     expect(labReachLines({ ...base, outdated: 'dnsmasq runs with older settings' })[1]!.status).toBe('warn');
+  });
+
+  it('NTP: the lab serves time only with chronyd installed, running and answering at its stratum', () => {
+    const ntp = { server: '10.78.0.1', installed: true, running: true, answer: { stratum: 10, offsetMs: -42.4 }, expectedStratum: 10 };
+    expect(ntpLine(ntp)).toMatchObject({ status: 'ok', subject: 'lab', text: expect.stringContaining('stratum 10') });
+    expect(ntpLine({ ...ntp, answer: { stratum: 10, offsetMs: 3600_000 } })).toMatchObject({ status: 'warn', text: expect.stringContaining('3600.0 s off') });
+    expect(ntpLine({ ...ntp, installed: false, running: false, answer: undefined })).toMatchObject({ status: 'missing', text: expect.stringContaining('apt-get install chrony') });
+    expect(ntpLine({ ...ntp, running: false, answer: undefined })).toMatchObject({ status: 'broken', text: expect.stringContaining('chronyd is not running') });
+    expect(ntpLine({ ...ntp, answer: undefined, error: 'no NTP reply from 10.78.0.1 within 2000 ms' })).toMatchObject({
+      status: 'broken',
+      text: expect.stringContaining('10.78.0.1:123 does not answer (no NTP reply from 10.78.0.1 within 2000 ms)'),
+    });
+    expect(ntpLine({ ...ntp, answer: { stratum: 3, offsetMs: 0 } })).toMatchObject({ status: 'warn' });
+    // A missing NTP server fails doctor like a missing DHCP server.
+    expect(summarize([ntpLine({ ...ntp, running: false, answer: undefined })]).exitCode).toBe(3);
   });
 
   it('SSH reach for config hosts: direct route ok, via a gateway a warning, no route broken, a bridge not checked', () => {
