@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { libvirtUriProblem } from './libvirt-uri.js';
 
@@ -14,6 +15,12 @@ const libvirtUri = z.string().superRefine((uri, ctx) => {
   const problem = libvirtUriProblem(uri);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/** A DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123), at most 253 characters. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** An NTP server as guests are told it: an IPv4 address or a host name (all digits and dots: must be an IPv4 address). */
+const timeServer = z.string().refine((value) => isIPv4(value) || (!/^[\d.]+$/.test(value) && HOST_NAME.test(value)), { message: 'an IPv4 address or a host name' });
 
 export const firmwareSetting = z.enum(['auto', 'bios', 'uefi', 'uefi-secureboot']);
 export const accelSetting = z.enum(['auto', 'kvm', 'tcg']);
@@ -87,6 +94,15 @@ export const configSchema = z
      */
     storage: z
       .object({ sharedPool: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
+    /**
+     * The guests' network as suites should know it. `timeServers`: the NTP servers the guests' DHCP hands
+     * out (what a time-sync check expects the guest to use); unset: the local lab's NTP server when the run
+     * uses the lab's hosts, none otherwise; `[]`: none.
+     */
+    network: z
+      .object({ timeServers: z.array(timeServer).optional() })
       .strict()
       .prefault({}),
     /** Per-suite options, keyed by suite id; each suite validates its own section. */

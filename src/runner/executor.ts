@@ -17,7 +17,7 @@ import { bootLimits, type BootLimits, type BootStage } from './boot-watch.js';
 import { bootGuest, guestNames, GuestBootFailure, type BootedGuest } from './guest-boot.js';
 import type { MigrationSupport } from './guest-migration.js';
 import { BaseVolumes } from './guest-storage.js';
-import { resolveHosts } from './hosts.js';
+import { resolveHosts, runTimeServers } from './hosts.js';
 import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
 import { checkLabDhcpPool } from './preflight.js';
 import type { RunRecord } from './run-record.js';
@@ -106,6 +106,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal, notSelected: notSelected(suite),
+      timeServers: runTimeServers(options.config),
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     }).finally(() => record.doing(`suite ${suite.id}`, undefined));
     record.add(suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties));
@@ -274,6 +275,7 @@ async function runAssignment(
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
       notSelected: (checkId) => ctx.selection?.reasonFor(suite.id, checkId),
+      timeServers: runTimeServers(ctx.config),
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));
   }

@@ -23,6 +23,18 @@ describe('config', () => {
     expect(() => parseConfig('storage:\n  nfs: yes\n', 'c.yaml')).toThrowError(/storage: unknown field\(s\) nfs/);
   });
 
+  it('network.timeServers: unset by default; IPv4 addresses and host names; anything else refused with its line', () => {
+    expect(defaultConfig().network).toEqual({});
+    expect(parseConfig('network:\n  timeServers: [10.78.0.1, ntp.example.org, time-1.lab.]\n', 'c.yaml').network.timeServers).toEqual(['10.78.0.1', 'ntp.example.org', 'time-1.lab.']);
+    expect(parseConfig('network:\n  timeServers: []\n', 'c.yaml').network.timeServers).toEqual([]);
+    expect(() => parseConfig('network:\n  timeServers:\n    - 10.78.0.1\n    - 10.78.0.300\n', 'c.yaml')).toThrowError(/^c\.yaml:4: network\.timeServers\[1\]: an IPv4 address or a host name$/);
+    for (const bad of ['"ntp server"', '"-ntp.example.org"', '"ntp_1.example.org"', '"fd00::1"', '""']) {
+      expect(() => parseConfig(`network:\n  timeServers: [${bad}]\n`, 'c.yaml'), bad).toThrowError(/network\.timeServers\[0\]: an IPv4 address or a host name/);
+    }
+    expect(() => parseConfig('network:\n  timeServers: 10.78.0.1\n', 'c.yaml')).toThrowError(/c\.yaml:2: network\.timeServers: /);
+    expect(() => parseConfig('network:\n  dns: [10.0.0.1]\n', 'c.yaml')).toThrowError(/network: unknown field\(s\) dns/);
+  });
+
   it('names the file, line and field of a wrong value', () => {
     const text = 'firmware: auto\nguest:\n  memoryMiB: lots\n';
     expect(() => parseConfig(text, 'imgtest.yaml')).toThrowError(ConfigError);
