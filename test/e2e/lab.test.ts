@@ -1,14 +1,15 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown, labHosts, labIsUp, labStatus, labUp, type LabStatus } from '../../src/lab/index.js';
-import { DHCP_RANGE, HOST_SPECS, labPaths, netnsPath } from '../../src/lab/layout.js';
+import { DHCP_RANGE, HOST_SPECS, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, labPaths, netnsPath } from '../../src/lab/layout.js';
+import { parseNtpReply } from '../../src/lab/ntp.js';
 import { commandExists, run } from '../../src/util/exec.js';
 import { alive, e2eSkipReason, processesMentioning } from './helpers.js';
 
 /**
  * The local two-host lab for real: up from nothing, up again (changes nothing), status, repair of a
  * killed libvirtd, down, and nothing of the lab left afterwards. Boots no guest.
- * Needs root and the Debian packages (libvirt-daemon-system, dnsmasq-base, openssh-server, iproute2).
+ * Needs root and the Debian packages (libvirt-daemon-system, dnsmasq-base, chrony, openssh-server, iproute2).
  */
 
 const skipReason = e2eSkipReason(['/usr/bin/virsh', '/usr/sbin/libvirtd', '/usr/bin/ip']);
@@ -29,7 +30,7 @@ async function pidOf(file: string): Promise<number | undefined> {
 }
 
 async function labPids(): Promise<Record<string, number | undefined>> {
-  const pids: Record<string, number | undefined> = { dnsmasq: await pidOf(paths.lab.dnsmasqPid) };
+  const pids: Record<string, number | undefined> = { dnsmasq: await pidOf(paths.lab.dnsmasqPid), chronyd: await pidOf(paths.lab.chrony.pid) };
   for (const host of HOST_SPECS) {
     const hostPaths = paths.host(host.name);
     pids[`${host.name} libvirtd`] = await pidOf(hostPaths.libvirtdPid);
@@ -153,6 +154,7 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
       expect(Number(address![1])).toBeLessThanOrEqual(lastOctet(DHCP_RANGE.last));
       expect(lease).toContain('option dhcp-lease-time 600;');
       expect(lease).toContain('option dhcp-server-identifier 10.78.0.1;');
+      expect(lease).toContain('option ntp-servers 10.78.0.1;');
       expect(lease).not.toContain('option routers');
       expect(lease).not.toContain('option domain-name-servers');
     } finally {
@@ -163,19 +165,61 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
     }
   }, TIMEOUT);
 
+  it('answers NTP on the guest network with this machine’s clock, at stratum 10', async () => {
+    // A stand-in guest with a fixed address outside the DHCP range, on hv1's brg like a real guest.
+    const netns = 'imgtest-e2e-ntp';
+    await run('ip', ['netns', 'add', netns]);
+    try {
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'add', 'itl-e2e-nh', 'type', 'veth', 'peer', 'name', 'itl-e2e-ng', 'netns', netns]);
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'set', 'itl-e2e-nh', 'master', 'brg', 'up']);
+      await run('ip', ['-n', netns, 'address', 'add', '10.78.0.252/24', 'dev', 'itl-e2e-ng']);
+      await run('ip', ['-n', netns, 'link', 'set', 'itl-e2e-ng', 'up']);
+      // One client packet (48 bytes, LI 0, VN 4, mode 3) from inside the namespace; the raw reply comes back as hex.
+      const script = [
+        "const s = require('node:dgram').createSocket('udp4');",
+        'const p = Buffer.alloc(48); p[0] = 0x23;',
+        "s.on('message', (m) => { process.stdout.write(m.toString('hex')); process.exit(0); });",
+        "const ask = () => s.send(p, 123, process.argv[1]);",
+        // The veth may still be settling (DAD, bridge port): ask again every 300 ms, up to 5 s.
+        'ask(); setInterval(ask, 300); setTimeout(() => process.exit(1), 5000);',
+      ].join(' ');
+      const before = Date.now();
+      const result = await run('nsenter', [`--net=${netnsPath(netns)}`, '--', process.execPath, '-e', script, NTP_SERVER_ADDRESS], { allowFailure: true, timeoutMs: 30_000 });
+      const after = Date.now();
+      expect(result.exitCode, `no NTP reply from ${NTP_SERVER_ADDRESS}: ${result.stderr}`).toBe(0);
+      const reply = parseNtpReply(Buffer.from(result.stdout.trim(), 'hex'));
+      expect(reply).toMatchObject({ mode: 4, version: 4, leap: 0, stratum: NTP_LOCAL_STRATUM });
+      // It serves this machine's own clock (one kernel for every namespace).
+      expect(reply.transmitMs).toBeGreaterThan(before - 3000);
+      expect(reply.transmitMs).toBeLessThan(after + 3000);
+    } finally {
+      await run('ip', ['-n', 'imgtest-hv1', 'link', 'del', 'itl-e2e-nh'], { allowFailure: true });
+      await run('ip', ['netns', 'delete', netns], { allowFailure: true });
+    }
+  }, TIMEOUT);
+
   it('repairs a host whose libvirtd was killed', async () => {
     const hv2 = paths.host('hv2');
     const killed = await pidOf(hv2.libvirtdPid);
     const hv1Before = await pidOf(paths.host('hv1').libvirtdPid);
     expect(killed).toBeGreaterThan(1);
     process.kill(killed!, 'SIGKILL');
-    for (let i = 0; i < 50 && (await alive(killed!)); i++) await new Promise((r) => setTimeout(r, 100));
-    expect((await labStatus()).up).toBe(false);
+    // ... and the lab's NTP server: repaired by the same lab up, like dnsmasq.
+    const chronyd = await pidOf(paths.lab.chrony.pid);
+    expect(chronyd).toBeGreaterThan(1);
+    process.kill(chronyd!, 'SIGKILL');
+    for (let i = 0; i < 50 && ((await alive(killed!)) || (await alive(chronyd!))); i++) await new Promise((r) => setTimeout(r, 100));
+    const broken = await labStatus();
+    expect(broken.up).toBe(false);
+    expect(broken.guestNetwork).toMatchObject({ ntpServer: '10.78.0.1', ntpRunning: false, dhcpRunning: true });
 
     lines.length = 0;
     status = await labUp({ log });
     expect(status.up, lines.join('\n')).toBe(true);
     expect(lines.some((l) => l.includes('hv2: libvirtd: starting'))).toBe(true);
+    expect(lines.some((l) => l.includes('lab: chronyd (NTP): starting'))).toBe(true);
+    expect(status.guestNetwork.ntpRunning).toBe(true);
+    expect(await pidOf(paths.lab.chrony.pid)).not.toBe(chronyd);
     const restarted = await pidOf(hv2.libvirtdPid);
     expect(restarted).not.toBe(killed);
     expect(await pidOf(paths.host('hv1').libvirtdPid)).toBe(hv1Before);
@@ -185,7 +229,7 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
 
   it('goes down leaving nothing behind', async () => {
     pidsBeforeDown = Object.values(await labPids()).filter((p): p is number => p !== undefined);
-    expect(pidsBeforeDown.length).toBe(7);
+    expect(pidsBeforeDown.length).toBe(8);
     const started = Date.now();
     await labDown({ log });
     console.log(`labDown: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -196,6 +240,8 @@ describe.skipIf(skipReason !== '')(`local two-host lab${skipReason ? ` (skipped:
     expect(links.split('\n').filter((l) => /^\d+:\s+itl-/.test(l))).toEqual([]);
     for (const pid of pidsBeforeDown) expect(await alive(pid), `pid ${pid}`).toBe(false);
     expect(await processesMentioning(paths.root)).toEqual([]);
+    // No chronyd of the lab's (its argv names the lab's config) is left, whatever the machine runs itself.
+    expect((await processesMentioning(paths.lab.chrony.config)).filter((p) => p.includes('chronyd'))).toEqual([]);
     const mounts = await readFile('/proc/self/mountinfo', 'utf8');
     expect(mounts.split('\n').filter((l) => l.includes(paths.root) || l.includes('/run/netns/imgtest-'))).toEqual([]);
     await expect(readdir(paths.root)).rejects.toThrow(/ENOENT/);
