@@ -13,10 +13,20 @@
  *   `terminal_output gfxterm` makes GRUB draw on the display only: gfxterm needs a video adapter,
  *   and with none the boot stops after 'Welcome to GRUB!'; `terminal_output console` alone keeps
  *   the menu and GRUB's errors off the serial line.
- * - `/etc/default/grub` and `/etc/default/grub.d/*.cfg` (what the next `update-grub` writes):
- *   GRUB_TERMINAL_OUTPUT (or GRUB_TERMINAL) must include `serial`. Left unset, grub-mkconfig
- *   writes `terminal_output gfxterm` when GRUB's font is installed, as on Debian (whose stock file
- *   says "Uncomment to disable graphical terminal (grub-pc only) #GRUB_TERMINAL=console").
+ * - `/etc/default/grub` and `/etc/default/grub.d/*.cfg` (what the next `update-grub` writes), read
+ *   the way grub-mkconfig reads them (util/grub-mkconfig.in): it sources /etc/default/grub, then every
+ *   `grub.d/*.cfg` in name order, so a drop-in overrides the main file (Debian's cloud images set
+ *   `GRUB_TERMINAL="console serial"` and the serial kernel command line in such drop-ins); then "if
+ *   [ "x${GRUB_TERMINAL}" != "x" ]" it sets GRUB_TERMINAL_INPUT and GRUB_TERMINAL_OUTPUT to it, so a
+ *   non-empty GRUB_TERMINAL wins over GRUB_TERMINAL_OUTPUT; and when GRUB_TERMINAL_OUTPUT is still
+ *   empty it becomes `gfxterm` (`termoutdefault=1`), which util/grub.d/00_header.in writes as
+ *   `terminal_output gfxterm` (Debian's stock file says "Uncomment to disable graphical terminal
+ *   (grub-pc only) #GRUB_TERMINAL=console"). The effective value must include `serial`.
+ *   What these files say only matters at the next `update-grub`: the menu GRUB reads now is the
+ *   generated `/boot/grub/grub.cfg` (or `/boot/grub2/grub.cfg`). When that menu already leaves a serial
+ *   terminal active (and its default entry has a serial console), a default file that says otherwise
+ *   is a note in the evidence, not a finding: the image boots headless as it is. A builder may write
+ *   the menu another way (grub-mkconfig with variables in its environment, a hand-written grub.cfg).
  * - The kernel command line of the default entry (GRUB `linux`, SYSLINUX/extlinux `APPEND`) must
  *   name a serial console, `console=ttyS0` (or ttyS1...). Without it the kernel and systemd log to
  *   the display only (kernel admin guide, "Linux Serial Console": "console=ttySx for a serial
@@ -40,6 +50,18 @@ export interface ConsoleReport {
   /** Human summary for the evidence, e.g. `terminal_output serial console; console=ttyS0,115200n8`. */
   summary: string;
   findings: ConsoleFinding[];
+  /** What was seen but is not a finding, for the evidence and the pass message. */
+  notes?: string[];
+  /** For a GRUB menu: whether it leaves a serial terminal active and its default entry logs to a serial console. */
+  menu?: MenuConsoles;
+}
+
+/** Where a GRUB menu (grub.cfg) sends GRUB's own output and the default entry's kernel output. */
+export interface MenuConsoles {
+  /** `terminal_output` leaves a serial terminal active. */
+  serialTerminal: boolean;
+  /** The default entry's `linux` line has console=ttyS<n>. */
+  serialKernel: boolean;
 }
 
 const GFXTERM_WHY = "GRUB draws on a display; with no display adapter it never gets past 'Welcome to GRUB!'";
@@ -125,6 +147,7 @@ export function analyzeGrubCfg(file: string, text: string): ConsoleReport {
   }
   const summary = [`terminal_output ${lastSet ? outputs.join(' ') : '(not set: console)'}`];
   const kernel = defaultLinux(top, defaultValue);
+  const serialKernel = kernel !== undefined && serialConsoleArg(kernel.args) !== undefined;
   if (kernel) {
     const serial = serialConsoleArg(kernel.args);
     summary.push(serial ?? 'no console=ttyS*');
@@ -133,7 +156,7 @@ export function analyzeGrubCfg(file: string, text: string): ConsoleReport {
       else findings.push({ file, line: kernel.line, text: kernel.text, why: NO_SERIAL_CMDLINE_WHY });
     }
   } else summary.push('no linux line');
-  return { file, summary: summary.join('; '), findings };
+  return { file, summary: summary.join('; '), findings, menu: { serialTerminal: lastSet !== undefined && outputs.some(isSerialTerminal), serialKernel } };
 }
 
 /** The `linux` line GRUB boots without a key pressed: `set default` (index, `N>M`, title or id), else the first entry. */
@@ -181,14 +204,25 @@ export function analyzeSyslinuxCfg(file: string, text: string): ConsoleReport {
   return { file, summary: summary.join('; '), findings };
 }
 
-/** Shell-style `GRUB_*=value` assignments of /etc/default/grub and grub.d/*.cfg, in order, with the line that set each. */
-export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>): ConsoleReport | undefined {
+/**
+ * `/etc/default/grub` then `grub.d/*.cfg` (in that order: the order grub-mkconfig sources them), read
+ * as shell assignments: the effective output terminal (a non-empty GRUB_TERMINAL, else
+ * GRUB_TERMINAL_OUTPUT, else gfxterm) and kernel command line, each finding at the line that set it.
+ * `menu`: what the generated grub.cfg (the menu GRUB reads now) does; when it already goes to serial,
+ * the same problem in these files is a note instead of a finding (see the file's comment).
+ */
+export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>, menu?: MenuConsoles & { file: string }): ConsoleReport | undefined {
   if (files.length === 0) return undefined;
   const vars = new Map<string, { value: string; file: string; line: number; text: string }>();
   const expand = (value: string) => value.replace(/\$\{?(\w+)\}?/g, (_, name: string) => vars.get(name)?.value ?? '');
   for (const { file, text } of files) {
     text.split('\n').forEach((raw, i) => {
       const line = raw.trim();
+      const unset = /^unset\s+(.+)$/.exec(line);
+      if (unset) {
+        for (const name of unset[1]!.replace(/\s+#.*$/, '').split(/\s+/)) vars.delete(name);
+        return;
+      }
       const m = /^(?:export\s+)?(GRUB_\w+)=(.*)$/.exec(line);
       if (!m) return;
       let value = m[2]!.replace(/\s+#.*$/, '').trim();
@@ -200,20 +234,29 @@ export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>)
   }
   const main = files[0]!.file;
   const findings: ConsoleFinding[] = [];
-  const terminal = vars.get('GRUB_TERMINAL_OUTPUT')?.value ? vars.get('GRUB_TERMINAL_OUTPUT') : vars.get('GRUB_TERMINAL');
+  const notes: string[] = [];
+  // A finding of these files, or a note when the menu GRUB reads now already does what they fail to.
+  const judge = (finding: ConsoleFinding, menuServes: boolean | undefined, what: string) => {
+    if (menu && menuServes) notes.push(`${formatFinding(finding)}; not a finding: ${menu.file}, the menu GRUB reads now, ${what}`);
+    else findings.push(finding);
+  };
+  const set = (name: string) => (vars.get(name)?.value.trim() ? vars.get(name) : undefined);
+  // grub-mkconfig: a non-empty GRUB_TERMINAL sets GRUB_TERMINAL_OUTPUT (and _INPUT); empty output means gfxterm.
+  const terminal = set('GRUB_TERMINAL') ?? set('GRUB_TERMINAL_OUTPUT');
   const outputs = (terminal?.value ?? '').split(/\s+/).filter(Boolean);
   const summary: string[] = [];
-  if (!terminal || outputs.length === 0) {
+  if (!terminal) {
     summary.push('GRUB_TERMINAL unset (gfxterm)');
-    findings.push({
-      file: main,
-      text: 'GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset',
-      why: `update-grub then writes terminal_output gfxterm (${GFXTERM_WHY}); set GRUB_TERMINAL="console serial"`,
-    });
+    judge(
+      { file: main, text: 'GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset', why: `update-grub then writes terminal_output gfxterm (${GFXTERM_WHY}); set GRUB_TERMINAL="console serial"` },
+      menu?.serialTerminal,
+      'leaves a serial terminal active',
+    );
   } else {
-    summary.push(`${terminal.text}`);
+    const overridden = terminal === vars.get('GRUB_TERMINAL') && set('GRUB_TERMINAL_OUTPUT') ? ` (over ${set('GRUB_TERMINAL_OUTPUT')!.text})` : '';
+    summary.push(`${terminal.text}${overridden}`);
     if (!outputs.some(isSerialTerminal)) {
-      findings.push({ file: terminal.file, line: terminal.line, text: terminal.text, why: outputs.includes('gfxterm') ? GFXTERM_WHY : DISPLAY_ONLY_WHY });
+      judge({ file: terminal.file, line: terminal.line, text: terminal.text, why: outputs.includes('gfxterm') ? GFXTERM_WHY : DISPLAY_ONLY_WHY }, menu?.serialTerminal, 'leaves a serial terminal active');
     }
   }
   const cmdline = ['GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'].map((k) => vars.get(k)).filter((v): v is NonNullable<typeof v> => !!v);
@@ -221,10 +264,19 @@ export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>)
   summary.push(arg ?? 'no console=ttyS*');
   if (!arg) {
     const at = cmdline.at(-1);
-    findings.push({ file: at?.file ?? main, line: at?.line, text: at?.text ?? 'GRUB_CMDLINE_LINUX unset', why: `update-grub then writes a kernel command line with ${NO_SERIAL_CMDLINE_WHY}` });
+    judge(
+      { file: at?.file ?? main, line: at?.line, text: at?.text ?? 'GRUB_CMDLINE_LINUX unset', why: `update-grub then writes a kernel command line with ${NO_SERIAL_CMDLINE_WHY}` },
+      menu?.serialKernel,
+      "boots its default entry with console=ttyS*",
+    );
   }
   const sources = files.map((f) => f.file);
-  return { file: sources.length > 1 ? `${main} (+ ${sources.slice(1).join(', ')})` : main, summary: summary.join('; '), findings };
+  return {
+    file: sources.length > 1 ? `${main} (+ ${sources.slice(1).join(', ')})` : main,
+    summary: summary.join('; '),
+    findings,
+    ...(notes.length ? { notes } : {}),
+  };
 }
 
 export function formatFinding(f: ConsoleFinding): string {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fail, pass, skip, type CheckOutcome, type ImageInfo } from '../../src/suite-api/index.js';
-import { analyzeDefaultGrub, analyzeGrubCfg, analyzeSyslinuxCfg, formatFinding, type ConsoleReport } from './boot-console.js';
+import { analyzeDefaultGrub, analyzeGrubCfg, analyzeSyslinuxCfg, formatFinding, type ConsoleReport, type MenuConsoles } from './boot-console.js';
 import { fstabLines } from './collect.js';
 import type { Qcow2Header } from './image-file.js';
 import type { HygieneOptions } from './options.js';
@@ -582,9 +582,14 @@ export const checkHeadlessConsole: SnapshotCheck = (view) => {
     }
     return entry.content;
   };
+  // The menus update-grub writes from /etc/default/grub(.d): what GRUB reads now.
+  const generated: Array<MenuConsoles & { file: string }> = [];
   for (const path of ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg']) {
     const t = text(path, view.get(path));
-    if (t !== undefined) reports.push(analyzeGrubCfg(path, t));
+    if (t === undefined) continue;
+    const report = analyzeGrubCfg(path, t);
+    reports.push(report);
+    if (report.menu) generated.push({ file: path, ...report.menu });
   }
   for (const path of ['/boot/extlinux/extlinux.conf', '/extlinux.conf', '/boot/syslinux/syslinux.cfg', '/syslinux/syslinux.cfg']) {
     const t = text(path, view.get(path));
@@ -604,7 +609,11 @@ export const checkHeadlessConsole: SnapshotCheck = (view) => {
   const defaults = ['/etc/default/grub', ...view.children('/etc/default/grub.d').filter((p) => p.endsWith('.cfg'))]
     .map((file) => ({ file, text: text(file, view.get(file)) }))
     .filter((f): f is { file: string; text: string } => f.text !== undefined);
-  const fromDefaults = analyzeDefaultGrub(defaults);
+  // With two generated menus (grub and grub2 folders), the defaults' problem is excused only if both serve.
+  const menu = generated.length
+    ? { file: generated.map((g) => g.file).join(' and '), serialTerminal: generated.every((g) => g.serialTerminal), serialKernel: generated.every((g) => g.serialKernel) }
+    : undefined;
+  const fromDefaults = analyzeDefaultGrub(defaults, menu);
   if (fromDefaults) reports.push(fromDefaults);
   if (unreadable.length) throw new Error(`hyg-headless-console: could not read ${preview(unreadable, 4)} from the image`);
   if (reports.length === 0) {
@@ -614,7 +623,8 @@ export const checkHeadlessConsole: SnapshotCheck = (view) => {
     );
   }
   const findings = reports.flatMap((r) => r.findings);
-  const evidence = withNotes(view, reports.map((r) => `${r.file}: ${r.summary}`), '/boot', '/etc/default', 'FAT');
+  const notes = reports.flatMap((r) => r.notes ?? []);
+  const evidence = withNotes(view, [...reports.map((r) => `${r.file}: ${r.summary}`), ...notes.map((n) => `note: ${n}`)], '/boot', '/etc/default', 'FAT');
   if (findings.length) return fail(`not ready for a headless VM: ${findings.map(formatFinding).join('; ')}`, evidence);
-  return pass(`bootloader and kernel use the serial console (${reports.map((r) => r.file).join(', ')})`, evidence);
+  return pass(`bootloader and kernel use the serial console (${reports.map((r) => r.file).join(', ')})${notes.map((n) => `; note: ${n}`).join('')}`, evidence);
 };

@@ -290,9 +290,130 @@ describe('hyg-headless-console: /etc/default/grub (what update-grub writes next)
     expect(out.evidence).toContain('/etc/default/grub (+ /etc/default/grub.d/10_cloud.cfg)');
   });
 
-  it('GRUB_TERMINAL_OUTPUT=gfxterm fails at its line, even with GRUB_TERMINAL=serial', () => {
-    const r = analyzeDefaultGrub([{ file: '/etc/default/grub', text: 'GRUB_TERMINAL=serial\nGRUB_TERMINAL_OUTPUT=gfxterm\nGRUB_CMDLINE_LINUX="console=ttyS0"\n' }])!;
-    expect(r.findings).toMatchObject([{ line: 2, text: 'GRUB_TERMINAL_OUTPUT=gfxterm' }]);
+  // grub-mkconfig: if [ "x${GRUB_TERMINAL}" != "x" ]; then GRUB_TERMINAL_INPUT/OUTPUT="${GRUB_TERMINAL}"; fi
+  it('a non-empty GRUB_TERMINAL wins over GRUB_TERMINAL_OUTPUT, as grub-mkconfig sets the output from it', () => {
+    const serialWins = analyzeDefaultGrub([{ file: '/etc/default/grub', text: 'GRUB_TERMINAL=serial\nGRUB_TERMINAL_OUTPUT=gfxterm\nGRUB_CMDLINE_LINUX="console=ttyS0"\n' }])!;
+    expect(serialWins.findings).toEqual([]);
+    expect(serialWins.summary).toBe('GRUB_TERMINAL=serial (over GRUB_TERMINAL_OUTPUT=gfxterm); console=ttyS0');
+    const gfxWins = analyzeDefaultGrub([{ file: '/etc/default/grub', text: 'GRUB_TERMINAL_OUTPUT="console serial"\nGRUB_TERMINAL=gfxterm\nGRUB_CMDLINE_LINUX="console=ttyS0"\n' }])!;
+    expect(gfxWins.findings).toMatchObject([{ line: 2, text: 'GRUB_TERMINAL=gfxterm', why: expect.stringContaining("'Welcome to GRUB!'") }]);
+  });
+
+  it('an empty GRUB_TERMINAL leaves GRUB_TERMINAL_OUTPUT in force; a drop-in that unsets it brings back the gfxterm default', () => {
+    const empty = analyzeDefaultGrub([{ file: '/etc/default/grub', text: 'GRUB_TERMINAL=""\nGRUB_TERMINAL_OUTPUT="console serial"\nGRUB_CMDLINE_LINUX="console=ttyS0"\n' }])!;
+    expect(empty.findings).toEqual([]);
+    const unset = analyzeDefaultGrub([
+      { file: '/etc/default/grub', text: 'GRUB_TERMINAL="console serial"\nGRUB_CMDLINE_LINUX="console=ttyS0"\n' },
+      { file: '/etc/default/grub.d/50_local.cfg', text: 'unset GRUB_TERMINAL\n' },
+    ])!;
+    expect(unset.findings.map((f) => f.text)).toEqual(['GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset']);
+  });
+
+  it('drop-ins are read in name order after the main file: the last one that sets a variable decides', () => {
+    const out = checkHeadlessConsole(
+      view({
+        '/etc/default/grub': 'GRUB_TERMINAL="console serial"\nGRUB_CMDLINE_LINUX="console=ttyS0"\n',
+        '/etc/default/grub.d/90_desktop.cfg': 'GRUB_TERMINAL=gfxterm\n',
+        '/etc/default/grub.d/10_cloud.cfg': 'GRUB_TERMINAL="console serial"\n',
+        '/etc/default/grub.d/README': 'GRUB_TERMINAL=console\n', // not *.cfg: grub-mkconfig does not source it
+      }),
+      defaults,
+    );
+    expectStatus(out, 'fail', '/etc/default/grub.d/90_desktop.cfg:1: GRUB_TERMINAL=gfxterm');
+    expect(out.evidence).toContain('/etc/default/grub (+ /etc/default/grub.d/10_cloud.cfg, /etc/default/grub.d/90_desktop.cfg)');
+  });
+});
+
+// --- a Debian cloud image (debian-cloud-images, genericcloud): Debian's stock /etc/default/grub, the
+// cloud settings in /etc/default/grub.d drop-ins, and the grub.cfg grub-mkconfig wrote from them ---
+
+/** Debian 12's stock /etc/default/grub (grub2-common), untouched. */
+const DEBIAN_STOCK_DEFAULT = `# If you change this file, run 'update-grub' afterwards to update
+# /boot/grub/grub.cfg.
+# For full documentation of the options in this file, see:
+#   info -f grub -n 'Simple configuration'
+
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=5
+GRUB_DISTRIBUTOR=\`lsb_release -i -s 2> /dev/null || echo Debian\`
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+GRUB_CMDLINE_LINUX=""
+
+# Uncomment to disable graphical terminal (grub-pc only)
+#GRUB_TERMINAL=console
+`;
+
+/** The cloud drop-in: serial terminal and serial kernel console (sourced after the stock file). */
+const CLOUD_DROP_IN = `GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0"
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --speed=115200"
+GRUB_DISABLE_LINUX_UUID=true
+GRUB_DISABLE_LINUX_PARTUUID=false
+`;
+
+describe('hyg-headless-console: a Debian cloud image (settings in grub.d drop-ins, grub.cfg on serial)', () => {
+  it('passes, with no note: the drop-in sets GRUB_TERMINAL="console serial" and the serial kernel console', () => {
+    const out = expectStatus(
+      checkHeadlessConsole(
+        view({
+          '/etc/default/grub': DEBIAN_STOCK_DEFAULT,
+          '/etc/default/grub.d/10_cloud.cfg': CLOUD_DROP_IN,
+          '/etc/default/grub.d/15_timeout.cfg': 'GRUB_TIMEOUT=0\n',
+          '/boot/grub/grub.cfg': MKCONFIG_SERIAL,
+        }),
+        defaults,
+      ),
+      'pass',
+      /^bootloader and kernel use the serial console \(\/boot\/grub\/grub.cfg, \/etc\/default\/grub \(\+ \/etc\/default\/grub.d\/10_cloud.cfg, \/etc\/default\/grub.d\/15_timeout.cfg\)\)$/,
+    );
+    expect(out.evidence).toContain('/boot/grub/grub.cfg: terminal_output console serial; console=ttyS0,115200');
+    expect(out.evidence).toContain('GRUB_TERMINAL="console serial"; console=ttyS0,115200');
+    expect(out.evidence).not.toContain('note:');
+  });
+
+  it('passes when the defaults say nothing of serial but the generated grub.cfg is on serial: a note, not a finding', () => {
+    const out = expectStatus(
+      checkHeadlessConsole(view({ '/etc/default/grub': DEBIAN_STOCK_DEFAULT, '/boot/grub/grub.cfg': MKCONFIG_SERIAL }), defaults),
+      'pass',
+      '; note: /etc/default/grub: GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset (update-grub then writes terminal_output gfxterm',
+      'not a finding: /boot/grub/grub.cfg, the menu GRUB reads now, leaves a serial terminal active',
+      'not a finding: /boot/grub/grub.cfg, the menu GRUB reads now, boots its default entry with console=ttyS*',
+    );
+    expect(out.evidence).toContain('note: /etc/default/grub:9: GRUB_CMDLINE_LINUX_DEFAULT="quiet" (update-grub then writes a kernel command line');
+  });
+
+  it('an explicit GRUB_TERMINAL=console under a serial grub.cfg is a note too (the menu GRUB reads decides)', () => {
+    const text = DEBIAN_STOCK_DEFAULT.replace('#GRUB_TERMINAL=console', 'GRUB_TERMINAL=console').replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="console=ttyS0"');
+    const out = expectStatus(checkHeadlessConsole(view({ '/etc/default/grub': text, '/boot/grub/grub.cfg': MKCONFIG_SERIAL }), defaults), 'pass', 'note: /etc/default/grub:13: GRUB_TERMINAL=console');
+    expect(out.message).not.toContain('console=ttyS*');
+  });
+
+  it('still fails the gfxterm image: its grub.cfg is on gfxterm, so the unset GRUB_TERMINAL stays a finding', () => {
+    const out = expectStatus(
+      checkHeadlessConsole(view({ '/boot/grub/grub.cfg': GFXTERM_GRUB, '/etc/default/grub': GFXTERM_DEFAULT }), defaults),
+      'fail',
+      '/boot/grub/grub.cfg:21: terminal_output gfxterm',
+      '/etc/default/grub: GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset',
+    );
+    expect(out.message).not.toContain('note:');
+  });
+
+  it('a grub.cfg on serial whose default entry has no serial console excuses only the terminal', () => {
+    const noConsole = MKCONFIG_SERIAL.replace(/ console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0/g, ' quiet');
+    const out = expectStatus(checkHeadlessConsole(view({ '/etc/default/grub': DEBIAN_STOCK_DEFAULT, '/boot/grub/grub.cfg': noConsole }), defaults), 'fail');
+    expect(out.message).toContain('/etc/default/grub:9: GRUB_CMDLINE_LINUX_DEFAULT="quiet" (update-grub then writes a kernel command line');
+    // A failure's message lists the findings; the excused terminal is a note in the evidence.
+    expect(out.message).not.toContain('GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset');
+    expect(out.evidence).toContain('note: /etc/default/grub: GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset');
+  });
+
+  it('with both /boot/grub and /boot/grub2 menus, both must be on serial to excuse the defaults', () => {
+    const out = expectStatus(
+      checkHeadlessConsole(view({ '/etc/default/grub': DEBIAN_STOCK_DEFAULT, '/boot/grub/grub.cfg': MKCONFIG_SERIAL, '/boot/grub2/grub.cfg': GFXTERM_GRUB }), defaults),
+      'fail',
+      '/etc/default/grub: GRUB_TERMINAL and GRUB_TERMINAL_OUTPUT unset',
+    );
+    expect(out.message).toContain('/boot/grub2/grub.cfg:21: terminal_output gfxterm');
   });
 });
 
