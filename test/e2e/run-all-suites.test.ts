@@ -48,7 +48,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     expect(result.image.boot!.claims).toEqual({ uefi: true, bios: true, secureBoot: true });
     expect(result.firmware).toBe('auto -> uefi, bios, uefi-secureboot');
     expect(result.suites.map((s) => `${s.suiteId}${s.firmware ? `[${s.firmware}]` : ''}`).sort()).toEqual([
-      'cloud-init-auth', 'image-hygiene', 'live-migration[uefi]',
+      'cloud-init-auth', 'image-hygiene', 'instance-lifecycle', 'live-migration[uefi]',
       'package-audit[bios]', 'package-audit[uefi-secureboot]', 'package-audit[uefi]', 'ssh-hardening[uefi]',
       'uefi-boot[bios]', 'uefi-boot[uefi-secureboot]', 'uefi-boot[uefi]',
     ]);
@@ -68,6 +68,18 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     for (const other of result.suites.filter((s) => s !== migration && s.guests.some((g) => g.name === migrated))) {
       expect(Date.parse(migration.startedAt), other.suiteId).toBeGreaterThanOrEqual(Date.parse(other.startedAt) + other.durationMs);
     }
+    // Instance lifecycle: on two of the same guests (one per host), after everything else on them, so
+    // the plan has the same three guests with it; each of its checks passed on both (notPassed above).
+    const lifecycle = result.suites.find((s) => s.suiteId === 'instance-lifecycle')!;
+    expect(lifecycle.guests.map((g) => g.host).sort()).toEqual(['hv1', 'hv2']);
+    for (const other of result.suites.filter((s) => s !== lifecycle && s.guests.some((g) => lifecycle.guests.some((l) => l.name === g.name)))) {
+      expect(Date.parse(lifecycle.startedAt), other.suiteId).toBeGreaterThanOrEqual(Date.parse(other.startedAt) + other.durationMs);
+    }
+    expect(lifecycle.cases.map((c) => `${c.checkId}:${c.status}`)).toEqual([
+      'life-failed-units:passed', 'life-boot-errors:passed', 'life-boot-time:passed', 'life-clone-unique:passed',
+      'life-time-sync:passed', 'life-disk-growth:passed', 'life-reboot:passed',
+    ]);
+    expect(caseOf(result, 'instance-lifecycle', 'life-reboot').message).toMatch(/boot/);
     expect(caseOf(result, 'cloud-init-auth', 'ci-hostkeys-fresh').status).toBe('passed');
     // Acceleration: KVM where it works; where a host offers KVM but it fails these guests (as on
     // this project's CI machine), the run said so once per guest that met it and went on under TCG.
@@ -104,6 +116,8 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     // Live migration (copy mode, the default when hosts share nothing): two legs, figures recorded.
     expectTwoGoodLegs(result.suites.find((s) => s.suiteId === 'live-migration')!, 'copy');
     expect(xml).toMatch(/<property name="migration.leg1.libvirt-downtime-ms" value="\d+"\/>/);
+    expect(xml).toMatch(/<property name="life\.[^"]+\.boot-seconds" value="\d+(\.\d+)?"\/>/);
+    expect(xml).toContain('classname="debian-12-clean.instance-lifecycle"');
 
     // Reports: valid JUnit with stable names, logs attached.
     const validation = await validateJunit(join(dir, 'junit.xml'));
@@ -126,7 +140,7 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     // UEFI only and no migration: the defects do not depend on the firmware, and this keeps CI short.
     // A third party's suite, installed outside src/ and suites/, runs on the same guests beside the built-in ones.
     const example = await installExampleSuite();
-    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--firmware', 'uefi', '--suite-module', example.modulePath, '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot', exampleSuiteId]).finally(() => example.cleanup());
+    const run = await imgtest(['run', flawed, '--config', config, '--report-dir', reportDir, '--firmware', 'uefi', '--suite-module', example.modulePath, '--suite', 'image-hygiene', 'cloud-init-auth', 'ssh-hardening', 'package-audit', 'uefi-boot', 'instance-lifecycle', exampleSuiteId]).finally(() => example.cleanup());
     const { result, dir } = await latestRun(reportDir);
     const hello = result.suites.find((s) => s.suiteId === exampleSuiteId)!;
     expect(hello.cases.map((c) => `${c.checkId}:${c.status}`)).toEqual(['hello-sysctl-dmesg-restrict:passed', 'hello-sysctl-unprivileged-bpf:passed', 'hello-sysctl-syncookies:passed']);
@@ -139,6 +153,11 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
     expect(caseOf(result, 'cloud-init-auth', 'ci-password-login-rejected')).toMatchObject({ status: 'failed', message: expect.stringMatching(/password/) });
     expect(caseOf(result, 'cloud-init-auth', 'ci-root-login-denied')).toMatchObject({ status: 'failed', message: expect.stringMatching(/root/i) });
     expect(caseOf(result, 'cloud-init-auth', 'ci-key-login').status).toBe('passed');
+    // The reboot that breaks is told by the guest's own console, not by a deadline.
+    expect(caseOf(result, 'instance-lifecycle', 'life-reboot').message).toMatch(/emergency mode/);
+    expect(caseOf(result, 'instance-lifecycle', 'life-failed-units').message).toMatch(/build-metrics-upload\.service/);
+    expect(caseOf(result, 'instance-lifecycle', 'life-boot-errors').evidence).toMatch(/build-agent: workspace \/srv\/build missing/);
+    expect(caseOf(result, 'instance-lifecycle', 'life-clone-unique').message).toMatch(/machine-id/);
     expect(run.exitCode).toBe(1);
     expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
