@@ -20,6 +20,7 @@ import { requireEnoughHosts } from '../runner/preflight.js';
 import { loadSuites } from '../plugins/load-suites.js';
 import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js';
 import { CheckSelection } from '../runner/selection.js';
+import { retriesOption } from './retries.js';
 import type { Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -60,7 +61,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
-    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number }) => {
+    .addOption(retriesOption())
+    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
       const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
       // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
       const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
@@ -93,6 +95,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         return executeRun({
           imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
           bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, selection: selection.active ? selection : undefined,
+          retries: opts.retries,
         });
       });
       running = undefined;

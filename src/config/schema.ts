@@ -7,6 +7,8 @@ export const MAX_TIMEOUT_SECONDS = 86_400;
 /** Default bounds of the image's virtual size: smaller is no OS disk, larger is a typo or a trap. */
 export const DEFAULT_MIN_VIRTUAL_SIZE_GIB = 1;
 export const DEFAULT_MAX_VIRTUAL_SIZE_GIB = 2048;
+/** Most `retries` (and `--retries`): each retry of an error may wait out the same timeouts again. */
+export const MAX_RETRIES = 10;
 /** How long a host may take to answer a first connection before it is declared down (`hosts[].connectTimeoutSeconds`). */
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 
@@ -109,6 +111,11 @@ export const configSchema = z
     suites: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Third-party suite modules to load (paths, relative to the config file, or npm package names). */
     plugins: z.array(z.string().min(1)).default([]),
+    /**
+     * How many more times a check whose outcome is an infrastructure `error` runs, on the same guests
+     * (`--retries` wins). A `failure` is never run again; a guest that did not boot is not booted again.
+     */
+    retries: z.number().int().min(0).max(MAX_RETRIES).default(0),
   })
   .strict();
 

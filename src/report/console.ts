@@ -6,7 +6,7 @@
  * sequences before it is printed, so an image cannot draw on the operator's terminal.
  */
 import path from 'node:path';
-import type { CaseResult, CaseStatus, HostFacts, PlannedCase, Reporter, RunResult, SuiteResult, Verdict } from './model.js';
+import { retryOutcome, type CaseResult, type CaseStatus, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult, type Verdict } from './model.js';
 import type { Firmware } from '../suite-api/index.js';
 import { JUNIT_FILE_NAME } from './junit.js';
 import { JSON_FILE_NAME } from './json.js';
@@ -151,6 +151,9 @@ export class ConsoleReporter implements Reporter {
     let head = `${oneLine(result.checkId, 40)}`;
     if (guestLabel !== undefined && guestLabel !== '') head += ` [${oneLine(guestLabel, 30)}]`;
     if (result.status === 'failed' && result.severity === 'should') head += ' (should)';
+    // Run again after infrastructure errors (--retries): `(passed on retry 2 of 3)`.
+    const retried = retryOutcome(result);
+    if (retried !== undefined) head += ` (${retried})`;
     const plainPrefix = `  ${label} ${head}  `;
     const message = this.fit(clean(result.message), this.width - Array.from(plainPrefix).length);
     this.line(`  ${this.paint(STATUS_STYLE[result.status], label)} ${head}  ${message}`.trimEnd());

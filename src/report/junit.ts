@@ -7,6 +7,7 @@
  *       <properties>  image, hosts, versions, firmware, accel, run id, guests, suite's own
  *       <testcase name="<checkId>: <title>" classname="<image>.<suite>" time>
  *         <failure type="must|should"> | <error type="infrastructure"> | <skipped>   (passed: none)
+ *         <flakyError> | <rerunError>  one per earlier attempt of a check run again (--retries)
  *         <system-out>  message, evidence, [[ATTACHMENT|path]] lines
  *       <system-out>  guests, suite attachments
  *
@@ -15,7 +16,7 @@
  * suite part becomes `<suite>-<firmware>` so names stay unique and stable between runs.
  */
 import path from 'node:path';
-import type { CaseResult, GuestSummary, Reporter, RunResult, SuiteResult } from './model.js';
+import { retryOutcome, type CaseResult, type GuestSummary, type Reporter, type RunResult, type SuiteResult } from './model.js';
 import { writeReportFile } from './files.js';
 import { capBlock, cleanText, oneLine, XmlWriter, type XmlAttrs } from './xml.js';
 
@@ -144,6 +145,12 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
     if (guest.accel !== undefined) props.push([`${key}.accel`, guest.accel]);
   }
   for (const [name, value] of Object.entries(suite.properties)) props.push([name, String(value)]);
+  // Checks run more than once (--retries): how often, and how they ended each time.
+  for (const c of suite.cases) {
+    if (!c.earlierAttempts?.length) continue;
+    props.push([`check.${c.checkId}.attempts`, String(c.attempts ?? c.earlierAttempts.length + 1)]);
+    props.push([`check.${c.checkId}.outcomes`, [...c.earlierAttempts.map((a) => a.status), c.status].join(',')]);
+  }
   // Property values are single facts: keep them on one line.
   return props.map(([name, value]) => [oneLine(name, 200), oneLine(value, 2000)]);
 }
@@ -157,10 +164,22 @@ function guestLine(guest: GuestSummary): string {
   return oneLine(`guest ${guest.name} on ${guest.host}: ${facts.join(', ')}`, 1000);
 }
 
+/** One line per attempt, for readers that only show `<system-out>` (the plain JUnit plugin). */
+function attemptLines(c: CaseResult): string | undefined {
+  const earlier = c.earlierAttempts ?? [];
+  const outcome = retryOutcome(c);
+  if (!earlier.length || outcome === undefined) return undefined;
+  const total = earlier.length + 1;
+  const lines = earlier.map((a, i) => `attempt ${i + 1} of ${total}: ${a.status} after ${junitTime(a.durationMs)} s: ${messageText(a.message)}`);
+  return [`ran ${total} times (--retries): ${outcome}`, ...lines, `attempt ${total} of ${total}: ${c.status}`].join('\n');
+}
+
 function caseOutput(c: CaseResult, suite: SuiteResult, reportDir: string): string {
   const parts: string[] = [];
   const message = messageText(c.message);
   if (message !== '') parts.push(message);
+  const attempts = attemptLines(c);
+  if (attempts !== undefined) parts.push(attempts);
   const evidence = blockText(c.evidence);
   if (evidence !== '') parts.push(evidence);
   // Failing cases repeat the suite's files (serial logs, domain XML): that is where one looks.
@@ -191,9 +210,32 @@ function writeCase(xml: XmlWriter, c: CaseResult, suite: SuiteResult, className:
     case 'passed':
       break;
   }
+  writeEarlierAttempts(xml, c);
   const output = caseOutput(c, suite, reportDir);
   if (output !== '') xml.textElement('system-out', [], output);
   xml.close();
+}
+
+/**
+ * Maven Surefire's rerun elements (what Jenkins' junit and flaky-test-handler plugins read; junit-10.xsd's
+ * `rerunType`): a check that errored and then ended otherwise keeps its earlier attempts as
+ * `<flakyError>`; one still in error (or failing) at the end keeps them as `<rerunError>`. The case's
+ * own `<error>`/`<failure>`/`<skipped>` is always the last attempt's, so the plain JUnit plugin
+ * counts it exactly as without retries (a failure is never rerun, so never hidden).
+ */
+function writeEarlierAttempts(xml: XmlWriter, c: CaseResult): void {
+  const earlier = c.earlierAttempts ?? [];
+  if (!earlier.length) return;
+  const element = c.status === 'error' || c.status === 'failed' ? 'rerunError' : 'flakyError';
+  const total = earlier.length + 1;
+  earlier.forEach((attempt, i) => {
+    const message = messageText(attempt.message);
+    xml.open(element, [['message', message], ['type', 'infrastructure']]);
+    // The schema's order: stackTrace, then system-out.
+    xml.textElement('stackTrace', [], blockText(attempt.evidence) || message);
+    xml.textElement('system-out', [], `attempt ${i + 1} of ${total}: ${attempt.status} after ${junitTime(attempt.durationMs)} s\n${message}`);
+    xml.close();
+  });
 }
 
 function count(cases: readonly CaseResult[], status: CaseResult['status']): number {

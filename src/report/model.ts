@@ -17,6 +17,24 @@ export interface CaseResult {
   durationMs: number;
   /** Files attached to this case (absolute paths). */
   attachments: string[];
+  /**
+   * How many times the check ran: 1, or more when an infrastructure `error` was run again
+   * (`--retries`); 0 for a check that was not run. The case's status, message and evidence are the
+   * last attempt's; `durationMs` is the time of every attempt together.
+   */
+  attempts?: number;
+  /** The run's `--retries` (how many more times an `error` may run), on a case that ran more than once. */
+  retries?: number;
+  /** The attempts before the last one, oldest first (each an `error`), on a case that ran more than once. */
+  earlierAttempts?: CaseAttempt[];
+}
+
+/** One earlier run of a check that was run again (`--retries`): always an infrastructure `error`. */
+export interface CaseAttempt {
+  status: 'error';
+  message: string;
+  evidence?: string;
+  durationMs: number;
 }
 
 export interface GuestSummary {
@@ -97,4 +115,13 @@ export function verdictOf(suites: readonly SuiteResult[]): { verdict: Verdict; e
   if (cases.some((c) => c.status === 'error')) return { verdict: 'error', exitCode: 3 };
   if (cases.some((c) => c.status === 'failed' && c.severity === 'must')) return { verdict: 'failed', exitCode: 1 };
   return { verdict: 'passed', exitCode: 0 };
+}
+
+/** `passed on retry 2 of 3`, `error on all 4 attempts`: how a check that ran more than once ended. */
+export function retryOutcome(c: CaseResult): string | undefined {
+  const retried = c.earlierAttempts?.length ?? 0;
+  if (retried === 0) return undefined;
+  const retries = Math.max(c.retries ?? retried, retried);
+  if (c.status === 'error' && retried >= retries) return `error on all ${retried + 1} attempts`;
+  return `${c.status} on retry ${retried} of ${retries}`;
 }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isImgtestError } from '../errors.js';
-import type { CaseResult } from '../report/model.js';
+import type { CaseAttempt, CaseResult } from '../report/model.js';
 import type { BootFailure, Check, CheckContext, Firmware, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
 
 export interface SuiteRunInput {
@@ -21,6 +21,11 @@ export interface SuiteRunInput {
   signal?: AbortSignal;
   /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip. */
   notSelected?(checkId: string): string | undefined;
+  /**
+   * --retries: how many more times a check whose outcome is an infrastructure `error` runs, on the
+   * same guests (default 0). A `failure` (a defect found) is never run again.
+   */
+  retries?: number;
   log(line: string): void;
   onCase(result: CaseResult): void;
 }
@@ -30,19 +35,63 @@ const NOT_CANCELLED = new AbortController().signal;
 
 /** Runs a suite's checks in order. A check that throws is an infrastructure `error`, not a defect. */
 export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]> {
-  const memo = new Map<string, Promise<unknown>>();
+  const memo = new Memo();
   const results: CaseResult[] = [];
   for (const check of input.suite.checks) {
     input.signal?.throwIfAborted();
     const reason = input.notSelected?.(check.id);
-    const result = reason === undefined ? await runOneCheck(check, input, memo) : skippedCase(check, reason);
+    const result = reason === undefined ? await runCheckWithRetries(check, input, memo) : skippedCase(check, reason);
     results.push(result);
     input.onCase(result);
   }
   return results;
 }
 
-async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string, Promise<unknown>>): Promise<CaseResult> {
+/** The suite's `context.memo` values; what failed can be dropped, so a retry computes it again. */
+class Memo {
+  private readonly values = new Map<string, Promise<unknown>>();
+  private readonly failed = new Set<string>();
+
+  get<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    if (!this.values.has(key)) {
+      const value = compute();
+      value.catch(() => this.failed.add(key));
+      this.values.set(key, value);
+    }
+    return this.values.get(key) as Promise<T>;
+  }
+
+  /** Forgets the values whose computation failed (a rejected promise would fail the retry the same way). */
+  dropFailed(): void {
+    for (const key of this.failed) this.values.delete(key);
+    this.failed.clear();
+  }
+}
+
+/**
+ * Runs a check, and again while its outcome is an infrastructure `error` (up to `input.retries` more
+ * times, not once the run is cancelled). A pass, a failure or a skip ends it: a defect found is never
+ * run again. The result is the last attempt's, with the earlier ones (all errors) and the time of all.
+ */
+async function runCheckWithRetries(check: Check, input: SuiteRunInput, memo: Memo): Promise<CaseResult> {
+  const retries = Math.max(0, Math.floor(input.retries ?? 0));
+  const earlier: CaseAttempt[] = [];
+  const attachments: string[] = [];
+  for (;;) {
+    const result = await runOneCheck(check, input, memo);
+    attachments.push(...result.attachments.filter((file) => !attachments.includes(file)));
+    if (result.status !== 'error' || earlier.length >= retries || input.signal?.aborted) {
+      if (!earlier.length) return { ...result, attempts: 1 };
+      const durationMs = earlier.reduce((sum, a) => sum + a.durationMs, result.durationMs);
+      return { ...result, attachments, durationMs, attempts: earlier.length + 1, retries, earlierAttempts: earlier };
+    }
+    earlier.push({ status: 'error', message: result.message, evidence: result.evidence, durationMs: result.durationMs });
+    input.log(`${check.id}: ${result.message}; retry ${earlier.length} of ${retries} on the same guests`);
+    memo.dropFailed();
+  }
+}
+
+async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Promise<CaseResult> {
   const attachments: string[] = [];
   const context: CheckContext = {
     image: input.image,
@@ -58,8 +107,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Map<string,
       if (input.properties) input.properties[name] = String(value);
     },
     memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
-      if (!memo.has(key)) memo.set(key, compute());
-      return memo.get(key) as Promise<T>;
+      return memo.get(key, compute);
     },
     artifacts: {
       async write(fileName: string, content: string | Uint8Array) {
@@ -95,5 +143,5 @@ export function skippedCases(suite: Suite, reason: string, notSelected?: (checkI
 }
 
 function skippedCase(check: Check, reason: string): CaseResult {
-  return { checkId: check.id, title: check.title, severity: check.severity, status: 'skipped', message: reason, durationMs: 0, attachments: [] };
+  return { checkId: check.id, title: check.title, severity: check.severity, status: 'skipped', message: reason, durationMs: 0, attachments: [], attempts: 0 };
 }

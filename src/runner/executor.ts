@@ -38,6 +38,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** --check/--skip: checks not selected are reported skipped; a suite with none selected boots nothing. */
   selection?: CheckSelection;
+  /** --retries: how many more times a check that ends in an infrastructure `error` runs (default: the config's `retries`). */
+  retries?: number;
 }
 
 const execFileAsync = promisify(execFile);
@@ -106,7 +108,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal, notSelected: notSelected(suite),
-      timeServers: runTimeServers(options.config),
+      timeServers: runTimeServers(options.config), retries: options.retries ?? options.config.retries,
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     }).finally(() => record.doing(`suite ${suite.id}`, undefined));
     record.add(suiteResult(suite, undefined, [], cases, [], started, Date.now() - started.getTime(), properties));
@@ -265,7 +267,7 @@ async function runAssignment(
     const first = failures[0]!;
     // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
     const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
-    const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments };
+    const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments, attempts: 1 };
     cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (checkId) => ctx.selection?.reasonFor(suite.id, checkId))];
   } else {
     const on = `running ${label} on ${assignment.guests.join(', ')}`;
@@ -275,7 +277,7 @@ async function runAssignment(
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
       notSelected: (checkId) => ctx.selection?.reasonFor(suite.id, checkId),
-      timeServers: runTimeServers(ctx.config),
+      timeServers: runTimeServers(ctx.config), retries: ctx.retries ?? ctx.config.retries,
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));
   }

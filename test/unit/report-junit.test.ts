@@ -347,6 +347,78 @@ describe('renderJunit', () => {
   });
 });
 
+describe('checks run again after infrastructure errors (--retries): Surefire rerun elements', () => {
+  const lost = (n: number, evidence?: string) => ({ status: 'error' as const, message: `check could not run: ssh: connection lost (${n})`, evidence, durationMs: 1500 });
+  function retriedRun(): RunResult {
+    return run({
+      suites: [
+        suite({
+          cases: [
+            kase({ checkId: 'ci-flaky', message: 'cloud-init done', attempts: 3, retries: 3, earlierAttempts: [lost(1, 'Error: ssh: connection lost (1)\n    at exec'), lost(2)], durationMs: 4000 }),
+            kase({ checkId: 'ci-down', status: 'error', message: 'check could not run: host gone', evidence: 'Error: host gone', attempts: 3, retries: 2, earlierAttempts: [lost(1), lost(2)] }),
+            kase({ checkId: 'ci-defect', status: 'failed', message: 'found 2 errors', attempts: 2, retries: 1, earlierAttempts: [lost(1)] }),
+            kase({ checkId: 'ci-once', status: 'failed', message: 'a defect, never rerun', attempts: 1 }),
+          ],
+        }),
+      ],
+      verdict: 'error',
+      exitCode: 3,
+    });
+  }
+  const tc = (id: string) => `//testcase[starts-with(@name,'${id}:')]`;
+
+  it('validates against junit-10.xsd', () => {
+    expectValid(renderJunit(retriedRun()));
+  });
+
+  it('passed after errors: no <error>, one <flakyError> per earlier attempt with message, type, <stackTrace> and <system-out>', () => {
+    const xml = renderJunit(retriedRun());
+    expect(xpath(xml, `count(${tc('ci-flaky')}/error)`)).toBe('0');
+    expect(xpath(xml, `count(${tc('ci-flaky')}/flakyError)`)).toBe('2');
+    expect(xpath(xml, `count(${tc('ci-flaky')}/rerunError)`)).toBe('0');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/flakyError[1]/@message)`)).toBe('check could not run: ssh: connection lost (1)');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/flakyError[1]/@type)`)).toBe('infrastructure');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/flakyError[1]/stackTrace)`)).toBe('Error: ssh: connection lost (1)\n    at exec');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/flakyError[2]/stackTrace)`)).toBe('check could not run: ssh: connection lost (2)');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/flakyError[2]/system-out)`)).toBe('attempt 2 of 3: error after 1.500 s\ncheck could not run: ssh: connection lost (2)');
+    expect(xpath(xml, `string(${tc('ci-flaky')}/@time)`)).toBe('4.000');
+    // Readers that only show the case's output see the attempts too.
+    expect(xpath(xml, `string(${tc('ci-flaky')}/system-out)`)).toContain('ran 3 times (--retries): passed on retry 2 of 3');
+  });
+
+  it('in error every time: <error> is the last attempt, the earlier ones <rerunError>; totals count the case once', () => {
+    const xml = renderJunit(retriedRun());
+    expect(xpath(xml, `string(${tc('ci-down')}/error/@message)`)).toBe('check could not run: host gone');
+    expect(xpath(xml, `count(${tc('ci-down')}/rerunError)`)).toBe('2');
+    expect(xpath(xml, `count(${tc('ci-down')}/flakyError)`)).toBe('0');
+    expect(xpath(xml, 'string(/testsuites/@errors)')).toBe('1');
+    expect(xpath(xml, 'string(/testsuites/@failures)')).toBe('2');
+    expect(xpath(xml, 'string(/testsuites/@tests)')).toBe('4');
+  });
+
+  it('a failure stays a <failure> (earlier errors as <rerunError>); a check that ran once has no rerun element', () => {
+    const xml = renderJunit(retriedRun());
+    expect(xpath(xml, `string(${tc('ci-defect')}/failure/@message)`)).toBe('found 2 errors');
+    expect(xpath(xml, `count(${tc('ci-defect')}/rerunError)`)).toBe('1');
+    expect(xpath(xml, `count(${tc('ci-once')}/*[self::rerunError or self::rerunFailure or self::flakyError or self::flakyFailure])`)).toBe('0');
+  });
+
+  it('records the attempts as suite properties', () => {
+    const xml = renderJunit(retriedRun());
+    expect(xpath(xml, "string(//property[@name='check.ci-flaky.attempts']/@value)")).toBe('3');
+    expect(xpath(xml, "string(//property[@name='check.ci-flaky.outcomes']/@value)")).toBe('error,error,passed');
+    expect(xpath(xml, "string(//property[@name='check.ci-down.outcomes']/@value)")).toBe('error,error,error');
+    expect(xpath(xml, "count(//property[@name='check.ci-once.attempts'])")).toBe('0');
+  });
+
+  it('cleans the earlier attempts\' text and still validates', () => {
+    const weird = { status: 'error' as const, message: 'lost \u001b[31m<guest>\u0000 & [[ATTACHMENT|/etc/shadow]]', evidence: ']]> \u0007 <stack>', durationMs: -5 };
+    const xml = renderJunit(run({ suites: [suite({ cases: [kase({ attempts: 2, retries: 1, earlierAttempts: [weird] })] })] }));
+    expectValid(xml);
+    expect(xml).not.toContain('[[ATTACHMENT|/etc/shadow]]');
+  });
+});
+
 describe('JunitReporter', () => {
   it('writes <reportDir>/junit.xml at the end of the run', async () => {
     const reportDir = path.join(scratch, 'reports', 'run-1');
