@@ -1,4 +1,5 @@
 import type { Firmware } from '../suite-api/index.js';
+import { el, serializeXml } from './libvirt-xml/index.js';
 
 export interface DomainSpec {
   name: string;
@@ -23,10 +24,6 @@ export type GuestVideo = 'none' | 'vga' | 'virtio';
 
 const IMGTEST_XMLNS = 'https://imgtest.dev/xmlns/domain/1';
 
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
-
 /**
  * The libvirt domain XML for one test guest. Choices, and why:
  * - q35 for every firmware: Secure Boot needs it (with SMM), and BIOS boots on it just as well.
@@ -47,82 +44,52 @@ export function escapeXml(text: string): string {
  *   one, though they work on every cloud that has one. No <graphics>: nobody watches the screen.
  * - serial console straight into a file from power-on: a pty with a <log> records nothing while
  *   no client is attached, so a file is the only capture that never misses the firmware's first lines.
+ * Built as a tree and written by the libvirt XML serializer, which escapes every name and path.
  */
 export function renderDomainXml(spec: DomainSpec): string {
-  const e = escapeXml;
   const efi = spec.firmware !== 'bios';
   const secure = spec.firmware === 'uefi-secureboot';
-  const osOpen = efi ? `<os firmware='efi'>` : '<os>';
-  const firmwareFeatures = efi
-    ? `
-    <firmware>
-      <feature enabled='${secure ? 'yes' : 'no'}' name='secure-boot'/>
-      <feature enabled='${secure ? 'yes' : 'no'}' name='enrolled-keys'/>
-    </firmware>`
-    : '';
-  const iface =
-    'bridge' in spec.network
-      ? `<interface type='bridge'>
-      <source bridge='${e(spec.network.bridge)}'/>`
-      : `<interface type='network'>
-      <source network='${e(spec.network.network)}'/>`;
-  return `<domain type='${spec.virtType}'>
-  <name>${e(spec.name)}</name>
-  <metadata>
-    <imgtest:run xmlns:imgtest='${IMGTEST_XMLNS}' id='${e(spec.runId)}'/>
-  </metadata>
-  <memory unit='MiB'>${spec.memoryMiB}</memory>
-  <vcpu>${spec.vcpus}</vcpu>
-  ${osOpen}
-    <type arch='x86_64' machine='q35'>hvm</type>${firmwareFeatures}
-    <boot dev='hd'/>${efi ? '' : "\n    <bios useserial='yes'/>"}
-  </os>
-  <features>
-    <acpi/>
-    <apic/>${secure ? "\n    <smm state='on'/>" : ''}
-  </features>
-  <clock offset='utc'/>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='volume' device='disk'>
-      <driver name='qemu' type='qcow2' cache='none'/>
-      <source pool='${e(spec.pool)}' volume='${e(spec.diskVolume)}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <controller type='scsi' model='virtio-scsi'/>
-    <disk type='volume' device='cdrom'>
-      <driver name='qemu' type='raw'/>
-      <source pool='${e(spec.pool)}' volume='${e(spec.seedVolume)}'/>
-      <target dev='sda' bus='scsi'/>
-      <readonly/>
-    </disk>
-    ${iface}
-      <mac address='${e(spec.mac)}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='file'>
-      <source path='${e(spec.serialLogPath)}' append='off'/>
-      <target port='0'/>
-    </serial>
-    <channel type='unix'>
-      <target type='virtio' name='org.qemu.guest_agent.0'/>
-    </channel>
-${videoXml(spec.video ?? 'vga')}    <rng model='virtio'>
-      <backend model='random'>/dev/urandom</backend>
-    </rng>
-  </devices>
-</domain>
-`;
-}
-
-function videoXml(video: GuestVideo): string {
-  if (video === 'none') return '';
-  return `    <video>
-      <model type='${video}'/>
-    </video>
-`;
+  const video = spec.video ?? 'vga';
+  const onOff = secure ? 'yes' : 'no';
+  const source = 'bridge' in spec.network ? { bridge: spec.network.bridge } : { network: spec.network.network };
+  const domain = el('domain', { type: spec.virtType },
+    el('name', {}, spec.name),
+    el('metadata', {}, el('imgtest:run', { 'xmlns:imgtest': IMGTEST_XMLNS, id: spec.runId })),
+    el('memory', { unit: 'MiB' }, spec.memoryMiB),
+    el('vcpu', {}, spec.vcpus),
+    el('os', { firmware: efi ? 'efi' : undefined },
+      el('type', { arch: 'x86_64', machine: 'q35' }, 'hvm'),
+      efi && el('firmware', {}, el('feature', { enabled: onOff, name: 'secure-boot' }), el('feature', { enabled: onOff, name: 'enrolled-keys' })),
+      el('boot', { dev: 'hd' }),
+      !efi && el('bios', { useserial: 'yes' })),
+    el('features', {}, el('acpi'), el('apic'), secure && el('smm', { state: 'on' })),
+    el('clock', { offset: 'utc' }),
+    el('on_poweroff', {}, 'destroy'),
+    el('on_reboot', {}, 'restart'),
+    el('on_crash', {}, 'destroy'),
+    el('devices', {},
+      el('disk', { type: 'volume', device: 'disk' },
+        el('driver', { name: 'qemu', type: 'qcow2', cache: 'none' }),
+        el('source', { pool: spec.pool, volume: spec.diskVolume }),
+        el('target', { dev: 'vda', bus: 'virtio' })),
+      el('controller', { type: 'scsi', model: 'virtio-scsi' }),
+      el('disk', { type: 'volume', device: 'cdrom' },
+        el('driver', { name: 'qemu', type: 'raw' }),
+        el('source', { pool: spec.pool, volume: spec.seedVolume }),
+        el('target', { dev: 'sda', bus: 'scsi' }),
+        el('readonly')),
+      el('interface', { type: 'bridge' in spec.network ? 'bridge' : 'network' },
+        el('source', source),
+        el('mac', { address: spec.mac }),
+        el('model', { type: 'virtio' })),
+      el('serial', { type: 'file' },
+        el('source', { path: spec.serialLogPath, append: 'off' }),
+        el('target', { port: 0 })),
+      el('channel', { type: 'unix' }, el('target', { type: 'virtio', name: 'org.qemu.guest_agent.0' })),
+      video !== 'none' && el('video', {}, el('model', { type: video })),
+      el('rng', { model: 'virtio' }, el('backend', { model: 'random' }, '/dev/urandom'))),
+  );
+  return `${serializeXml(domain, { indent: '  ' })}\n`;
 }
 
 /** A locally administered unicast MAC in QEMU's 52:54:00 range, from random bytes. */

@@ -1,4 +1,7 @@
-/** Pure parsers of `virsh` and `qemu-img` output. */
+/** Pure parsers of `virsh` and `qemu-img` output. XML output is read by ./libvirt-xml (a parsed tree). */
+import { readDomainCapabilities, readNetworkIp, readPool, type DomainCapabilities } from './libvirt-xml/index.js';
+
+export type { DomainCapabilities } from './libvirt-xml/index.js';
 
 export interface VirshVersion {
   libvirt?: string;
@@ -21,7 +24,7 @@ export function parseDomState(output: string): { state: string; reason?: string 
 
 /** The <target><path> of a pool from `virsh pool-dumpxml`. */
 export function parsePoolTargetPath(xml: string): string | undefined {
-  return /<target>[\s\S]*?<path>([^<]+)<\/path>/.exec(xml)?.[1]?.trim();
+  return readPool(xml).targetPath;
 }
 
 export interface QemuImgInfo {
@@ -91,40 +94,14 @@ export function parseDomIfListMacs(output: string): string[] {
   return macs;
 }
 
-export interface DomainCapabilities {
-  /** `<domain>`: kvm or qemu (TCG). */
-  domainType?: string;
-  machine?: string;
-  /** `<os><enum name='firmware'>` values, e.g. ['efi']. */
-  firmware: string[];
-  /** `<os><loader>` values: the UEFI code builds libvirt may pick (from the host's firmware descriptors). */
-  loaders: string[];
-  /** `<loader><enum name='secure'>` values: 'yes' means a Secure Boot build (which needs SMM) is usable. */
-  secure: string[];
-}
-
-function enumValues(xml: string, name: string): string[] {
-  const body = new RegExp(`<enum name='${name}'>([\\s\\S]*?)</enum>`).exec(xml)?.[1] ?? '';
-  return [...body.matchAll(/<value>([^<]*)<\/value>/g)].map((m) => m[1]!.trim());
-}
-
 /** `virsh domcapabilities`: the domain type, and what it says about UEFI firmware. */
 export function parseDomainCapabilities(xml: string): DomainCapabilities {
-  const os = /<os supported='yes'>([\s\S]*?)<\/os>/.exec(xml)?.[1] ?? '';
-  const loader = /<loader supported='yes'>([\s\S]*?)<\/loader>/.exec(os)?.[1] ?? '';
-  const loaders = [...loader.replace(/<enum[\s\S]*?<\/enum>/g, '').matchAll(/<value>([^<]*)<\/value>/g)].map((m) => m[1]!.trim());
-  return {
-    domainType: /<domain>\s*([^<\s]+)\s*<\/domain>/.exec(xml)?.[1],
-    machine: /<machine>\s*([^<\s]+)\s*<\/machine>/.exec(xml)?.[1],
-    firmware: enumValues(os, 'firmware'),
-    loaders,
-    secure: enumValues(loader, 'secure'),
-  };
+  return readDomainCapabilities(xml);
 }
 
 /** `virsh pool-dumpxml`: the pool's type (`<pool type='dir'>`). */
 export function parsePoolType(xml: string): string | undefined {
-  return /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1];
+  return readPool(xml).type;
 }
 
 /** `virsh iface-list --all`: ` name  state  MAC` rows. */
@@ -146,11 +123,7 @@ export function parseNetInfo(output: string): { active?: boolean; bridge?: strin
 
 /** `virsh net-dumpxml NAME`: the network's own `<ip address=... prefix|netmask=...>`, if it has one. */
 export function parseNetworkIp(xml: string): { address: string; prefix?: number; netmask?: string } | undefined {
-  const tag = /<ip\b[^>]*\baddress=['"]([\d.]+)['"][^>]*>/.exec(xml);
-  if (!tag) return undefined;
-  const prefix = /\bprefix=['"](\d+)['"]/.exec(tag[0])?.[1];
-  const netmask = /\bnetmask=['"]([\d.]+)['"]/.exec(tag[0])?.[1];
-  return { address: tag[1]!, prefix: prefix === undefined ? undefined : Number(prefix), netmask };
+  return readNetworkIp(xml);
 }
 
 /** `virsh pool-info NAME`: "State:          running", "Available:      227.54 GiB". */

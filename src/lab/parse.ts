@@ -1,11 +1,12 @@
 /** Pure parsers of the command output and kernel files the lab reads. */
 
+import { readCapabilitiesHostUuid } from '../hosts/libvirt-xml/index.js';
+
 export { parseVirshVersion } from '../hosts/parse.js';
 
 /** The `<host><uuid>` of `virsh capabilities` (the daemon's host_uuid). */
 export function parseCapabilitiesHostUuid(xml: string): string | undefined {
-  const host = /<host>([\s\S]*?)<\/host>/.exec(xml)?.[1];
-  return host ? /<uuid>\s*([0-9a-fA-F-]{36})\s*<\/uuid>/.exec(host)?.[1]?.toLowerCase() : undefined;
+  return readCapabilitiesHostUuid(xml);
 }
 
 /** `virsh list --name` (one name a line, blank lines between). */

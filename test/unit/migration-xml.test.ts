@@ -127,8 +127,8 @@ describe('domain XML for a move', () => {
   it('lists disks with cache, read-only and volume', () => {
     const disks = disksOf(MIGRATABLE);
     expect(disks.map(({ xml: _xml, ...d }) => d)).toEqual([
-      { type: 'volume', device: 'disk', readonly: false, target: 'vda', cache: 'none', pool: 'imgtest', volume: 'imgtest-run1-g1.qcow2', file: undefined },
-      { type: 'volume', device: 'cdrom', readonly: true, target: 'sda', cache: undefined, pool: 'imgtest', volume: 'imgtest-run1-g1-seed.iso', file: undefined },
+      { type: 'volume', device: 'disk', readonly: false, target: 'vda', bus: 'virtio', driverType: 'qcow2', cache: 'none', pool: 'imgtest', volume: 'imgtest-run1-g1.qcow2', file: undefined },
+      { type: 'volume', device: 'cdrom', readonly: true, target: 'sda', bus: 'scsi', driverType: 'raw', cache: undefined, pool: 'imgtest', volume: 'imgtest-run1-g1-seed.iso', file: undefined },
     ]);
   });
 
