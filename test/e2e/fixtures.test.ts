@@ -20,12 +20,27 @@ import { run } from '../../src/util/exec.js';
 import { e2eSkipReason } from './helpers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm'] as const;
+const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-11-clean', 'debian-13-clean'] as const;
 type ImageName = (typeof IMAGES)[number];
 /** Images that boot with BIOS (SYSLINUX); debian-12-uefi-unsigned does not. */
-const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only'] as const;
+const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-11-clean', 'debian-13-clean'] as const;
+/** debian-12-clean's layout and Secure Boot chain (GPT hybrid, shim + signed GRUB + MokManager on the ESP). */
+const HYBRID_SIGNED_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-11-clean', 'debian-13-clean'] as const;
 /** Images without any planted defect (debian-12-gfxterm's GRUB terminal is a trait, not a defect of the table). */
-const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm'] as const;
+const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-11-clean', 'debian-13-clean'] as const;
+/**
+ * Each image's release: /etc/os-release VERSION_ID, the boot menus' name, the openssh-server package
+ * version (its sshd), and the kernel package (bullseye's by its ABI name: see fixtures/rootfs-bullseye.packages).
+ */
+const RELEASE: Record<ImageName, { versionId: string; openssh: RegExp; kernelPackage: RegExp }> = {
+  'debian-12-clean': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-flawed': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-bios-only': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-uefi-unsigned': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-gfxterm': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-11-clean': { versionId: '11', openssh: /^1:8\.4p1-/, kernelPackage: /^linux-image-5\.10\.0-\d+-cloud-amd64$/ },
+  'debian-13-clean': { versionId: '13', openssh: /^1:10\.0p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+};
 const KERNEL_CMDLINE = 'root=LABEL=root ro console=tty0 console=ttyS0,115200n8';
 const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
@@ -548,10 +563,11 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
     it('carries the packages of a cloud image and cloud-init limited to NoCloud', () => {
       const { fs } = img(name);
       const pkgs = installedPackages(fs);
-      for (const p of ['linux-image-cloud-amd64', 'systemd-sysv', 'udev', 'cloud-init', 'openssh-server', 'ifupdown', 'isc-dhcp-client', 'netbase', 'iproute2', 'sudo', 'qemu-guest-agent', 'locales']) {
+      for (const p of ['systemd-sysv', 'udev', 'cloud-init', 'openssh-server', 'ifupdown', 'isc-dhcp-client', 'netbase', 'iproute2', 'sudo', 'qemu-guest-agent', 'locales']) {
         expect(pkgs.has(p), p).toBe(true);
       }
-      expect(fs.read('/etc/os-release')).toMatch(/VERSION_ID="12"/);
+      expect([...pkgs.keys()].filter((p) => RELEASE[name].kernelPackage.test(p))).toHaveLength(1);
+      expect(fs.read('/etc/os-release')).toMatch(new RegExp(`^VERSION_ID="${RELEASE[name].versionId}"$`, 'm'));
       const cfgDir = '/etc/cloud/cloud.cfg.d';
       const lists = fs
         .list(cfgDir)
@@ -560,6 +576,21 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
         .filter((v): v is string => v !== undefined);
       expect(lists.at(-1)?.replace(/\s+/g, '')).toBe('[NoCloud,None]');
       expect(fs.read('/etc/fstab')).toMatch(/^LABEL=root\s+\/\s+ext4\s/m);
+    });
+  });
+
+  describe.each(IMAGES)('%s: release', (name) => {
+    it('/etc/os-release, the sshd of its release (openssh-server), boot menus naming the release', async () => {
+      const { fs, esp } = img(name);
+      const { versionId, openssh } = RELEASE[name];
+      expect(/^VERSION_ID="(\d+)"$/m.exec(fs.read('/etc/os-release') ?? '')?.[1]).toBe(versionId);
+      expect(fs.read('/etc/debian_version')?.trim()).toMatch(new RegExp(`^${versionId}\\.\\d+$`));
+      expect(installedPackages(fs).get('openssh-server')?.version).toMatch(openssh);
+      expect(installedPackages(fs).get('openssh-client')?.version).toMatch(openssh);
+      const label = `Debian GNU/Linux ${versionId} (`;
+      const extlinux = fs.read('/boot/extlinux/extlinux.conf');
+      if (extlinux !== undefined) expect(extlinux).toContain(`MENU LABEL ${label}`);
+      if (esp && name !== 'debian-12-uefi-unsigned') expect((await espFile(img(name), '/EFI/debian/grub.cfg')).toString('utf8')).toContain(`menuentry '${label}`);
     });
   });
 
@@ -594,7 +625,7 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       expect(image.table.partitions).toHaveLength(2);
     }
 
-    for (const name of ['debian-12-clean', 'debian-12-flawed'] as const) {
+    for (const name of HYBRID_SIGNED_IMAGES) {
       describe(name, () => {
         it('GPT with a FAT32 ESP, root LegacyBIOSBootable, gptmbr.bin boot code (BIOS and UEFI)', () => {
           const image = img(name);
@@ -804,11 +835,21 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
           permittunnel: 'no',
           maxauthtries: '3',
           logingracetime: '30',
-          kexalgorithms: 'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
+          // OpenSSH 8.4 (Debian 11) has no sntrup761x25519-sha512 (8.5): the same list without it.
+          kexalgorithms:
+            name === 'debian-11-clean' ? 'curve25519-sha256,curve25519-sha256@libssh.org' : 'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
           ciphers: 'chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr',
           macs: 'hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com',
         });
         expect(e.hostkeyalgorithms?.split(',').every((a) => /^(ssh-ed25519|rsa-sha2-(256|512))/.test(a))).toBe(true);
+        // OpenSSH 8.4 names: PubkeyAcceptedKeyTypes (PubkeyAcceptedAlgorithms from 8.5), and
+        // ChallengeResponseAuthentication (the older name of KbdInteractiveAuthentication, 8.7) also off.
+        const pubkey = name === 'debian-11-clean' ? e.pubkeyacceptedkeytypes : e.pubkeyacceptedalgorithms;
+        expect(pubkey?.split(',').every((a) => !/ssh-rsa$|ssh-dss|sha1/.test(a))).toBe(true);
+        if (name === 'debian-11-clean') {
+          expect(e.challengeresponseauthentication).toBe('no');
+          expect(e.pubkeyacceptedalgorithms).toBeUndefined();
+        }
       });
 
       it('machine-id empty, D-Bus id a link to it, root locked, hostname not baked', () => {

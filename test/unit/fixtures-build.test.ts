@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed', 'debian-12-gfxterm', 'debian-12-uefi-unsigned'];
+const IMAGES = ['debian-11-clean', 'debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed', 'debian-12-gfxterm', 'debian-12-uefi-unsigned', 'debian-13-clean'];
+/** Recipes of another release (IMAGE_SUITE, lib/suite.sh) and their suite. */
+const SUITE_IMAGES = { 'debian-11-clean': 'bullseye', 'debian-13-clean': 'trixie' } as const;
 const CHECK_IDS = [
   'hyg-ssh-host-keys',
   'hyg-machine-id',
@@ -52,7 +54,7 @@ describe('fixtures/build.sh cache contract', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'imgtest-fixtures-unit-'));
     cache = join(dir, 'cache');
-    for (const part of ['build.sh', 'lib', 'images', 'rootfs.packages', 'README.md']) {
+    for (const part of ['build.sh', 'lib', 'images', 'rootfs.packages', 'rootfs-bullseye.packages', 'rootfs-trixie.packages', 'README.md']) {
       cpSync(join(repoRoot, 'fixtures', part), join(dir, 'fixtures', part), { recursive: true });
     }
   });
@@ -98,6 +100,40 @@ describe('fixtures/build.sh cache contract', () => {
     appendFileSync(join(dir, 'fixtures', file), '\n# changed\n');
     const after = await list();
     for (const name of IMAGES) expect(after[name]!.file).not.toBe(before[name]!.file);
+  });
+
+  /** Sources a recipe as build_image_uncached does (after the libraries), without building. */
+  async function sourceRecipe(name: string, after = '') {
+    const script = `set -euo pipefail; FIXTURES_DIR=$1; source "$FIXTURES_DIR/lib/common.sh"; source "$FIXTURES_DIR/lib/rootfs.sh"; source "$FIXTURES_DIR/images/$2.sh"; ${after}`;
+    return run('bash', ['-c', script, 'bash', join(dir, 'fixtures'), name], { allowFailure: true });
+  }
+
+  it.each(Object.entries(SUITE_IMAGES))('%s pins the hash of lib/suite.sh and its package list, and builds its own %s rootfs', async (name, suite) => {
+    const r = await sourceRecipe(name, 'echo "$ROOTFS_SUITE $(rootfs_key) $(rootfs_packages_csv)"');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [rootfsSuite, key, csv] = r.stdout.trim().split(' ');
+    expect(rootfsSuite).toBe(suite);
+    expect(key).toMatch(new RegExp(`^${suite}-[0-9a-f]{16}$`));
+    expect(csv).toContain('openssh-server,');
+    expect(csv).toContain('cloud-guest-utils');
+    expect(csv).toContain('systemd-timesyncd');
+    // The bookworm rootfs key (what the five Debian 12 images extract) is not the suite's.
+    const bookworm = await run('bash', ['-c', 'FIXTURES_DIR=$1; source "$1/lib/common.sh"; source "$1/lib/rootfs.sh"; rootfs_key', 'bash', join(dir, 'fixtures')]);
+    expect(bookworm.stdout.trim()).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it.each(Object.entries(SUITE_IMAGES))('%s: a change to rootfs-%s.packages stops its build until the recipe pin (its key) is updated', async (name, suite) => {
+    const before = await list();
+    appendFileSync(join(dir, 'fixtures', `rootfs-${suite}.packages`), '\n# changed\n');
+    const r = await sourceRecipe(name);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`lib/suite.sh or rootfs-${suite}.packages changed: set IMAGE_SUITE_INPUTS=[0-9a-f]{16} in the recipe`));
+    const pin = /IMAGE_SUITE_INPUTS=([0-9a-f]{16})/.exec(r.stderr)![1]!;
+    const recipe = join(dir, 'fixtures', 'images', `${name}.sh`);
+    writeFileSync(recipe, readFileSync(recipe, 'utf8').replace(/^IMAGE_SUITE_INPUTS=.*$/m, `IMAGE_SUITE_INPUTS=${pin}`));
+    expect((await sourceRecipe(name)).exitCode).toBe(0);
+    const after = await list();
+    for (const n of IMAGES) expect(after[n]!.file === before[n]!.file, n).toBe(n !== name);
   });
 
   it('the qcow2 compression setting is part of the key', async () => {
