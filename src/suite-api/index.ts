@@ -445,3 +445,5 @@ export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Opt
   }
   return { ...suite, apiVersion: suite.apiVersion ?? SUITE_API_VERSION };
 }
+
+export { commandMissing, sudoFailed, transportFailed, unobserved, type Unobserved } from './exec-result.js';

@@ -6,7 +6,7 @@
  * sudo refused, the program missing). A check that could not observe throws (the runner reports a JUnit
  * `<error>`); it never turns that into a failure of the image.
  */
-import { fail, pass, skip, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle } from './api.js';
+import { fail, pass, skip, unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Unobserved } from './api.js';
 import { parseOptions, type LifecycleOptions } from './options.js';
 
 export const SUITE = 'instance-lifecycle';
@@ -31,31 +31,6 @@ export function withoutSudoNoise(stderr: string): string {
     .split('\n')
     .filter((line) => !/^sudo: unable to resolve host /.test(line))
     .join('\n');
-}
-
-/** Why a command told us nothing about the image. */
-export type Unobserved = 'transport' | 'sudo' | 'missing';
-
-/** ssh itself failed (exit 255 with ssh's own words), not the command. */
-export function transportFailed(result: ExecResult): boolean {
-  return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
-}
-
-/** sudo itself failed (no passwordless sudo for the seeded user). */
-export function sudoFailed(result: ExecResult): boolean {
-  return result.exitCode !== 0 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed|sorry, you must have a tty)/m.test(result.stderr);
-}
-
-/** The program is not installed (the remote shell's 127, or sudo's own "command not found"). */
-export function commandMissing(result: ExecResult): boolean {
-  return result.exitCode === 127 || (result.exitCode !== 0 && /^sudo: .*: command not found/m.test(result.stderr));
-}
-
-export function unobserved(result: ExecResult, options: ExecOptions = {}): Unobserved | undefined {
-  if (transportFailed(result)) return 'transport';
-  if (options.sudo && sudoFailed(result)) return 'sudo';
-  if (commandMissing(result)) return 'missing';
-  return undefined;
 }
 
 const UNOBSERVED_TEXT: Record<Unobserved, string> = {

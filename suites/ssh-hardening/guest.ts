@@ -2,7 +2,9 @@
  * Reads that several checks share (computed once per guest through `context.memo`), evidence
  * formatting, and running a check on every planned guest.
  */
-import { type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Severity } from '../../src/suite-api/index.js';
+import { unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Severity, type Unobserved } from '../../src/suite-api/index.js';
+
+export type { Unobserved };
 import { parseOptions, type SshHardeningOptions } from './options.js';
 import { describeRules, failureSeverity, passSeverity, type SeverityChoice } from './policy.js';
 import { probeServer, type HostTools, type ProbeResult } from './probe.js';
@@ -25,34 +27,6 @@ export function transcript(argv: readonly string[], result: ExecResult, options:
 export interface Ran {
   result: ExecResult;
   evidence: string;
-}
-
-/** Why a command told us nothing about the image: the check cannot observe, so it must not judge. */
-export type Unobserved = 'transport' | 'sudo' | 'missing';
-
-/**
- * ssh itself failed (exit 255 with ssh's own words), not the command: the connection dropped or never
- * came up. sshd -t/-T also exit 255, but with sshd's words ("Bad configuration option", "terminating").
- */
-export function transportFailed(result: ExecResult): boolean {
-  return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
-}
-
-/** sudo itself failed (no passwordless sudo for the seeded user): an infrastructure problem, not the image's sshd. */
-export function sudoFailed(result: ExecResult): boolean {
-  return result.exitCode !== 0 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed|sorry, you must have a tty)/m.test(result.stderr);
-}
-
-/** The program is not installed (the remote shell's 127, or sudo's own "command not found"). */
-export function commandMissing(result: ExecResult): boolean {
-  return result.exitCode === 127 || (result.exitCode !== 0 && /^sudo: .*: command not found/m.test(result.stderr));
-}
-
-export function unobserved(result: ExecResult, options: ExecOptions = {}): Unobserved | undefined {
-  if (transportFailed(result)) return 'transport';
-  if (options.sudo && sudoFailed(result)) return 'sudo';
-  if (commandMissing(result)) return 'missing';
-  return undefined;
 }
 
 const UNOBSERVED_TEXT: Record<Unobserved, string> = {

@@ -1,0 +1,35 @@
+/**
+ * Reading an `ExecResult` for what it says about the guest, once for every suite: a command that could
+ * not run (SSH dropped, sudo refused, program missing) observed nothing, so a check must report an
+ * error, never a defect. Part of the plugin contract (exported from `imgtest/suite-api`).
+ */
+import type { ExecOptions, ExecResult } from './index.js';
+
+/** Why a command told us nothing about the image. */
+export type Unobserved = 'transport' | 'sudo' | 'missing';
+
+/**
+ * ssh itself failed (exit 255 with ssh's own words), not the command: the connection dropped or never
+ * came up. Programs that exit 255 themselves (sshd -t/-T) print their own words, not these.
+ */
+export function transportFailed(result: ExecResult): boolean {
+  return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
+}
+
+/** sudo itself failed (no passwordless sudo for the seeded user): the run's problem, not the image's. */
+export function sudoFailed(result: ExecResult): boolean {
+  return result.exitCode !== 0 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed|sorry, you must have a tty)/m.test(result.stderr);
+}
+
+/** The program is not installed (the remote shell's 127, or sudo's own "command not found"). */
+export function commandMissing(result: ExecResult): boolean {
+  return result.exitCode === 127 || (result.exitCode !== 0 && /^sudo: .*: command not found/m.test(result.stderr));
+}
+
+/** Why the command observed nothing, or undefined when its result is the guest's answer. */
+export function unobserved(result: ExecResult, options: ExecOptions = {}): Unobserved | undefined {
+  if (transportFailed(result)) return 'transport';
+  if (options.sudo && sudoFailed(result)) return 'sudo';
+  if (commandMissing(result)) return 'missing';
+  return undefined;
+}

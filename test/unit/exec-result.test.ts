@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { commandMissing, sudoFailed, transportFailed, unobserved } from '../../src/suite-api/index.js';
+
+const r = (exitCode: number, stderr = '', stdout = '') => ({ exitCode, stderr, stdout });
+
+describe('unobserved: a command that could not run observed nothing', () => {
+  it('tells ssh failing from the program failing', () => {
+    expect(transportFailed(r(255, 'ssh: connect to host 10.78.0.20 port 22: Connection refused'))).toBe(true);
+    expect(transportFailed(r(255, 'Connection to 10.78.0.20 closed by remote host.'))).toBe(true);
+    expect(transportFailed(r(255, 'client_loop: send disconnect: Broken pipe'))).toBe(true);
+    // sshd -t exits 255 with its own words: that is the guest's answer.
+    expect(transportFailed(r(255, '/etc/ssh/sshd_config line 3: Bad configuration option: Foo'))).toBe(false);
+    expect(transportFailed(r(1, 'ssh: connect to host x port 22: Connection refused'))).toBe(false);
+  });
+
+  it('tells sudo refusing and a missing program from a command that answered', () => {
+    expect(sudoFailed(r(1, 'sudo: a password is required'))).toBe(true);
+    expect(sudoFailed(r(1, 'grep: /etc/x: No such file or directory'))).toBe(false);
+    expect(commandMissing(r(127, 'sh: 1: chronyc: not found'))).toBe(true);
+    expect(commandMissing(r(1, 'sudo: chronyc: command not found'))).toBe(true);
+    expect(commandMissing(r(3, '', 'inactive'))).toBe(false);
+  });
+
+  it('names why, sudo only when the command asked for it', () => {
+    expect(unobserved(r(255, 'ssh: Could not resolve hostname x'))).toBe('transport');
+    expect(unobserved(r(1, 'sudo: a password is required'), { sudo: true })).toBe('sudo');
+    expect(unobserved(r(1, 'sudo: a password is required'))).toBeUndefined();
+    expect(unobserved(r(127, 'sh: 1: xfs_info: not found'))).toBe('missing');
+    expect(unobserved(r(3, '', 'inactive\n'))).toBeUndefined();
+  });
+});
