@@ -3,7 +3,12 @@
  * not run (SSH dropped, sudo refused, program missing) observed nothing, so a check must report an
  * error, never a defect. Part of the plugin contract (exported from `imgtest/suite-api`).
  */
-import type { ExecOptions, ExecResult } from './index.js';
+
+/** The part of an `ExecResult` (./index.ts) these read; declared here so this file imports nothing. */
+interface ExecResult {
+  exitCode: number;
+  stderr: string;
+}
 
 /** Why a command told us nothing about the image. */
 export type Unobserved = 'transport' | 'sudo' | 'missing';
@@ -27,7 +32,7 @@ export function commandMissing(result: ExecResult): boolean {
 }
 
 /** Why the command observed nothing, or undefined when its result is the guest's answer. */
-export function unobserved(result: ExecResult, options: ExecOptions = {}): Unobserved | undefined {
+export function unobserved(result: ExecResult, options: { sudo?: boolean } = {}): Unobserved | undefined {
   if (transportFailed(result)) return 'transport';
   if (options.sudo && sudoFailed(result)) return 'sudo';
   if (commandMissing(result)) return 'missing';
