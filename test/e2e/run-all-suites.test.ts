@@ -36,9 +36,11 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
 
   it('debian-12-clean as a user runs it (no options): every suite on UEFI, BIOS and Secure Boot passes with three guests, exit 0, image and hosts untouched', async () => {
     const before = await sha256File(clean);
-    // Exactly the user's command: all suites, auto firmware, auto accelerator, default deadlines.
-    const run = await imgtest(['run', clean, '--report-dir', reportDir]);
-    const { result, dir } = await latestRun(reportDir);
+    // Exactly the user's command as README's demo types it, from the clone's root: all suites, auto
+    // firmware, auto accelerator, default deadlines, the default report folder (reports/, latest).
+    const run = await imgtest(['run', 'fixtures/out/debian-12-clean.qcow2']);
+    const { result, dir } = await latestRun(join(repoRoot, 'reports'));
+    expect(result.image.path).toBe(clean);
     const notPassed = result.suites.flatMap((s) => s.cases.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${s.suiteId}[${s.firmware}]/${c.checkId}: ${c.status}: ${c.message}`));
     expect(notPassed).toEqual([]);
     expect(run.exitCode, run.stdout.slice(-3000) + run.stderr).toBe(0);
