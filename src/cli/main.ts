@@ -19,7 +19,7 @@ import { RunRecord } from '../runner/run-record.js';
 import { requireEnoughHosts } from '../runner/preflight.js';
 import { loadSuites } from '../plugins/load-suites.js';
 import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js';
-import { CheckSelection } from '../runner/selection.js';
+import { CheckSelection, checkTags } from '../runner/selection.js';
 import { retriesOption } from './retries.js';
 import type { Suite } from '../suite-api/index.js';
 
@@ -55,6 +55,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--suite-module <path|package...>', "load a third party's suite (a module exporting an imgtest suite); repeatable")
     .option('--check <glob>', 'run only checks whose id matches (ssh-*, or suite-id/check-id); repeatable; the others are reported skipped', collect)
     .option('--skip <glob>', 'do not run checks whose id matches (ssh-weak-*, or suite-id/check-id); repeatable', collect)
+    .option('--tag <tag>', 'run only checks with this tag (security, ssh, boot, ...; imgtest suites lists them); repeatable: any of them', collect)
+    .option('--exclude-tag <tag>', 'do not run checks with this tag; repeatable', collect)
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
     .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
@@ -62,7 +64,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .addOption(retriesOption())
-    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
+    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; tag?: string[]; excludeTag?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
       const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
       // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
       const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
@@ -73,7 +75,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       // are the config's `suites` from here on, and pick each suite's checks for this run.
       const config = { ...source.config, suites: await validateSuiteOptions(available, selected, source) };
       const suites = selected.map((suite) => resolveSuite(suite, config.suites[suite.id]));
-      const selection = new CheckSelection(opts.check, opts.skip);
+      const selection = new CheckSelection(opts.check, opts.skip, { tag: opts.tag, excludeTag: opts.excludeTag });
       selection.requireSome(suites);
       for (const flag of selection.unmatched(suites)) process.stderr.write(`imgtest: warning: ${flag} matches no check of the run\n`);
       // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
@@ -163,7 +165,11 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
           const runs = defaults.issues ? undefined : resolveSuite(suite, defaults.value as Record<string, unknown>).checks.length;
           process.stdout.write(`    (the checks of a run depend on suites.${suite.id} in the config${runs === undefined ? '' : `; with the defaults, ${runs} of ${suite.checks.length}`})\n`);
         }
-        for (const check of suite.checks) process.stdout.write(`    ${check.id.padEnd(28)} ${check.severity.padEnd(6)} ${check.title}\n`);
+        // Each check's tags (its suite's and its own), what --tag and --exclude-tag go by.
+        for (const check of suite.checks) {
+          const tags = checkTags(suite, check);
+          process.stdout.write(`    ${check.id.padEnd(28)} ${check.severity.padEnd(6)} ${check.title}${tags.length ? `  [${tags.join(', ')}]` : ''}\n`);
+        }
         // What the suite says about itself beyond its checks (e.g. ssh-hardening's severity per policy profile).
         if (typeof suite.details === 'string' && suite.details.trim()) process.stdout.write(`${suite.details.trimEnd().replace(/^(?=.)/gm, '    ')}\n`);
       }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
+import { TAG_PATTERN } from '../runner/selection.js';
 import { SUITE_API_VERSION, type Suite } from '../suite-api/index.js';
 
 /** imgtest's own folder: the nearest package.json named imgtest above this file (in dist/ or src/). */
@@ -52,9 +53,15 @@ export function suiteShapeProblem(value: unknown): string | undefined {
     return 'its `optionsSchema` is not a Standard Schema (no `~standard.validate` function; see https://standardschema.dev)';
   }
   if (s.checksFor !== undefined && typeof s.checksFor !== 'function') return 'its `checksFor` is not a function';
+  const tagsProblem = (tags: unknown) =>
+    tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && TAG_PATTERN.test(t))) ? `${JSON.stringify(tags)} (a list of lower-case words: letters, digits, dashes)` : undefined;
+  const suiteTags = tagsProblem(s.tags);
+  if (suiteTags) return `its \`tags\` are not tags: ${suiteTags}`;
   for (const check of s.checks) {
     if (typeof check?.id !== 'string' || typeof check.title !== 'string' || typeof check.run !== 'function') return `a check (${String(check?.id)}) lacks an id, a title or a run function`;
     if (check.severity !== 'must' && check.severity !== 'should') return `check ${check.id} has severity '${String(check.severity)}' (must or should)`;
+    const checkTags = tagsProblem(check.tags);
+    if (checkTags) return `check ${check.id} has \`tags\` that are not tags: ${checkTags}`;
   }
   return undefined;
 }

@@ -19,8 +19,8 @@ export interface SuiteRunInput {
   properties?: Record<string, string>;
   /** The run's cancellation: no further check starts once it fires. */
   signal?: AbortSignal;
-  /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip. */
-  notSelected?(checkId: string): string | undefined;
+  /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip/--tag/--exclude-tag. */
+  notSelected?(checkId: string, check: Check): string | undefined;
   /**
    * --retries: how many more times a check whose outcome is an infrastructure `error` runs, on the
    * same guests (default 0). A `failure` (a defect found) is never run again.
@@ -39,7 +39,7 @@ export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]
   const results: CaseResult[] = [];
   for (const check of input.suite.checks) {
     input.signal?.throwIfAborted();
-    const reason = input.notSelected?.(check.id);
+    const reason = input.notSelected?.(check.id, check);
     const result = reason === undefined ? await runCheckWithRetries(check, input, memo) : skippedCase(check, reason);
     results.push(result);
     input.onCase(result);
@@ -136,10 +136,10 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Prom
 
 /**
  * Every check of a suite, not run, with the reason (so trend graphs keep their counts); a check that
- * was not selected says so instead (`notSelected`, from --check/--skip).
+ * was not selected says so instead (`notSelected`, from --check/--skip/--tag/--exclude-tag).
  */
-export function skippedCases(suite: Suite, reason: string, notSelected?: (checkId: string) => string | undefined): CaseResult[] {
-  return suite.checks.map((check) => skippedCase(check, notSelected?.(check.id) ?? reason));
+export function skippedCases(suite: Suite, reason: string, notSelected?: (checkId: string, check: Check) => string | undefined): CaseResult[] {
+  return suite.checks.map((check) => skippedCase(check, notSelected?.(check.id, check) ?? reason));
 }
 
 function skippedCase(check: Check, reason: string): CaseResult {

@@ -9,7 +9,7 @@ import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { inspectImage, type InspectedImage } from '../image/inspect.js';
 import { resolveFirmware } from './firmware.js';
 import { type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
-import type { BootFailure, Firmware, HostInfo, Suite } from '../suite-api/index.js';
+import type { BootFailure, Check, Firmware, HostInfo, Suite } from '../suite-api/index.js';
 import { runSuiteChecks, skippedCases } from './checks.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { HostAccel, type VirtType } from './accel.js';
@@ -36,7 +36,7 @@ export interface RunOptions {
   reporters: readonly Reporter[];
   cleanup: CleanupRegistry;
   signal?: AbortSignal;
-  /** --check/--skip: checks not selected are reported skipped; a suite with none selected boots nothing. */
+  /** --check/--skip/--tag/--exclude-tag: checks not selected are reported skipped; a suite with none selected boots nothing. */
   selection?: CheckSelection;
   /** --retries: how many more times a check that ends in an infrastructure `error` runs (default: the config's `retries`). */
   retries?: number;
@@ -74,7 +74,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   record.doing('run', undefined);
 
   const selection = options.selection;
-  const notSelected = (suite: Suite) => (checkId: string) => selection?.reasonFor(suite.id, checkId);
+  const notSelected = (suite: Suite) => (_checkId: string, check: Check) => selection?.reasonFor(suite, check);
   const selectedChecks = (suite: Suite) => (selection ? selection.selected(suite) : suite.checks);
   const { plan, idle } = planSelected({ suites: options.suites, selection, hosts: hosts.map((h) => h.name), firmware: firmwares });
   const suiteById = new Map(options.suites.map((s) => [s.id, s]));
@@ -268,7 +268,7 @@ async function runAssignment(
     // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
     const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
     const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments, attempts: 1 };
-    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (checkId) => ctx.selection?.reasonFor(suite.id, checkId))];
+    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (_checkId, check) => ctx.selection?.reasonFor(suite, check))];
   } else {
     const on = `running ${label} on ${assignment.guests.join(', ')}`;
     ctx.record.doing(`suite ${label}`, on);
@@ -276,7 +276,7 @@ async function runAssignment(
     cases = await runSuiteChecks({
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
-      notSelected: (checkId) => ctx.selection?.reasonFor(suite.id, checkId),
+      notSelected: (_checkId, check) => ctx.selection?.reasonFor(suite, check),
       timeServers: runTimeServers(ctx.config), retries: ctx.retries ?? ctx.config.retries,
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));
@@ -340,7 +340,7 @@ function suiteResult(suite: Suite, firmware: Firmware | undefined, guests: Guest
 
 
 /**
- * The plan for the suites that have a selected check (--check/--skip); the others (`idle`) are left
+ * The plan for the suites that have a selected check (--check/--skip/--tag/--exclude-tag); the others (`idle`) are left
  * out of it, so they boot nothing: their checks are only reported skipped.
  */
 export function planSelected(input: { suites: readonly Suite[]; selection?: CheckSelection; hosts: string[]; firmware: Firmware[] }): { plan: RunPlan; idle: Suite[] } {

@@ -26,7 +26,7 @@ export class RunRecord {
   hosts: HostFacts[] = [];
   firmware = '';
   accel = '';
-  /** --check/--skip: a check not selected is reported with that reason, however the run ends. */
+  /** --check/--skip/--tag/--exclude-tag: a check not selected is reported with that reason, however the run ends. */
   selection?: CheckSelection;
   private readonly results: SuiteResult[] = [];
   /** Suite runs still to report: (suite, firmware) pairs in plan order. */
@@ -81,7 +81,7 @@ export class RunRecord {
       .filter(({ suite, firmware }) => !reported.has(`${suite.id}/${firmware ?? ''}`))
       .map(({ suite, firmware }) => ({
         suiteId: suite.id, title: suite.title, firmware, guests: [], attachments: [], properties: {}, startedAt: now.toISOString(), durationMs: 0,
-        cases: suite.checks.map((c): CaseResult => ({ checkId: c.id, title: c.title, severity: c.severity, status: 'skipped', message: this.selection?.reasonFor(suite.id, c.id) ?? `not run: ${message}`, durationMs: 0, attachments: [], attempts: 0 })),
+        cases: suite.checks.map((c): CaseResult => ({ checkId: c.id, title: c.title, severity: c.severity, status: 'skipped', message: this.selection?.reasonFor(suite, c) ?? `not run: ${message}`, durationMs: 0, attachments: [], attempts: 0 })),
       }));
     const runCase: CaseResult = { checkId: 'run', title: 'the run completes', severity: 'must', status, message: code ? `${message} [${code}]` : message, durationMs: now.getTime() - this.startedAt.getTime(), attachments: [], attempts: 1 };
     const runSuite: SuiteResult = { suiteId: RUN_SUITE_ID, title: 'imgtest run', guests: [], cases: [runCase], attachments: [], properties: {}, startedAt: this.startedAt.toISOString(), durationMs: runCase.durationMs };

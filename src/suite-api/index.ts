@@ -72,6 +72,25 @@ export interface Suite<Options = unknown> {
    * weighs under each of the suite's policy profiles. Plain text, lines of at most about 120 columns.
    */
   details?: string;
+  /**
+   * Tags every check of the suite carries (a check's own `tags` add to these), for `imgtest run --tag`
+   * and `--exclude-tag`. Lower-case words (letters, digits, dashes). The built-in suites use this small
+   * vocabulary, and a third party's suite should prefer it where a word fits:
+   *
+   *   security    a weakness an attacker could use (credentials, keys, weak algorithms, CVEs)
+   *   ssh         the SSH server, its keys and logins
+   *   boot        how the image boots and comes up (bootloader, kernel, units, boot time, reboot)
+   *   firmware    BIOS, UEFI, Secure Boot
+   *   network     addresses, DHCP, network configuration, reachability
+   *   storage     disks, partitions, filesystems, swap
+   *   time        clock and time synchronisation
+   *   packages    installed packages and the package database
+   *   hygiene     what the build left behind in the image
+   *   cloud-init  provisioning by cloud-init (datasource, seed, per-instance state)
+   *   migration   live migration between hosts
+   *   offline     read from the image file, without booting it
+   */
+  tags?: readonly string[];
   requires: SuiteRequirements;
   /** Every check the suite has (what `imgtest suites` lists); a run has all of them unless `checksFor` says otherwise. */
   checks: readonly Check[];
@@ -97,6 +116,8 @@ export interface Check {
   id: string;
   title: string;
   severity: Severity;
+  /** Tags of this check beyond its suite's `tags` (the check has both; see `Suite.tags` for the vocabulary). */
+  tags?: readonly string[];
   run(context: CheckContext): Promise<CheckOutcome>;
 }
 
@@ -447,4 +468,3 @@ export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Opt
 }
 
 export { commandMissing, sudoFailed, transportFailed, unobserved, type Unobserved } from './exec-result.js';
-export { oneLine, transcript, withoutSudoNoise } from './evidence.js';

@@ -24,6 +24,7 @@ export const cloudInitAuthSuite = defineSuite({
   // Provisioning and login do not depend on the firmware, and the host-key comparison needs a second
   // guest: run once, on two of the run's guests whatever they booted with (one per host), so a run
   // that tests two firmwares boots no extra guest for it.
+  tags: ['cloud-init'],
   requires: { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } },
   optionsSchema,
   checks: [

@@ -65,11 +65,12 @@ export function hygieneSnapshot(context: CheckContext): Promise<HygieneSnapshot>
   });
 }
 
-function snapshotCheck(id: string, title: string, severity: Severity, evaluate: SnapshotCheck): Check {
+function snapshotCheck(id: string, title: string, severity: Severity, evaluate: SnapshotCheck, tags?: readonly string[]): Check {
   return {
     id,
     title,
     severity,
+    tags,
     async run(context) {
       const options = parseOptions(context.options);
       return evaluate(new SnapshotView(await hygieneSnapshot(context)), options);
@@ -81,6 +82,7 @@ export const imageFileCheck: Check = {
   id: 'hyg-image-file',
   title: 'Image file: qcow2 or raw, no backing file, virtual size in range',
   severity: 'must',
+  tags: ['storage'],
   async run(context) {
     const options = parseOptions(context.options);
     const header = context.image.format === 'qcow2' ? parseQcow2Header(await readImageHead(context.image.path)) : undefined;
@@ -97,24 +99,25 @@ export const imageHygieneSuite = defineSuite({
     'MAC-bound network config, swap, apt caches, a baked hostname, temp files; whether the bootloader and kernel ' +
     'use the serial console (a headless VM); and checks the file itself ' +
     '(format, backing file, virtual size). Options: minVirtualSizeGiB, maxVirtualSizeGiB, forbiddenPaths, applianceTimeoutSeconds.',
+  tags: ['hygiene', 'offline'],
   requires: { offline: true },
   optionsSchema,
   checks: [
     imageFileCheck,
-    snapshotCheck('hyg-ssh-host-keys', 'No SSH host keys baked into the image', 'must', checkSshHostKeys),
+    snapshotCheck('hyg-ssh-host-keys', 'No SSH host keys baked into the image', 'must', checkSshHostKeys, ['security', 'ssh']),
     snapshotCheck('hyg-machine-id', 'machine-id empty or uninitialized (and no D-Bus machine-id file)', 'must', checkMachineId),
-    snapshotCheck('hyg-password-hashes', 'No password hashes or empty passwords in /etc/shadow', 'must', checkPasswordHashes),
-    snapshotCheck('hyg-shell-history', 'No shell or tool history under /root and /home', 'must', checkShellHistory),
-    snapshotCheck('hyg-cloud-init-state', 'No leftover cloud-init instance state or logs', 'must', checkCloudInitState),
-    snapshotCheck('hyg-authorized-keys', 'No authorized_keys baked into the image', 'must', checkAuthorizedKeys),
-    snapshotCheck('hyg-dhcp-leases', 'No DHCP leases from the build network', 'should', checkDhcpLeases),
-    snapshotCheck('hyg-mac-bound-network', 'No network configuration bound to a MAC address', 'must', checkMacBoundNetwork),
-    snapshotCheck('hyg-swap', 'No swap file or swap in fstab', 'should', checkSwap),
-    snapshotCheck('hyg-apt-caches', 'apt caches and package lists cleaned', 'should', checkAptCaches),
-    snapshotCheck('hyg-hostname', 'No hostname baked into /etc/hostname', 'must', checkHostname),
+    snapshotCheck('hyg-password-hashes', 'No password hashes or empty passwords in /etc/shadow', 'must', checkPasswordHashes, ['security']),
+    snapshotCheck('hyg-shell-history', 'No shell or tool history under /root and /home', 'must', checkShellHistory, ['security']),
+    snapshotCheck('hyg-cloud-init-state', 'No leftover cloud-init instance state or logs', 'must', checkCloudInitState, ['cloud-init']),
+    snapshotCheck('hyg-authorized-keys', 'No authorized_keys baked into the image', 'must', checkAuthorizedKeys, ['security', 'ssh']),
+    snapshotCheck('hyg-dhcp-leases', 'No DHCP leases from the build network', 'should', checkDhcpLeases, ['network']),
+    snapshotCheck('hyg-mac-bound-network', 'No network configuration bound to a MAC address', 'must', checkMacBoundNetwork, ['network']),
+    snapshotCheck('hyg-swap', 'No swap file or swap in fstab', 'should', checkSwap, ['storage']),
+    snapshotCheck('hyg-apt-caches', 'apt caches and package lists cleaned', 'should', checkAptCaches, ['packages']),
+    snapshotCheck('hyg-hostname', 'No hostname baked into /etc/hostname', 'must', checkHostname, ['cloud-init']),
     snapshotCheck('hyg-tmp-files', 'No leftover files in /tmp and /var/tmp', 'should', checkTmpFiles),
-    snapshotCheck('hyg-forbidden-paths', 'None of the configured forbidden paths present', 'must', checkForbiddenPaths),
-    snapshotCheck('hyg-headless-console', 'Boots and logs on a headless VM: bootloader and kernel on the serial console', 'should', checkHeadlessConsole),
+    snapshotCheck('hyg-forbidden-paths', 'None of the configured forbidden paths present', 'must', checkForbiddenPaths, ['security']),
+    snapshotCheck('hyg-headless-console', 'Boots and logs on a headless VM: bootloader and kernel on the serial console', 'should', checkHeadlessConsole, ['boot']),
   ],
 });
 

@@ -36,6 +36,8 @@ export function createInstanceLifecycleSuite(tools: SuiteTools = realTools): Sui
     // Reboots the guests (exclusive: after the read-only suites, on the run's shared guests); compares two
     // instances whatever firmware they booted with, so it costs no extra boot.
     requires: { guests: { count: 2, placement: 'spread', sharing: 'exclusive', firmwareMatrix: 'any' } },
+    // No suite-level tags: no word of the vocabulary fits all seven checks (a suite tag goes to every
+    // check, and `--exclude-tag boot` must not drop time sync or disk growth); each check has its own.
     // The run validates the config's section with it before anything boots; context.options is its output.
     optionsSchema,
     checks: [failedUnitsCheck, bootErrorsCheck, bootTimeCheck, cloneUniqueCheck, timeSyncCheck(tools), diskGrowthCheck, rebootCheck],

@@ -47,6 +47,8 @@ interface LegCheckSpec {
   suffix: string;
   title: string;
   severity: Severity;
+  /** Tags beyond the suite's (`migration`). */
+  tags?: readonly string[];
   /** Judged only when the move succeeded (otherwise skipped); the `migrate` check judges every leg that ran. */
   needsMove: boolean;
   judge: Judge;
@@ -121,6 +123,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     suffix: 'same-address',
     title: 'the guest keeps its IP address and MAC',
     severity: 'must',
+    tags: ['network'],
     needsMove: true,
     judge: async (record, _options, context) => {
       if (!record.after?.ok) return fail(`the guest could not be read after the move: ${record.after?.error ?? 'no answer'}`);
@@ -140,6 +143,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     suffix: 'ssh-session',
     title: 'an SSH session opened before the move survives it',
     severity: 'must',
+    tags: ['ssh', 'network'],
     needsMove: true,
     judge: (record) => {
       const { result, parsed } = record.heartbeat;
@@ -154,6 +158,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     suffix: 'clock',
     title: "the guest's clock stays within tolerance of the host's",
     severity: 'must',
+    tags: ['time'],
     needsMove: true,
     judge: (record, options) => {
       if (!record.after?.ok) return fail(`the guest could not be read after the move: ${record.after?.error ?? 'no answer'}`);
@@ -190,6 +195,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     suffix: 'file-integrity',
     title: 'a file written and fsynced during the move has its checksum on the destination',
     severity: 'must',
+    tags: ['storage'],
     needsMove: true,
     judge: (record) => {
       const { writer } = record;
@@ -220,6 +226,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     suffix: 'network-gap',
     title: "the guest's network is silent no longer than allowed during the move",
     severity: 'should',
+    tags: ['network'],
     needsMove: true,
     judge: (record, options) => {
       const { gaps } = record;
@@ -240,6 +247,7 @@ function legCheck(index: number, spec: LegCheckSpec, tools: SuiteTools): Check {
     id: `mig-leg${index}-${spec.suffix}`,
     title: `leg ${index}: ${spec.title}`,
     severity: spec.severity,
+    tags: spec.tags,
     run: async (context) => {
       const leg = await legOf(context, index, tools);
       if (leg.kind === 'not-run') return skip(leg.reason);
@@ -249,16 +257,16 @@ function legCheck(index: number, spec: LegCheckSpec, tools: SuiteTools): Check {
   };
 }
 
-function preflightCheck(key: keyof typeof PREFLIGHT_IDS, title: string, tools: SuiteTools): Check {
-  return { id: PREFLIGHT_IDS[key], title, severity: 'must', run: async (context) => (await preflightOf(context, tools))[key] };
+function preflightCheck(key: keyof typeof PREFLIGHT_IDS, title: string, tools: SuiteTools, tags?: readonly string[]): Check {
+  return { id: PREFLIGHT_IDS[key], title, severity: 'must', tags, run: async (context) => (await preflightOf(context, tools))[key] };
 }
 
 export function createChecks(tools: SuiteTools): Check[] {
   return [
     preflightCheck('cpu', "the guest's CPU model can run on the other hosts (hypervisor-cpu-compare; host-passthrough only between identical hosts)", tools),
     preflightCheck('hostDevices', 'no PCI or other host devices passed through', tools),
-    preflightCheck('diskCache', 'writable disks use a cache mode allowed for live migration', tools),
-    preflightCheck('storage', 'the storage mode is known and matches where the guest lives (copy or shared)', tools),
+    preflightCheck('diskCache', 'writable disks use a cache mode allowed for live migration', tools, ['storage']),
+    preflightCheck('storage', 'the storage mode is known and matches where the guest lives (copy or shared)', tools, ['storage']),
     ...Array.from({ length: MAX_LEGS }, (_, i) => LEG_CHECKS.map((spec) => legCheck(i + 1, spec, tools))).flat(),
   ];
 }

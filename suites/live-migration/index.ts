@@ -29,6 +29,7 @@ export function createLiveMigrationSuite(tools: SuiteTools = realTools): Suite<L
       'a file and holds an SSH session; probes it from outside; checks it kept running the same boot with the same ' +
       'address, session, clock, data and guest agent, with no kernel errors; reports libvirt downtime, the ' +
       "guest's network gap, time and bytes per leg.",
+    tags: ['migration'],
     requires: { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 },
     optionsSchema,
     // Checks for MAX_LEGS legs; a run lists the preflight and the legs it is configured for.

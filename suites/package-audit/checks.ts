@@ -39,6 +39,7 @@ export const integrityCheck: Check = {
   id: 'pkg-integrity',
   title: 'no package-owned file other than a conffile changed since installation (dpkg --verify)',
   severity: 'must',
+  tags: ['security'],
   run: (context) =>
     onEveryGuest(context, async (guest) => {
       const opts = options(context);
@@ -104,6 +105,7 @@ export const forbiddenCheck: Check = {
   id: 'pkg-forbidden',
   title: 'no package the policy forbids (telnetd, rsh-server, inetd and the like) is installed',
   severity: 'must',
+  tags: ['security'],
   run: policyCheck('forbidden'),
 };
 
@@ -111,6 +113,7 @@ export const kernelCheck: Check = {
   id: 'pkg-kernel-current',
   title: 'the running kernel is the newest installed kernel package',
   severity: 'must',
+  tags: ['boot', 'security'],
   run: (context) =>
     onEveryGuest(context, async (guest) => {
       const gate = await dpkgFamily(context, guest);
@@ -165,6 +168,7 @@ export const vulnerabilitiesCheck: Check = {
   id: 'pkg-vulnerabilities',
   title: 'installed package versions against the configured vulnerability feed',
   severity: 'must',
+  tags: ['security'],
   run: async (context) => {
     const opts = options(context);
     if (!opts.vulnerabilityFeed) return skip('no vulnerabilityFeed configured for package-audit: nothing to compare the installed versions against');

@@ -21,6 +21,7 @@ export const packageAuditSuite = defineSuite({
     'Reads the guest\'s dpkg database: dpkg --audit and package states, dpkg --verify for changed non-config files, ' +
     'required and forbidden packages, the running kernel against the newest installed one, installed versions ' +
     'against a Debian security tracker or OSV feed (Debian version ordering), and writes a CycloneDX 1.5 SBOM.',
+  tags: ['packages'],
   requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
   optionsSchema,
   checks: [dpkgAuditCheck, integrityCheck, requiredCheck, forbiddenCheck, kernelCheck, vulnerabilitiesCheck, sbomCheck],

@@ -29,6 +29,7 @@ export function createSshHardeningSuite(tools: HostTools = realHostTools): Suite
       'an attacker (ssh-audit) for weak ciphers, MACs, key exchanges and host keys; checks host key files and ' +
       'configuration file permissions, sshd -t, and that the service is enabled and running.',
     // sshd's configuration and the algorithms it offers do not depend on the firmware: run once.
+    tags: ['security', 'ssh'],
     requires: { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } },
     details: policyTableText(),
     optionsSchema,

@@ -47,6 +47,7 @@ export const gptEspCheck: Check = {
   id: 'uefi-gpt-esp',
   title: 'GPT with one EFI system partition (type C12A7328-F81F-11D2-BA4B-00A0C93EC93B), FAT',
   severity: 'must',
+  tags: ['storage'],
   async run(context) {
     const notHere = unlessUefi(context);
     if (notHere) return notHere;
@@ -156,6 +157,7 @@ export const secureBootCheck: Check = {
   id: 'uefi-secureboot',
   title: 'with Secure Boot on, the image boots and the SecureBoot variable reads 1',
   severity: 'must',
+  tags: ['security'],
   async run(context) {
     const options = parseOptions(context.options);
     const { boot } = context.image;

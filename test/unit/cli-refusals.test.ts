@@ -59,9 +59,30 @@ describe.skipIf(!built)('imgtest run refuses before anything is done', () => {
     expect(existsSync(join(dir, 'reports'))).toBe(false);
   });
 
+  it('--tag matching no check of the suite: one line naming the flag, exit 2', async () => {
+    const result = await run(['--config', 'good.yaml', '--suite', 'ssh-hardening', '--tag', 'firmware']);
+    expect(result.stderr).toMatch(/^imgtest: no check selected: --tag firmware leaves none of the \d+ checks of suite ssh-hardening to run \[E_USAGE\]\n$/);
+    expect(result.code).toBe(2);
+    const excluded = await run(['--config', 'good.yaml', '--suite', 'uefi-boot', '--exclude-tag', 'boot']);
+    expect(excluded.stderr).toBe('imgtest: no check selected: --exclude-tag boot leaves none of the 6 checks of suite uefi-boot to run [E_USAGE]\n');
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+
   it('--suite with --check matching nothing in it', async () => {
     const result = await run(['--config', 'good.yaml', '--suite', 'uefi-boot', '--check', 'ssh-*']);
     expect(result.stderr).toBe('imgtest: no check selected: --check ssh-* leaves none of the 6 checks of suite uefi-boot to run [E_USAGE]\n');
     expect(result.code).toBe(2);
+  });
+});
+
+describe.skipIf(!built)('imgtest suites', () => {
+  it("ends each check's line with its tags (its suite's and its own)", async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('node', [join(repoRoot, 'bin', 'imgtest.js'), 'suites'], { cwd: dir, timeout: 60_000 }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    const line = (id: string) => stdout.split('\n').find((l) => l.trim().startsWith(`${id} `));
+    expect(line('ssh-weak-macs')).toMatch(/^ {4}ssh-weak-macs +must +the server offers no weak MAC .*\)  \[security, ssh\]$/);
+    expect(line('life-time-sync')).toMatch(/  \[time\]$/);
+    expect(line('hyg-swap')).toMatch(/  \[hygiene, offline, storage\]$/);
   });
 });

@@ -55,6 +55,9 @@ describe('suiteShapeProblem', () => {
     expect(suiteShapeProblem({ ...base, optionsSchema: { type: 'object' } })).toMatch(/^its `optionsSchema` is not a Standard Schema/);
     expect(suiteShapeProblem({ ...base, optionsSchema: null })).toMatch(/^its `optionsSchema` is not a Standard Schema/);
     expect(suiteShapeProblem({ ...base, checksFor: ['c'] })).toBe('its `checksFor` is not a function');
+    expect(suiteShapeProblem({ ...base, tags: ['security', 'cloud-init'], checks: [{ ...base.checks[0], tags: ['ssh'] }] })).toBeUndefined();
+    expect(suiteShapeProblem({ ...base, tags: 'security' })).toBe('its `tags` are not tags: "security" (a list of lower-case words: letters, digits, dashes)');
+    expect(suiteShapeProblem({ ...base, checks: [{ ...base.checks[0], tags: ['Boot Time'] }] })).toBe('check c has `tags` that are not tags: ["Boot Time"] (a list of lower-case words: letters, digits, dashes)');
   });
 });
 

@@ -7,11 +7,12 @@ import { UsageError } from '../../src/errors.js';
 import { runSuiteChecks } from '../../src/runner/checks.js';
 import { planSelected } from '../../src/runner/executor.js';
 import { RunRecord } from '../../src/runner/run-record.js';
-import { CheckSelection } from '../../src/runner/selection.js';
+import { CheckSelection, checkTags } from '../../src/runner/selection.js';
 import { pass, type Suite } from '../../src/suite-api/index.js';
 import { globToRegExp, matchesGlob } from '../../src/util/glob.js';
 import cloudInitAuth from '../../suites/cloud-init-auth/index.js';
 import imageHygiene from '../../suites/image-hygiene/index.js';
+import instanceLifecycle from '../../suites/instance-lifecycle/index.js';
 import liveMigration from '../../suites/live-migration/index.js';
 import packageAudit from '../../suites/package-audit/index.js';
 import sshHardening from '../../suites/ssh-hardening/index.js';
@@ -131,5 +132,131 @@ describe('checks not selected are reported skipped, with the reason', () => {
     const result = record.ended('error', 'host hv1 did not answer');
     const cases = result.suites.find((s) => s.suiteId === 'sel')!.cases;
     expect(cases.map((c) => c.message)).toEqual(['not run: host hv1 did not answer', 'not selected (--check sel-a)', 'not selected (--check sel-a)']);
+  });
+});
+
+describe('--tag and --exclude-tag', () => {
+  const check = (id: string, tags?: string[]) => ({ id, title: id, severity: 'must' as const, tags, run: async () => pass(`${id} ran`) });
+  const net: Suite = { id: 'net', title: 'net', tags: ['network'], requires: { offline: true }, checks: [check('net-dhcp'), check('net-ntp', ['time']), check('net-ssh', ['ssh', 'security'])] };
+  const disk: Suite = { id: 'disk', title: 'disk', requires: { offline: true }, checks: [check('disk-grow', ['storage']), check('disk-plain')] };
+
+  it("a check's tags are its suite's and its own, each once", () => {
+    expect(checkTags(net, net.checks[1]!)).toEqual(['network', 'time']);
+    expect(checkTags(net, { tags: ['network', 'ssh'] })).toEqual(['network', 'ssh']);
+    expect(checkTags(disk, disk.checks[1]!)).toEqual([]);
+  });
+
+  it('--tag: only checks having one of the tags, suite tags included; the reason names the flags', () => {
+    const selection = new CheckSelection([], [], { tag: ['time', 'storage'] });
+    expect(selection.active).toBe(true);
+    expect(selection.selected(net).map((c) => c.id)).toEqual(['net-ntp']);
+    expect(selection.selected(disk).map((c) => c.id)).toEqual(['disk-grow']);
+    expect(selection.reasonFor(net, net.checks[0]!)).toBe('not selected (--tag time --tag storage)');
+    expect(new CheckSelection([], [], { tag: ['network'] }).selected(net).map((c) => c.id)).toEqual(['net-dhcp', 'net-ntp', 'net-ssh']);
+    // Bare ids carry no tags: with --tag such a check is never selected.
+    expect(selection.reasonFor('net', 'net-ntp')).toBe('not selected (--tag time --tag storage)');
+  });
+
+  it('--exclude-tag: no check having one of the tags; the reason names the tag that left it out', () => {
+    const selection = new CheckSelection([], [], { excludeTag: ['security', 'network'] });
+    expect(selection.selected(net)).toEqual([]);
+    expect(selection.reasonFor(net, net.checks[2]!)).toBe('not selected (--exclude-tag security)');
+    expect(selection.reasonFor(net, net.checks[0]!)).toBe('not selected (--exclude-tag network)');
+    expect(selection.selected(disk).map((c) => c.id)).toEqual(['disk-grow', 'disk-plain']);
+  });
+
+  it('combined with --check/--skip: a check must pass both; --check and --skip are named first', () => {
+    const selection = new CheckSelection(['net-*', 'disk-grow'], ['net-dhcp'], { tag: ['network', 'storage'], excludeTag: ['ssh'] });
+    expect(selection.selected(net).map((c) => c.id)).toEqual(['net-ntp']);
+    expect(selection.selected(disk).map((c) => c.id)).toEqual(['disk-grow']);
+    expect(selection.reasonFor(disk, disk.checks[1]!)).toBe('not selected (--check net-* --check disk-grow)');
+    expect(selection.reasonFor(net, net.checks[0]!)).toBe('not selected (--skip net-dhcp)');
+    expect(selection.reasonFor(net, net.checks[2]!)).toBe('not selected (--exclude-tag ssh)');
+    const tagOnly = new CheckSelection(['disk-*'], [], { tag: ['storage'] });
+    expect(tagOnly.reasonFor(disk, disk.checks[1]!)).toBe('not selected (--tag storage)');
+    expect(tagOnly.flags).toBe('--check disk-* --tag storage');
+  });
+
+  it('names the tags no check of the run has (a typo)', () => {
+    expect(new CheckSelection(['net-*'], [], { tag: ['time', 'tme'], excludeTag: ['firmware', 'ssh'] }).unmatched([net, disk])).toEqual(['--tag tme', '--exclude-tag firmware']);
+    expect(new CheckSelection([], [], { tag: ['network'] }).unmatched([disk])).toEqual(['--tag network']);
+  });
+
+  it('selecting nothing through tags is a usage error, one line naming every flag', () => {
+    expect(() => new CheckSelection([], [], { tag: ['firmware'] }).requireSome([net, disk])).toThrow(
+      new UsageError('no check selected: --tag firmware leaves none of the 5 checks of the 2 suites (net, disk) to run'),
+    );
+    expect(() => new CheckSelection(['disk-*'], [], { excludeTag: ['storage'], tag: ['time'] }).requireSome([net, disk])).toThrow(
+      new UsageError('no check selected: --check disk-* --tag time --exclude-tag storage leave none of the 5 checks of the 2 suites (net, disk) to run'),
+    );
+    expect(() => new CheckSelection([], [], { excludeTag: ['network'] }).requireSome([net])).toThrow(/^no check selected: --exclude-tag network leaves none of the 3 checks of suite net to run$/);
+    expect(() => new CheckSelection([], [], { excludeTag: ['network'] }).requireSome([net, disk])).not.toThrow();
+    expect(() => new CheckSelection([], [], { tag: ['Network'] })).toThrow(/--tag "Network": a tag is lower-case letters, digits and dashes/);
+    expect(() => new CheckSelection([], [], { excludeTag: [''] })).toThrow(/--exclude-tag "": a tag is/);
+  });
+
+  it('runSuiteChecks and a run that ends early skip by tags too', async () => {
+    const selection = new CheckSelection([], [], { excludeTag: ['time'] });
+    const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
+    const cases = await runSuiteChecks({
+      suite: net, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined,
+      notSelected: (_id, c) => selection.reasonFor(net, c),
+    });
+    expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['net-dhcp passed net-dhcp ran', 'net-ntp skipped not selected (--exclude-tag time)', 'net-ssh passed net-ssh ran']);
+    const record = new RunRecord([net], '/nonexistent', 'x.qcow2', '0.1.0');
+    record.selection = new CheckSelection([], [], { tag: ['ssh'] });
+    expect(record.ended('error', 'host hv1 did not answer').suites.find((s) => s.suiteId === 'net')!.cases.map((c) => c.message)).toEqual([
+      'not selected (--tag ssh)', 'not selected (--tag ssh)', 'not run: host hv1 did not answer',
+    ]);
+  });
+
+  it('plans guests only for suites with a check selected by tag', () => {
+    const { plan, idle } = planSelected({ suites: builtIn, selection: new CheckSelection([], [], { tag: ['hygiene'] }), hosts: ['hv1', 'hv2'], firmware: ['uefi', 'bios'] });
+    expect(plan.guests).toEqual([]);
+    expect(plan.offline.map((a) => a.suiteId)).toEqual(['image-hygiene']);
+    expect(idle).toHaveLength(5);
+  });
+});
+
+describe('the built-in suites are tagged from the vocabulary', () => {
+  const VOCABULARY = ['security', 'ssh', 'boot', 'firmware', 'network', 'storage', 'time', 'packages', 'hygiene', 'cloud-init', 'migration', 'offline'];
+  const all: Suite[] = [...builtIn, instanceLifecycle];
+
+  it('every tag is a word of the vocabulary, and every check has at least one', () => {
+    for (const suite of all) {
+      for (const c of suite.checks) {
+        const tags = checkTags(suite, c);
+        expect(tags.length, `${suite.id}/${c.id}`).toBeGreaterThan(0);
+        for (const tag of tags) expect(VOCABULARY, `${suite.id}/${c.id}`).toContain(tag);
+      }
+    }
+  });
+
+  it('suite tags, and the checks that differ', () => {
+    expect(Object.fromEntries(all.map((s) => [s.id, s.tags ?? []]))).toEqual({
+      'image-hygiene': ['hygiene', 'offline'],
+      'cloud-init-auth': ['cloud-init'],
+      'ssh-hardening': ['security', 'ssh'],
+      'package-audit': ['packages'],
+      'uefi-boot': ['boot', 'firmware'],
+      'live-migration': ['migration'],
+      'instance-lifecycle': [],
+    });
+    const tagsOf = (suite: Suite, id: string) => checkTags(suite, suite.checks.find((c) => c.id === id)!);
+    expect(tagsOf(instanceLifecycle, 'life-time-sync')).toEqual(['time']);
+    expect(tagsOf(instanceLifecycle, 'life-disk-growth')).toContain('storage');
+    for (const id of ['life-boot-errors', 'life-boot-time', 'life-failed-units', 'life-reboot']) expect(tagsOf(instanceLifecycle, id)).toEqual(['boot']);
+    expect(tagsOf(sshHardening, 'ssh-weak-macs')).toEqual(['security', 'ssh']);
+    expect(tagsOf(imageHygiene, 'hyg-ssh-host-keys')).toEqual(['hygiene', 'offline', 'security', 'ssh']);
+    expect(tagsOf(liveMigration, 'mig-leg1-clock')).toEqual(['migration', 'time']);
+    expect(tagsOf(cloudInitAuth, 'ci-password-login-rejected')).toEqual(['cloud-init', 'ssh', 'security']);
+    expect(tagsOf(uefiBoot, 'uefi-secureboot')).toEqual(['boot', 'firmware', 'security']);
+    expect(tagsOf(packageAudit, 'pkg-vulnerabilities')).toEqual(['packages', 'security']);
+  });
+
+  it('--tag time picks the time checks of every suite; --exclude-tag boot keeps lifecycle time sync', () => {
+    const time = new CheckSelection([], [], { tag: ['time'] });
+    expect(all.flatMap((s) => time.selected(s).map((c) => c.id))).toEqual([...Array.from({ length: 4 }, (_, i) => `mig-leg${i + 1}-clock`), 'life-time-sync']);
+    expect(new CheckSelection([], [], { excludeTag: ['boot'] }).selected(instanceLifecycle).map((c) => c.id)).toEqual(['life-clone-unique', 'life-time-sync', 'life-disk-growth']);
   });
 });

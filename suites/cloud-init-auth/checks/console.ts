@@ -24,6 +24,7 @@ export const consoleCheck: Check = {
   id: 'ci-console',
   title: 'kernel console on the serial port, and the serial log holds kernel output',
   severity: 'must',
+  tags: ['boot'],
   run: (context) =>
     onEveryGuest(context, async (guest) => {
       const cmdline = await run(guest, ['cat', '/proc/cmdline']);

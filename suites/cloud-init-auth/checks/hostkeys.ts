@@ -121,5 +121,6 @@ export const hostKeysCheck: Check = {
   id: 'ci-hostkeys-fresh',
   title: 'SSH host keys were generated at this boot and differ between guests',
   severity: 'must',
+  tags: ['ssh', 'security'],
   run: hostKeysFresh,
 };

@@ -39,6 +39,7 @@ export const keyLoginCheck: Check = {
   id: 'ci-key-login',
   title: 'the seeded key logs in as the seeded user',
   severity: 'must',
+  tags: ['ssh'],
   run: (context) =>
     onEveryGuest(context, async (guest) => {
       const user = guest.seed.user;
@@ -67,6 +68,7 @@ export const wrongKeyCheck: Check = {
   id: 'ci-wrong-key-rejected',
   title: 'a key that was never seeded is refused',
   severity: 'must',
+  tags: ['ssh', 'security'],
   run: async (context) => {
     const key = await makeThrowawayKey();
     try {
@@ -103,6 +105,7 @@ export const passwordLoginCheck: Check = {
   id: 'ci-password-login-rejected',
   title: 'sshd offers no password or keyboard-interactive login',
   severity: 'must',
+  tags: ['ssh', 'security'],
   run: (context) =>
     onEveryGuest(context, async (guest) => {
       const user = guest.seed.user;
@@ -143,5 +146,6 @@ export const rootLoginCheck: Check = {
   id: 'ci-root-login-denied',
   title: 'root cannot log in over SSH',
   severity: 'must',
+  tags: ['ssh', 'security'],
   run: (context) => onEveryGuest(context, (guest) => rootLoginOn(context, guest)),
 };

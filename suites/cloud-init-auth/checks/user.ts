@@ -102,5 +102,6 @@ export const authorizedKeysCheck: Check = {
   id: 'ci-authorized-keys',
   title: "the user's authorized_keys holds exactly the seeded keys",
   severity: 'must',
+  tags: ['ssh', 'security'],
   run: (context) => onEveryGuest(context, (guest) => authorizedKeysOn(context, guest)),
 };

@@ -60,5 +60,6 @@ export const bootErrorsCheck: Check = {
   id: 'life-boot-errors',
   title: 'no kernel or journal messages at priority err or above during boot',
   severity: 'must',
+  tags: ['boot'],
   run: (context) => onEveryGuest(context, (guest) => judge(context, guest)),
 };

@@ -51,5 +51,6 @@ export const bootTimeCheck: Check = {
   id: 'life-boot-time',
   title: 'power-on to cloud-init done within the limit for the accelerator (KVM, TCG)',
   severity: 'should',
+  tags: ['boot'],
   run: (context) => onEveryGuest(context, (guest) => judge(context, guest)),
 };

@@ -81,5 +81,6 @@ export const cloneUniqueCheck: Check = {
   id: 'life-clone-unique',
   title: 'instances of the image do not share machine-id, host keys, DHCP identity, random seed, hostname or instance-id',
   severity: 'must',
+  tags: ['security', 'cloud-init'],
   run: cloneUnique,
 };

@@ -80,5 +80,6 @@ export const diskGrowthCheck: Check = {
   id: 'life-disk-growth',
   title: 'the root partition and filesystem grew to fill the disk (growpart, resizefs)',
   severity: 'must',
+  tags: ['storage', 'cloud-init'],
   run: (context) => onEveryGuest(context, (guest) => judge(context, guest)),
 };

@@ -20,5 +20,6 @@ export const failedUnitsCheck: Check = {
   id: 'life-failed-units',
   title: 'no systemd unit failed during boot (systemctl --failed)',
   severity: 'must',
+  tags: ['boot'],
   run: (context) => onEveryGuest(context, (guest) => judge(context, guest)),
 };

@@ -148,5 +148,6 @@ export const rebootCheck: Check = {
   id: 'life-reboot',
   title: 'the instance reboots and comes back as itself (identity, address, mounts, cloud-init state)',
   severity: 'must',
+  tags: ['boot'],
   run: (context) => onEveryGuest(context, (guest) => judge(context, guest)),
 };

@@ -78,6 +78,7 @@ export function timeSyncCheck(tools: SuiteTools): Check {
     id: 'life-time-sync',
     title: 'a time sync service is enabled and running, synchronised, and the clock is right',
     severity: 'must',
+    tags: ['time'],
     run: (context) => onEveryGuest(context, (guest) => judge(context, guest, tools)),
   };
 }
