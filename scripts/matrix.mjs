@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const MATRIX_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-11-clean', 'debian-13-clean'];
+export const MATRIX_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean'];
 
 /**
  * One row from a run: `results` is the parsed results.json (undefined when the run wrote none),

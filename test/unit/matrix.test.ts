@@ -61,7 +61,7 @@ const failed = {
 
 describe('matrix: rows from results.json', () => {
   it('lists the six fixture images in order', () => {
-    expect(m.MATRIX_IMAGES).toEqual(['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-11-clean', 'debian-13-clean']);
+    expect(m.MATRIX_IMAGES).toEqual(['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean']);
   });
 
   it('a passing run: distinct guests, no failed or error ids', () => {
