@@ -468,3 +468,4 @@ export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Opt
 }
 
 export { commandMissing, sudoFailed, transportFailed, unobserved, type Unobserved } from './exec-result.js';
+export { oneLine, transcript, withoutSudoNoise } from './evidence.js';

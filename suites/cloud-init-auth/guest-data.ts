@@ -12,14 +12,9 @@ import {
   type InstanceData,
   type Parsed,
 } from './parse.js';
-
-/** A command and what it printed, as evidence text. */
-export function transcript(argv: readonly string[], result: ExecResult, options: ExecOptions = {}): string {
-  const lines = [`$ ${options.sudo ? 'sudo -n ' : ''}${argv.join(' ')}   (exit ${result.exitCode})`];
-  if (result.stdout.trim()) lines.push(result.stdout.replace(/\s+$/, ''));
-  if (result.stderr.trim()) lines.push(`[stderr] ${result.stderr.replace(/\s+$/, '')}`);
-  return lines.join('\n');
-}
+import { transcript } from './api.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { transcript };
 
 export async function run(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<{ result: ExecResult; evidence: string }> {
   const result = await guest.exec(argv, options);

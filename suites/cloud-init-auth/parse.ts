@@ -3,6 +3,9 @@
  * real-world output (cloud-init 22.4.2 as shipped in Debian 12, and newer shapes).
  */
 import { createHash } from 'node:crypto';
+import { oneLine } from './api.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -26,16 +29,6 @@ export function parseJsonObject(text: string): Parsed<JsonObject> {
   } catch (error) {
     return bad(`invalid JSON: ${(error as Error).message}`);
   }
-}
-
-/** One line, no control characters, at most `max` characters. */
-export function oneLine(text: string, max = 160): string {
-  const flat = text
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    .replace(/[\x00-\x1f\x7f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,30 +8,11 @@
  */
 import { fail, pass, skip, unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Unobserved } from './api.js';
 import { parseOptions, type LifecycleOptions } from './options.js';
+import { oneLine, transcript, withoutSudoNoise } from './api.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine, transcript, withoutSudoNoise };
 
 export const SUITE = 'instance-lifecycle';
-
-/** One line, no control characters, at most `max` characters. */
-export function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-export function transcript(argv: readonly string[], result: ExecResult, options: ExecOptions = {}): string {
-  const lines = [`$ ${options.sudo ? 'sudo -n ' : ''}${argv.join(' ')}   (exit ${result.exitCode})`];
-  if (result.stdout.trim()) lines.push(result.stdout.replace(/\s+$/, ''));
-  const stderr = withoutSudoNoise(result.stderr);
-  if (stderr.trim()) lines.push(`[stderr] ${stderr.replace(/\s+$/, '')}`);
-  return lines.join('\n');
-}
-
-/** sudo's own complaints (an unresolvable hostname) are not the command's output. */
-export function withoutSudoNoise(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => !/^sudo: unable to resolve host /.test(line))
-    .join('\n');
-}
 
 const UNOBSERVED_TEXT: Record<Unobserved, string> = {
   transport: 'the SSH connection to the guest failed',

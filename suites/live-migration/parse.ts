@@ -4,12 +4,9 @@
  * in a series of probe replies, and the data the in-guest writer produces. No I/O here.
  */
 import { createHash } from 'node:crypto';
-
-/** One line, no control characters, at most `max` characters. */
-export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
+import { oneLine } from './api.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine };
 
 const attr = (tag: string, name: string): string | undefined => new RegExp(`\\b${name}=(['"])(.*?)\\1`).exec(tag)?.[2];
 

@@ -9,21 +9,11 @@ import { INVENTORY_ARGV, parseInventory, type Inventory } from './dpkg.js';
 import { isDpkgFamily, parseOsRelease, describeOs, type OsRelease } from './os-release.js';
 import { parseOptions, type PackageAuditOptions } from './options.js';
 import { parseFeed, type Feed } from './vuln-feed.js';
+import { oneLine, transcript, withoutSudoNoise } from '../../src/suite-api/index.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine, transcript, withoutSudoNoise };
 
 export const SUITE = 'package-audit';
-
-export function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** A command and what it printed, as evidence text. */
-export function transcript(argv: readonly string[], result: ExecResult, options: ExecOptions = {}, note = ''): string {
-  const lines = [`$ ${options.sudo ? 'sudo -n ' : ''}${argv.join(' ')}   (exit ${result.exitCode}${note ? `, ${note}` : ''})`];
-  if (result.stdout.trim()) lines.push(result.stdout.replace(/\s+$/, ''));
-  if (result.stderr.trim()) lines.push(`[stderr] ${result.stderr.replace(/\s+$/, '')}`);
-  return lines.join('\n');
-}
 
 export interface Ran {
   argv: readonly string[];
@@ -34,14 +24,6 @@ export interface Ran {
 export async function run(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Ran> {
   const result = await guest.exec(argv, options);
   return { argv, result, evidence: transcript(argv, result, options) };
-}
-
-/** sudo's own complaints (an unresolvable hostname) are not the command's output. */
-export function withoutSudoNoise(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => !/^sudo: unable to resolve host /.test(line))
-    .join('\n');
 }
 
 export function options(context: CheckContext): PackageAuditOptions {

@@ -9,20 +9,11 @@ import { parseOptions, type SshHardeningOptions } from './options.js';
 import { describeRules, failureSeverity, passSeverity, type SeverityChoice } from './policy.js';
 import { probeServer, type HostTools, type ProbeResult } from './probe.js';
 import { clientAddressFrom, parseSshdT, type SshdSettings } from './sshd.js';
+import { oneLine, transcript, withoutSudoNoise } from '../../src/suite-api/index.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine, transcript, withoutSudoNoise };
 
 export const SUITE = 'ssh-hardening';
-
-export function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-export function transcript(argv: readonly string[], result: ExecResult, options: ExecOptions = {}): string {
-  const lines = [`$ ${options.sudo ? 'sudo -n ' : ''}${argv.join(' ')}   (exit ${result.exitCode})`];
-  if (result.stdout.trim()) lines.push(result.stdout.replace(/\s+$/, ''));
-  if (result.stderr.trim()) lines.push(`[stderr] ${result.stderr.replace(/\s+$/, '')}`);
-  return lines.join('\n');
-}
 
 export interface Ran {
   result: ExecResult;
@@ -54,14 +45,6 @@ export async function run(guest: GuestHandle, argv: readonly string[], options: 
 export async function tryRun(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Ran & { unobserved?: Unobserved }> {
   const result = await guest.exec(argv, options);
   return { result, evidence: transcript(argv, result, options), unobserved: unobserved(result, options) };
-}
-
-/** sudo's own complaints (an unresolvable hostname) are not the command's output. */
-export function withoutSudoNoise(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => !/^sudo: unable to resolve host /.test(line))
-    .join('\n');
 }
 
 /**

@@ -3,6 +3,9 @@
  * JSON, mokutil), UEFI load options and device paths (UEFI spec 2.10, 3.1.3 and 10.3), and the
  * firmware's boot lines on the serial console. No I/O here; unit-tested.
  */
+import { oneLine } from './api.js';
+// The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
+export { oneLine };
 
 /** EFI_GLOBAL_VARIABLE: SecureBoot, SetupMode, BootCurrent, BootOrder, Boot####. */
 export const EFI_GLOBAL_GUID = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
@@ -264,12 +267,3 @@ export function mokutilState(text: string | undefined): 'enabled' | 'disabled' |
   return undefined;
 }
 
-/** One line, no control characters, at most `max` characters. */
-export function oneLine(text: string, max = 240): string {
-  const flat = text
-    .replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '')
-    .replace(/[\x00-\x1f\x7f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
