@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { ZodError } from 'zod';
+import type { ZodError, ZodType } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ImgtestConfig } from './schema.js';
 
@@ -25,13 +25,7 @@ export async function loadConfig(path: string): Promise<ImgtestConfig> {
 
 /** Like `loadConfig`, keeping the file's line positions for the checks made later (suite options). */
 export async function loadConfigSource(path: string): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${path}: cannot read config (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  return parseConfigSource(text, path);
+  return parseConfigSource(await readYamlText(path, 'config'), path);
 }
 
 /** The built-in defaults, as a source with no file. */
@@ -44,6 +38,34 @@ export function parseConfig(text: string, fileName: string): ImgtestConfig {
 }
 
 export function parseConfigSource(text: string, fileName: string): LoadedConfig {
+  const { data, lineOf } = parseYamlSource(text, fileName, configSchema);
+  return { config: data, file: fileName, lineOf };
+}
+
+/** A YAML file's text; a file that cannot be read is a ConfigError naming it and what it is (`config`, `waiver file`). */
+export async function readYamlText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read ${what} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+/** A YAML document checked against a schema, with the line of any field (for later checks' errors). */
+export interface YamlSource<T> {
+  /** The schema's output. */
+  data: T;
+  /** The line of a field (e.g. ['waivers', 2, 'expires']), or of its nearest parent the file has. */
+  lineOf(path: readonly PropertyKey[]): number | undefined;
+}
+
+/**
+ * Parses YAML text (an empty document is `{}`) and validates it with a zod schema. Every error is a
+ * ConfigError of one line naming the file, the line and the field, as the config's are:
+ * `imgtest.yaml:3: guest.memoryMiB: Invalid input: expected number`, `x.yaml:2: invalid YAML: ...`
+ * (an unclosed quote: the line it opens on); the first issue of the schema is the one told.
+ */
+export function parseYamlSource<T>(text: string, fileName: string, schema: ZodType<T>): YamlSource<T> {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = document.errors[0];
@@ -53,9 +75,9 @@ export function parseConfigSource(text: string, fileName: string): LoadedConfig 
     throw new ConfigError(`${fileName}${line ? `:${line}` : ''}: invalid YAML: ${yamlError.message.split('\n')[0]}`);
   }
   const data: unknown = document.toJS() ?? {};
-  const result = configSchema.safeParse(data);
+  const result = schema.safeParse(data);
   const lineFor = (path: readonly PropertyKey[]) => lineOf(document, lineCounter, path);
-  if (result.success) return { config: result.data, file: fileName, lineOf: lineFor };
+  if (result.success) return { data: result.data, lineOf: lineFor };
   throw new ConfigError(describeIssue(result.error, fileName, lineFor));
 }
 
