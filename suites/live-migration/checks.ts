@@ -54,6 +54,12 @@ interface LegCheckSpec {
   judge: Judge;
 }
 
+/** Why the guest could not be read after the move, with what its agent says of its address when SSH failed. */
+function unreadableAfterMove(record: LegRecord): string {
+  const error = record.after?.ok === false ? record.after.error : 'no answer';
+  return `the guest could not be read after the move: ${error}${record.agent.network ? `; ${record.agent.network}` : ''}`;
+}
+
 const ms = (value: number | undefined) => (value === undefined ? '?' : `${value} ms`);
 
 function moveEvidence(record: LegRecord): string {
@@ -110,7 +116,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     severity: 'must',
     needsMove: true,
     judge: (record) => {
-      if (!record.after?.ok) return fail(`the guest could not be read after the move: ${record.after?.error ?? 'no answer'}`);
+      if (!record.after?.ok) return fail(unreadableAfterMove(record));
       const before = record.before.state;
       const after = record.after.value.state;
       const evidence = `before: boot_id ${before.bootId}, uptime ${before.uptimeSeconds} s\nafter:  boot_id ${after.bootId}, uptime ${after.uptimeSeconds} s`;
@@ -126,7 +132,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     tags: ['network'],
     needsMove: true,
     judge: async (record, _options, context) => {
-      if (!record.after?.ok) return fail(`the guest could not be read after the move: ${record.after?.error ?? 'no answer'}`);
+      if (!record.after?.ok) return fail(unreadableAfterMove(record));
       const guest = theGuest(context);
       const before = addressesOfMac(record.before.state, guest.mac);
       const after = addressesOfMac(record.after.value.state, guest.mac);
@@ -149,8 +155,9 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       const { result, parsed } = record.heartbeat;
       const text = result.ok ? `exit ${result.value.exitCode}\n${result.value.stderr.trim()}` : result.error;
       const evidence = `${parsed.beats.length} beats, ended: ${parsed.ended}, longest pause the guest saw: ${parsed.longestPauseMs} ms\n${text}`;
-      if (!result.ok) return fail(`the held session broke: ${result.error}`, evidence);
-      if (result.value.exitCode !== 0 || !parsed.ended) return fail(`the held session broke (exit ${result.value.exitCode}${result.value.stderr.trim() ? `: ${oneLine(result.value.stderr, 160)}` : ''}) after ${parsed.beats.length} beats`, evidence);
+      const agent = record.agent.network ? `; ${record.agent.network}` : '';
+      if (!result.ok) return fail(`the held session broke: ${result.error}${agent}`, evidence);
+      if (result.value.exitCode !== 0 || !parsed.ended) return fail(`the held session broke (exit ${result.value.exitCode}${result.value.stderr.trim() ? `: ${oneLine(result.value.stderr, 160)}` : ''}) after ${parsed.beats.length} beats${agent}`, evidence);
       return pass(`the session held through the move: ${parsed.beats.length} beats, longest pause ${parsed.longestPauseMs} ms`, evidence);
     },
   },
@@ -161,7 +168,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     tags: ['time'],
     needsMove: true,
     judge: (record, options) => {
-      if (!record.after?.ok) return fail(`the guest could not be read after the move: ${record.after?.error ?? 'no answer'}`);
+      if (!record.after?.ok) return fail(unreadableAfterMove(record));
       const before = record.before.clock;
       const after = record.after.value.clock;
       const shift = after.offsetMs - before.offsetMs;
@@ -183,7 +190,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
     needsMove: true,
     judge: (record) => {
       const kernel = record.kernel!;
-      if (!kernel.ok) return fail(`the kernel log could not be read after the move: ${kernel.error}`);
+      if (!kernel.ok) return fail(`the kernel log could not be read after the move: ${kernel.error}${record.agent.network ? `; ${record.agent.network}` : ''}`);
       const { lines, markerFound, errors } = kernel.value;
       const scope = markerFound ? `since the marker "${record.marker}"` : 'in the whole log (the marker could not be written or was not found)';
       const evidence = `${lines.length} kernel log lines ${scope}:\n${lines.slice(-200).join('\n')}`;

@@ -13,7 +13,7 @@ import type { CheckContext, ExecResult, GuestHandle, HostInfo, MigrationOutcome,
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT, splitStopOutput } from './guest-scripts.js';
 import type { LiveMigrationOptions } from './options.js';
 import {
-  agentAnswered, clockOffset, expectedWriterSha256, kernelErrors, kernelLinesSince, oneLine, parseGuestState, parseHeartbeat, parseSha256sum, parseWriterProgress,
+  addressesOfMac, agentAnswered, clockOffset, describeAgentNetwork, expectedWriterSha256, kernelErrors, kernelLinesSince, oneLine, parseGuestState, parseHeartbeat, parseSha256sum, parseWriterProgress,
   type GuestState, type Heartbeat, type WriterProgress,
 } from './parse.js';
 import { seriesGap, type ProbeReport } from './probes.js';
@@ -53,7 +53,7 @@ export interface LegRecord {
   kernel?: Attempt<{ lines: string[]; markerFound: boolean; errors: { label: string; line: string }[] }>;
   marker: string;
   markerWritten: boolean;
-  agent: { before: boolean; beforeText: string; after?: { answered: boolean; text: string; tries: number } };
+  agent: { before: boolean; beforeText: string; after?: { answered: boolean; text: string; tries: number }; network?: string };
   placement?: { destination: ExecResult; source: ExecResult };
 }
 
@@ -83,6 +83,7 @@ export async function measureClock(guest: GuestHandle, tools: SuiteTools): Promi
 }
 
 const AGENT_PING = '{"execute":"guest-ping"}';
+const AGENT_INTERFACES = '{"execute":"guest-network-get-interfaces"}';
 
 async function agentPing(guest: GuestHandle, host: HostInfo): Promise<{ answered: boolean; text: string }> {
   const result = await guest.hypervisor.virsh(host, ['qemu-agent-command', guest.name, AGENT_PING, '--timeout', '10']);
@@ -167,6 +168,12 @@ export async function performLeg(context: CheckContext, guest: GuestHandle, inde
         last = await agentPing(guest, to);
       }
       record.agent.after = { ...last, tries };
+      // SSH could not read the guest, but its agent answers: ask the agent whether it still has its address.
+      if (!record.after.ok && last.answered) {
+        const nics = await guest.hypervisor.virsh(to, ['qemu-agent-command', guest.name, AGENT_INTERFACES, '--timeout', '10']);
+        const had = addressesOfMac(before.state, guest.mac).addresses;
+        if (nics.exitCode === 0) record.agent.network = describeAgentNetwork(nics.stdout, guest.mac, had);
+      }
     }
   }
   recordFigures(context, record);

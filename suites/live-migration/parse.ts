@@ -114,6 +114,46 @@ export function agentAnswered(stdout: string): boolean {
   return /"return"\s*:/.test(stdout);
 }
 
+/**
+ * The IPv4 addresses per interface (not lo) from the guest agent's `guest-network-get-interfaces`
+ * reply (qemu-guest-agent's QAPI schema: `{"return":[{"name","hardware-address","ip-addresses":[{"ip-address-type","ip-address","prefix"}]}]}`);
+ * undefined when the reply is not that.
+ */
+export function agentIpv4Addresses(stdout: string): { name: string; mac?: string; addresses: string[] }[] | undefined {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+  const list = (reply as { return?: unknown } | null)?.return;
+  if (!Array.isArray(list)) return undefined;
+  return list
+    .filter((nic): nic is { name: string; 'hardware-address'?: string; 'ip-addresses'?: { 'ip-address-type'?: string; 'ip-address'?: string }[] } => typeof nic?.name === 'string' && nic.name !== 'lo')
+    .map((nic) => ({
+      name: nic.name,
+      mac: nic['hardware-address']?.toLowerCase(),
+      addresses: (nic['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4' && typeof a['ip-address'] === 'string').map((a) => a['ip-address']!),
+    }));
+}
+
+/**
+ * What the guest agent says of the guest's network when SSH could not read the guest after a move:
+ * whether the NIC with `mac` still has `expected` (the address it had before). A guest that lost its
+ * address did not lose its connection in the move (e.g. its DHCP lease ran out with no client left to
+ * renew it), and the message says so; undefined when the reply says nothing useful.
+ */
+export function describeAgentNetwork(stdout: string, mac: string, expected: readonly string[]): string | undefined {
+  const nics = agentIpv4Addresses(stdout);
+  if (!nics) return undefined;
+  const nic = nics.find((n) => n.mac === mac.toLowerCase());
+  if (!nic) return `the guest agent answers but lists no interface with MAC ${mac.toLowerCase()}`;
+  const had = expected.length ? ` (it had ${expected.join(', ')} before the move)` : '';
+  if (!nic.addresses.length) return `the guest agent answers and reports no IPv4 address on ${nic.name}${had}: the guest lost its address, not only its connection`;
+  const same = expected.length > 0 && expected.every((a) => nic.addresses.includes(a));
+  return `the guest agent answers and reports ${nic.addresses.join(', ')} on ${nic.name}${same ? ', as before the move' : had}`;
+}
+
 // ---------------------------------------------------------------- the guest's reports
 
 export interface GuestState {

@@ -3,7 +3,7 @@ import type { CheckOutcome, ExecResult, GuestHypervisor, HostInfo, MigrationOpti
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT } from '../../suites/live-migration/guest-scripts.js';
 import { createLiveMigrationSuite } from '../../suites/live-migration/index.js';
 import { MAX_LEGS } from '../../suites/live-migration/options.js';
-import { expectedWriterSha256 } from '../../suites/live-migration/parse.js';
+import { describeAgentNetwork, expectedWriterSha256 } from '../../suites/live-migration/parse.js';
 import type { ProbeReport } from '../../suites/live-migration/probes.js';
 import type { SuiteTools } from '../../suites/live-migration/tools.js';
 import { fakeContext, fakeGuest, type FakeContext } from './helpers/fake-guest.js';
@@ -49,6 +49,8 @@ interface ScenarioOptions {
   brokenSessionOnLeg?: number;
   clockJumpMs?: number;
   icmpGapMs?: number;
+  /** From the end of this leg's move on, the guest has no IPv4 address (SSH cannot reach it; its agent still answers). */
+  addressLostOnLeg?: number;
 }
 
 /** A guest whose hypervisor, scripts and clock answer like the lab's, with knobs for what can go wrong. */
@@ -103,7 +105,15 @@ function scenario(s: ScenarioOptions = {}) {
           return on.name === host.name ? ok('running\n') : { stdout: '', stderr: `error: failed to get domain '${NAME}'\n`, exitCode: 1 };
         case 'qemu-agent-command': {
           const answers = s.agent === 'never' ? false : s.agent === 'lost-after-move' ? leg === 0 : true;
-          return answers ? ok('{"return":{}}') : { stdout: '', stderr: 'error: Guest agent is not responding: QEMU guest agent is not connected', exitCode: 1 };
+          if (!answers) return { stdout: '', stderr: 'error: Guest agent is not responding: QEMU guest agent is not connected', exitCode: 1 };
+          if (args[2] === '{"execute":"guest-network-get-interfaces"}') {
+            const ipv4 = addressLost() ? [] : [{ 'ip-address-type': 'ipv4', 'ip-address': ADDRESS, prefix: 24 }];
+            return ok(JSON.stringify({ return: [
+              { name: 'lo', 'hardware-address': '00:00:00:00:00:00', 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': '127.0.0.1', prefix: 8 }] },
+              { name: 'enp1s0', 'hardware-address': MAC, 'ip-addresses': [...ipv4, { 'ip-address-type': 'ipv6', 'ip-address': 'fe80::5054:ff:fe27:4a64', prefix: 64 }] },
+            ] }));
+          }
+          return ok('{"return":{}}');
         }
         default:
           throw new Error(`unscripted virsh ${args.join(' ')}`);
@@ -136,9 +146,12 @@ function scenario(s: ScenarioOptions = {}) {
     },
   };
 
+  const addressLost = () => s.addressLostOnLeg !== undefined && leg >= s.addressLostOnLeg;
+  const unreachable = { stdout: '', stderr: `ssh: connect to host ${ADDRESS} port 22: Connection timed out`, exitCode: 255 };
   const guest = fakeGuest({ name: NAME, address: ADDRESS, hypervisor });
   (guest as { mac: string }).mac = MAC;
   guest.script = async (text, args = [], _options) => {
+    if (addressLost()) return unreachable;
     if (text === STATE_SCRIPT) {
       return ok(`boot_id ${bootId}\nuptime ${((clock - 1_699_999_000_000) / 1000).toFixed(2)}\nif enp1s0 ${MAC}\naddr enp1s0 ${ADDRESS}/24\n`);
     }
@@ -151,6 +164,7 @@ function scenario(s: ScenarioOptions = {}) {
       return ok();
     }
     if (text === HEARTBEAT_SCRIPT) {
+      if (s.addressLostOnLeg === leg + 1) return { stdout: 'hb 1 1700000000.1\n', stderr: `Timeout, server ${ADDRESS} not responding.`, exitCode: 255 };
       if (s.brokenSessionOnLeg === leg + 1) return { stdout: 'hb 1 1700000000.1\nhb 2 1700000000.3\n', stderr: 'Connection to 10.78.0.11 closed by remote host.', exitCode: 255 };
       return ok('hb 1 1700000000.10\nhb 2 1700000000.30\nhb 3 1700000000.95\nhb 4 1700000001.15\nhb-end 4\n');
     }
@@ -165,6 +179,7 @@ function scenario(s: ScenarioOptions = {}) {
     throw new Error(`unscripted script ${text.slice(0, 40)}`);
   };
   guest.exec = async (argv, options = {}) => {
+    if (addressLost()) return unreachable;
     const key = argv.join(' ');
     if (key === 'date +%s.%N') return ok(`${((clock + offsetMs) / 1000).toFixed(9)}\n`);
     if (key === 'dmesg' && options.sudo) {
@@ -331,6 +346,21 @@ describe('live-migration suite', () => {
     expect(results.get('mig-leg1-network-gap')).toMatchObject({ status: 'fail', message: expect.stringMatching(/did not answer for 4\d\d\d ms \(allowed 3000 ms\)/) });
   });
 
+  it('a guest that lost its address (its agent still answers) fails the leg, and the messages say the address is gone, not the connection', async () => {
+    const { context, tools } = scenario({ addressLostOnLeg: 1 });
+    const results = await runAll(createLiveMigrationSuite(tools), context);
+    const lost = /; the guest agent answers and reports no IPv4 address on enp1s0 \(it had 10\.78\.0\.11 before the move\): the guest lost its address, not only its connection$/;
+    expect(results.get('mig-leg1-same-boot')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the guest could not be read after the move: reading the guest's state failed \(exit 255\)/) });
+    for (const id of ['mig-leg1-same-boot', 'mig-leg1-same-address', 'mig-leg1-clock', 'mig-leg1-ssh-session', 'mig-leg1-kernel-log']) {
+      expect(results.get(id), id).toMatchObject({ status: 'fail', message: expect.stringMatching(lost) });
+    }
+    expect(results.get('mig-leg1-guest-agent')!.status).toBe('pass');
+    // With the address still there, SSH failing for another reason: the agent's view says so instead.
+    const kept = scenario({ brokenSessionOnLeg: 1 });
+    const keptResults = await runAll(createLiveMigrationSuite(kept.tools), kept.context);
+    expect(keptResults.get('mig-leg1-ssh-session')!.message).not.toMatch(/guest agent/);
+  });
+
   it('a move that shifts the clock more than allowed fails clock, even within the absolute tolerance', async () => {
     const { context, tools } = scenario({ clockJumpMs: -2600 });
     const results = await runAll(createLiveMigrationSuite(tools), context);
@@ -357,5 +387,19 @@ describe('live-migration suite', () => {
     expect(migrations.map((m) => m.to)).toEqual(['hv2', 'hv1', 'hv2']);
     expect(results.get('mig-leg3-running-on-destination')).toMatchObject({ status: 'pass', message: 'running on hv2, gone from hv1' });
     expect(results.get('mig-leg4-migrate')!.status).toBe('skip');
+  });
+});
+
+describe('the guest agent on the guest network (after SSH could not read the guest)', () => {
+  const reply = (addresses: string[]) =>
+    JSON.stringify({ return: [{ name: 'enp1s0', 'hardware-address': '52:54:00:AA:BB:CC', 'ip-addresses': addresses.map((a) => ({ 'ip-address-type': 'ipv4', 'ip-address': a, prefix: 24 })) }] });
+
+  it('names the address still there, a changed one, or none; undefined for a reply that is not the schema', () => {
+    expect(describeAgentNetwork(reply(['10.78.0.11']), '52:54:00:aa:bb:cc', ['10.78.0.11'])).toBe('the guest agent answers and reports 10.78.0.11 on enp1s0, as before the move');
+    expect(describeAgentNetwork(reply(['10.78.0.99']), '52:54:00:aa:bb:cc', ['10.78.0.11'])).toBe('the guest agent answers and reports 10.78.0.99 on enp1s0 (it had 10.78.0.11 before the move)');
+    expect(describeAgentNetwork(reply([]), '52:54:00:aa:bb:cc', [])).toBe('the guest agent answers and reports no IPv4 address on enp1s0: the guest lost its address, not only its connection');
+    expect(describeAgentNetwork(reply(['10.78.0.11']), '52:54:00:00:00:01', ['10.78.0.11'])).toBe('the guest agent answers but lists no interface with MAC 52:54:00:00:00:01');
+    expect(describeAgentNetwork('{"error":{"class":"CommandNotFound"}}', '52:54:00:aa:bb:cc', [])).toBeUndefined();
+    expect(describeAgentNetwork('not json', '52:54:00:aa:bb:cc', [])).toBeUndefined();
   });
 });
