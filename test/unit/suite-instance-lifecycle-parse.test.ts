@@ -66,7 +66,20 @@ describe('journalctl -o json', () => {
     expect(split.late.map((e) => e.identifier)).toEqual(['sshd']);
   });
 
-  it('ignores nothing but the seed CD-ROM by default: an I/O error on the root disk counts', () => {
+  it("ignores Debian 13.5's systemd-ssh-generator vsock regression (both lines), not another generator's failure", () => {
+    const entries = parseJournalJson(
+      s.journalJson([
+        { mono: 2_000_000, identifier: 'systemd-ssh-generator', transport: 'journal', message: 'Failed to query local AF_VSOCK CID: Cannot assign requested address' },
+        { mono: 2_000_100, identifier: '(sd-exec-', transport: 'journal', message: '/usr/lib/systemd/system-generators/systemd-ssh-generator failed with exit status 1.' },
+        { mono: 2_000_200, identifier: '(sd-exec-', transport: 'journal', message: '/usr/lib/systemd/system-generators/systemd-fstab-generator failed with exit status 1.' },
+      ]),
+    );
+    const split = splitBootErrors(entries, 60e6, DEFAULT_BOOT_ERROR_IGNORE);
+    expect(split.ignored.map((i) => i.rule.why)).toEqual([expect.stringContaining('systemd/systemd#42188'), expect.stringContaining('systemd/systemd#42188')]);
+    expect(split.kept.map((e) => e.message)).toEqual(['/usr/lib/systemd/system-generators/systemd-fstab-generator failed with exit status 1.']);
+  });
+
+  it('ignores nothing but the seed CD-ROM and that regression by default: an I/O error on the root disk counts', () => {
     const entries = parseJournalJson(s.journalJson([{ mono: 2_000_000, message: 'I/O error, dev vda, sector 2048 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 2' }]));
     expect(splitBootErrors(entries, 60e6, DEFAULT_BOOT_ERROR_IGNORE).kept).toHaveLength(1);
   });

@@ -89,6 +89,18 @@ export const DEFAULT_BOOT_ERROR_IGNORE: readonly IgnoreRule[] = [
     pattern: /Buffer I\/O error on dev sr0, logical block \d+, async page read/,
     why: 'read error probing the seed CD-ROM (sr0); in LISA verify_boot_error_fail_warnings ignore list',
   },
+  {
+    // A distribution regression, not the image's doing: Debian 13.5's systemd 257.13-1~deb13u1 makes
+    // systemd-ssh-generator fail on VM guests whose vsock has no CID (most clouds offer no vsock device),
+    // logging this and its own exit status at every boot (systemd/systemd#42188, labelled downstream/debian;
+    // 257.9 did not). It only concerns sshd over AF_VSOCK; sshd on TCP is untouched. Seen on debian-13-clean.
+    pattern: /^systemd-ssh-generator: Failed to query local AF_VSOCK CID: /,
+    why: 'systemd 257.13 (Debian 13.5) ssh-generator regression on VMs without a vsock CID (systemd/systemd#42188)',
+  },
+  {
+    pattern: /: \/usr\/lib\/systemd\/system-generators\/systemd-ssh-generator failed with exit status 1\.$/,
+    why: 'systemd 257.13 (Debian 13.5) ssh-generator regression on VMs without a vsock CID (systemd/systemd#42188)',
+  },
 ];
 
 export interface BootErrorSplit {
