@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfigSource, loadConfigSource } from '../config/load.js';
 import { checkReportDir } from '../config/report-dir.js';
 import { MAX_TIMEOUT_SECONDS } from '../config/schema.js';
+import { loadWaivers } from '../config/waivers.js';
 import { ExitCode, ExitError, isImgtestError, UsageError } from '../errors.js';
 import { labDown, labHosts, labStatus, labUp, leaveLab, useLab } from '../lab/index.js';
 import { registerRun, unregisterRun } from '../lab/run-registry.js';
@@ -20,6 +21,7 @@ import { requireEnoughHosts } from '../runner/preflight.js';
 import { loadSuites } from '../plugins/load-suites.js';
 import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js';
 import { CheckSelection, checkTags } from '../runner/selection.js';
+import { Waivers } from '../runner/waivers.js';
 import { retriesOption } from './retries.js';
 import type { Suite } from '../suite-api/index.js';
 
@@ -57,6 +59,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--skip <glob>', 'do not run checks whose id matches (ssh-weak-*, or suite-id/check-id); repeatable', collect)
     .option('--tag <tag>', 'run only checks with this tag (security, ssh, boot, ...; imgtest suites lists them); repeatable: any of them', collect)
     .option('--exclude-tag <tag>', 'do not run checks with this tag; repeatable', collect)
+    .option('--waivers <file>', "YAML waiver file: known failures reported skipped ('waived: <reason>') until they expire (default: the config's waivers)")
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
     .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
@@ -64,7 +67,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .addOption(retriesOption())
-    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; tag?: string[]; excludeTag?: string[]; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
+    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; tag?: string[]; excludeTag?: string[]; waivers?: string; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
       const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
       // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
       const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
@@ -78,6 +81,9 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       const selection = new CheckSelection(opts.check, opts.skip, { tag: opts.tag, excludeTag: opts.excludeTag });
       selection.requireSome(suites);
       for (const flag of selection.unmatched(suites)) process.stderr.write(`imgtest: warning: ${flag} matches no check of the run\n`);
+      // Waivers: the flag's file, or the config's (relative to the config file); checked now, one line per error.
+      const waiverFile = opts.waivers ?? (config.waivers && opts.config && !isAbsolute(config.waivers) ? join(dirname(opts.config), config.waivers) : config.waivers);
+      const waivers = waiverFile === undefined ? undefined : new Waivers(await loadWaivers(waiverFile), new Date());
       // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
       // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
       // A suite none of whose checks is selected needs no host.
@@ -86,6 +92,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       // From here on every run leaves a report, however it ends; `latest` points at it already.
       const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
       if (selection.active) record.selection = selection;
+      record.waivers = waivers;
       // In progress (imgtest clean keeps its leftovers); on the lab's hosts, a holder of the lab's shared lock (lab down refuses).
       await registerRun(record.runId).catch((error: Error) => process.stderr.write(`imgtest: warning: run not registered (imgtest clean will not know it): ${error.message}\n`));
       if (!config.hosts?.length) await useLab(record.runId, { log: (line) => process.stderr.write(`imgtest: ${line}\n`) });
@@ -97,7 +104,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         return executeRun({
           imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
           bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, selection: selection.active ? selection : undefined,
-          retries: opts.retries,
+          retries: opts.retries, waivers,
         });
       });
       running = undefined;
@@ -110,6 +117,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
         throw new ExitError(ExitCode.infrastructure);
       }
       await consoleReporter.onRunEnd?.(result);
+      // A waiver that covered nothing is worth knowing (fixed, or a typo), not worth failing for.
+      for (const waiver of waivers?.unused(result.image.name) ?? []) process.stderr.write(`imgtest: warning: waiver ${waiver.check} (${waiver.source}) matched no failure\n`);
       throw new ExitError(result.exitCode);
     });
 

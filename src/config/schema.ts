@@ -116,6 +116,11 @@ export const configSchema = z
      * (`--retries` wins). A `failure` is never run again; a guest that did not boot is not booted again.
      */
     retries: z.number().int().min(0).max(MAX_RETRIES).default(0),
+    /**
+     * A waiver file (known failures accepted for a while: src/config/waivers.ts), relative to the config
+     * file; `--waivers` wins.
+     */
+    waivers: z.string().min(1).optional(),
   })
   .strict();
 

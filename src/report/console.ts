@@ -207,6 +207,17 @@ export class ConsoleReporter implements Reporter {
       }
     }
 
+    // Failures a waiver accepted (counted as skipped): which, and why, so they are not forgotten.
+    const waived = result.suites.flatMap((s) => s.cases.filter((c) => c.waiver !== undefined).map((c) => ({ suite: s, c })));
+    if (waived.length > 0) {
+      this.line();
+      this.line(this.paint('bold', 'Waived failures:'));
+      for (const { suite, c } of waived) {
+        this.line(`  ${this.paint(STATUS_STYLE.skipped, 'WAIVED')} ${this.fit(`${oneLine(c.checkId, 40)} in ${this.suiteLabel(suite)} (${clean(c.waiver!.source)})`, w - 9)}`);
+        for (const l of wrap(oneLine(c.message, 300), w - 8)) this.line(`        ${l}`);
+      }
+    }
+
     // Verdict and where the reports are.
     this.line();
     const verdict = `${VERDICT_LABEL[result.verdict]} (exit ${result.exitCode})`;

@@ -6,7 +6,8 @@
  *     <testsuite name="<image>.<suite>" tests failures errors skipped time timestamp [hostname]>
  *       <properties>  image, hosts, versions, firmware, accel, run id, guests, suite's own
  *       <testcase name="<checkId>: <title>" classname="<image>.<suite>" time>
- *         <failure type="must|should"> | <error type="infrastructure"> | <skipped>   (passed: none)
+ *         <failure type="must|should"> | <error type="infrastructure"> | <skipped>   (passed: none;
+ *                                         a failure a waiver accepts: <skipped message="waived: ...">)
  *         <flakyError> | <rerunError>  one per earlier attempt of a check run again (--retries)
  *         <system-out>  message, evidence, [[ATTACHMENT|path]] lines
  *       <system-out>  guests, suite attachments
@@ -150,6 +151,10 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
     if (!c.earlierAttempts?.length) continue;
     props.push([`check.${c.checkId}.attempts`, String(c.attempts ?? c.earlierAttempts.length + 1)]);
     props.push([`check.${c.checkId}.outcomes`, [...c.earlierAttempts.map((a) => a.status), c.status].join(',')]);
+  }
+  // Failures a waiver accepted (reported <skipped>): which entry of the waiver file, and its reason.
+  for (const c of suite.cases) {
+    if (c.waiver) props.push([`check.${c.checkId}.waived-by`, `${c.waiver.source}: ${c.waiver.reason}`]);
   }
   // Property values are single facts: keep them on one line.
   return props.map(([name, value]) => [oneLine(name, 200), oneLine(value, 2000)]);

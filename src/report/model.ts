@@ -27,6 +27,23 @@ export interface CaseResult {
   retries?: number;
   /** The attempts before the last one, oldest first (each an `error`), on a case that ran more than once. */
   earlierAttempts?: CaseAttempt[];
+  /**
+   * The waiver (`--waivers`) that turned this case's failure into a skip: the case is `skipped`, its
+   * message `waived: <reason> (<ticket>, until <expires>): <the failure's message>`, its evidence the failure's.
+   */
+  waiver?: CaseWaiver;
+}
+
+/** A waiver as a case carries it: which entry of the waiver file accepted the failure, and why. */
+export interface CaseWaiver {
+  /** The entry's check glob, as written (`ssh-weak-macs`, `ssh-hardening/ssh-weak-*`). */
+  check: string;
+  reason: string;
+  ticket?: string;
+  /** Last day the waiver holds (UTC), `YYYY-MM-DD`. */
+  expires?: string;
+  /** Where the entry is: `waivers.yaml:12`. */
+  source: string;
 }
 
 /** One earlier run of a check that was run again (`--retries`): always an infrastructure `error`. */

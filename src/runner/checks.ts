@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { isImgtestError } from '../errors.js';
 import type { CaseAttempt, CaseResult } from '../report/model.js';
 import type { BootFailure, Check, CheckContext, Firmware, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
+import type { Waiver } from '../config/waivers.js';
+import { applyWaiver } from './waivers.js';
 
 export interface SuiteRunInput {
   suite: Suite;
@@ -22,6 +24,12 @@ export interface SuiteRunInput {
   /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip/--tag/--exclude-tag. */
   notSelected?(checkId: string, check: Check): string | undefined;
   /**
+   * --waivers: the waiver that covers a failure of this check here (suite, image, firmware), or
+   * undefined. Asked only for a case that `failed`; with a waiver it becomes `skipped`
+   * (`waived: ...`, see ./waivers.ts) before `onCase` hears of it.
+   */
+  waiverFor?(checkId: string, check: Check): Waiver | undefined;
+  /**
    * --retries: how many more times a check whose outcome is an infrastructure `error` runs, on the
    * same guests (default 0). A `failure` (a defect found) is never run again.
    */
@@ -40,7 +48,7 @@ export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]
   for (const check of input.suite.checks) {
     input.signal?.throwIfAborted();
     const reason = input.notSelected?.(check.id, check);
-    const result = reason === undefined ? await runCheckWithRetries(check, input, memo) : skippedCase(check, reason);
+    const result = reason === undefined ? applyWaiver(await runCheckWithRetries(check, input, memo), () => input.waiverFor?.(check.id, check)) : skippedCase(check, reason);
     results.push(result);
     input.onCase(result);
   }

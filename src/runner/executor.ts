@@ -22,6 +22,7 @@ import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from '
 import { checkLabDhcpPool } from './preflight.js';
 import type { RunRecord } from './run-record.js';
 import type { CheckSelection } from './selection.js';
+import { applyWaiver, type Waivers } from './waivers.js';
 
 export interface RunOptions {
   imagePath: string;
@@ -40,6 +41,8 @@ export interface RunOptions {
   selection?: CheckSelection;
   /** --retries: how many more times a check that ends in an infrastructure `error` runs (default: the config's `retries`). */
   retries?: number;
+  /** --waivers: a failure a waiver covers is reported skipped (`waived: ...`). */
+  waivers?: Waivers;
 }
 
 const execFileAsync = promisify(execFile);
@@ -108,6 +111,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal, notSelected: notSelected(suite),
+      waiverFor: (checkId) => options.waivers?.find({ suiteId: suite.id, checkId, image: image.name }),
       timeServers: runTimeServers(options.config), retries: options.retries ?? options.config.retries,
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     }).finally(() => record.doing(`suite ${suite.id}`, undefined));
@@ -267,7 +271,9 @@ async function runAssignment(
     const first = failures[0]!;
     // A firmware refusing the image's loader is the image's defect (a failure); anything else is ours (an error).
     const status = failures.every((f) => f.cause === 'image') ? 'failed' : 'error';
-    const bootCase: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments, attempts: 1 };
+    const failedBoot: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments, attempts: 1 };
+    // A firmware refusing the image is a failure like a check's: a waiver (`check: boot`) may cover it.
+    const bootCase = applyWaiver(failedBoot, () => ctx.waivers?.find({ suiteId: suite.id, checkId: 'boot', image: ctx.image.name, firmware: assignment.firmware }));
     cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (_checkId, check) => ctx.selection?.reasonFor(suite, check))];
   } else {
     const on = `running ${label} on ${assignment.guests.join(', ')}`;
@@ -277,6 +283,7 @@ async function runAssignment(
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
       notSelected: (_checkId, check) => ctx.selection?.reasonFor(suite, check),
+      waiverFor: (checkId) => ctx.waivers?.find({ suiteId: suite.id, checkId, image: ctx.image.name, firmware: assignment.firmware }),
       timeServers: runTimeServers(ctx.config), retries: ctx.retries ?? ctx.config.retries,
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));

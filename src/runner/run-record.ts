@@ -14,6 +14,7 @@ import { verdictOf, type CaseResult, type HostFacts, type RunResult, type SuiteR
 import type { Firmware, ImageInfo, Suite } from '../suite-api/index.js';
 import { newRunId } from './run-id.js';
 import type { CheckSelection } from './selection.js';
+import { expiredWaiverSuite, type Waivers } from './waivers.js';
 
 /** The pseudo-suite that carries what happened to the run as a whole (JUnit class `<image>.imgtest`). */
 export const RUN_SUITE_ID = 'imgtest';
@@ -28,6 +29,8 @@ export class RunRecord {
   accel = '';
   /** --check/--skip/--tag/--exclude-tag: a check not selected is reported with that reason, however the run ends. */
   selection?: CheckSelection;
+  /** --waivers: each expired waiver that applies to the image is a failed case (suite `waivers`), however the run ends. */
+  waivers?: Waivers;
   private readonly results: SuiteResult[] = [];
   /** Suite runs still to report: (suite, firmware) pairs in plan order. */
   private expected: { suite: Suite; firmware?: Firmware }[] = [];
@@ -96,10 +99,13 @@ export class RunRecord {
     return this.result([...this.results].sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]));
   }
 
-  private result(suites: SuiteResult[]): RunResult {
+  private result(reported: SuiteResult[]): RunResult {
     const finishedAt = new Date();
-    const { verdict, exitCode } = verdictOf(suites);
     const image: RunResult['image'] = this.image ?? { path: resolve(this.imagePath), name: basename(this.imagePath).replace(/\.(qcow2|img|raw)$/i, ''), format: 'unknown', virtualSize: 0, actualSize: 0, sha256: '' };
+    // Expired waivers fail the run whatever else happened: last, after the suites.
+    const expired = this.waivers?.expired(image.name) ?? [];
+    const suites = expired.length ? [...reported, expiredWaiverSuite(expired, this.startedAt.toISOString())] : reported;
+    const { verdict, exitCode } = verdictOf(suites);
     return {
       runId: this.runId, imgtestVersion: this.version, startedAt: this.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - this.startedAt.getTime(),
       image: { path: image.path, name: image.name, format: image.format, virtualSize: image.virtualSize, actualSize: image.actualSize, sha256: image.sha256, boot: image.boot },

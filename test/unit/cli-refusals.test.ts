@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,23 @@ describe.skipIf(!built)('imgtest run refuses before anything is done', () => {
     expect(result.code).toBe(2);
     const excluded = await run(['--config', 'good.yaml', '--suite', 'uefi-boot', '--exclude-tag', 'boot']);
     expect(excluded.stderr).toBe('imgtest: no check selected: --exclude-tag boot leaves none of the 6 checks of suite uefi-boot to run [E_USAGE]\n');
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+
+  it('a bad waiver file: one line naming file, line and field, exit 2; the config names one relative to itself, --waivers wins', async () => {
+    await writeFile(join(dir, 'waivers.yaml'), 'waivers:\n  - check: ssh-weak-macs\n    reason: stock MACs\n    expires: 2027-02-30\n');
+    const flag = await run(['--config', 'good.yaml', '--waivers', 'waivers.yaml']);
+    expect(flag.stderr).toBe('imgtest: waivers.yaml:4: waivers[0].expires: 2027-02-30 is no day of the calendar [E_CONFIG]\n');
+    expect(flag.code).toBe(2);
+    await mkdir(join(dir, 'ci'), { recursive: true });
+    await writeFile(join(dir, 'ci', 'imgtest.yaml'), `${HOSTS}waivers: known.yaml\n`);
+    await writeFile(join(dir, 'ci', 'known.yaml'), 'waivers:\n  - check: hyg-swap\n    reason: ""\n');
+    const fromConfig = await run(['--config', join('ci', 'imgtest.yaml')]);
+    expect(fromConfig.stderr).toBe(`imgtest: ${join('ci', 'known.yaml')}:3: waivers[0].reason: must not be empty: why this failure is accepted [E_CONFIG]\n`);
+    expect(fromConfig.code).toBe(2);
+    const missing = await run(['--config', join('ci', 'imgtest.yaml'), '--waivers', 'nowhere.yaml']);
+    expect(missing.stderr).toBe('imgtest: nowhere.yaml: cannot read waiver file (ENOENT) [E_CONFIG]\n');
+    expect(missing.code).toBe(2);
     expect(existsSync(join(dir, 'reports'))).toBe(false);
   });
 

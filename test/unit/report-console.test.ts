@@ -105,6 +105,20 @@ describe('ConsoleReporter', () => {
     expect(text).toMatch(/report dir\s+\/reports\/abc\n$/);
   });
 
+  it('a waived failure: SKIP with the waiver in its live line, then listed under "Waived failures" with its source', () => {
+    const waived = kase({
+      checkId: 'ssh-weak-macs', status: 'skipped', message: 'waived: stock MACs (SEC-123, until 2027-01-31): offers hmac-sha1',
+      waiver: { check: 'ssh-weak-*', reason: 'stock MACs', ticket: 'SEC-123', expires: '2027-01-31', source: 'ci/waivers.yaml:3' },
+    });
+    const out = new Capture(false);
+    drive(new ConsoleReporter(out), run({ suites: [suite({ cases: [kase(), waived] })], verdict: 'passed', exitCode: 0 }));
+    expect(out.lines).toContain('  SKIP ssh-weak-macs  waived: stock MACs (SEC-123, until 2027-01-31): offers hmac-sha1');
+    expect(out.text).toMatch(/\nWaived failures:\n {2}WAIVED ssh-weak-macs in cloud-init \[uefi\] \(ci\/waivers\.yaml:3\)\n {8}waived: stock MACs \(SEC-123, until 2027-01-31\): offers hmac-sha1\n/);
+    const none = new Capture(false);
+    new ConsoleReporter(none).onRunEnd(run());
+    expect(none.text).not.toContain('Waived');
+  });
+
   it('names the verdict for passed and failed runs', () => {
     const passed = new Capture();
     new ConsoleReporter(passed).onRunEnd(run({ suites: [suite()], verdict: 'passed', exitCode: 0 }));

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
 import { JunitReporter, junitTime, junitTimestamp, renderJunit } from '../../src/report/junit.js';
 import { caseResult, imageInfo, runResult, suiteResult } from './helpers/results.js';
+import { applyWaiver, expiredWaiverSuite } from '../../src/runner/waivers.js';
 
 const XSD = junitSchemaPath;
 const scratch = mkdtempSync(path.join(tmpdir(), 'imgtest-junit-'));
@@ -430,5 +431,38 @@ describe('JunitReporter', () => {
     const xml = readFileSync(file, 'utf8');
     expect(xml).toBe(renderJunit(result));
     expectValid(xml);
+  });
+});
+
+describe('waivers: a waived failure is <skipped>, expired waivers are failures of a suite `waivers`', () => {
+  const accepted = { check: 'ci-weak-*', reason: 'vendor ships it until 2027', ticket: 'SEC-123', expires: '2027-01-31', source: 'ci/waivers.yaml:3' };
+  function waivedRun(): RunResult {
+    const waived = applyWaiver(kase({ checkId: 'ci-weak-macs', status: 'failed', severity: 'should', message: 'offers hmac-sha1', evidence: 'ssh-audit says so' }), () => accepted);
+    const expired = { check: 'ci-old', reason: 'old', ticket: 'SEC-9', expires: '2026-01-01', source: 'ci/waivers.yaml:10' };
+    return run({ suites: [suite({ cases: [kase(), waived] }), expiredWaiverSuite([expired], '2026-11-25T18:09:00.000Z')], verdict: 'failed', exitCode: 1 });
+  }
+  const tc = (id: string) => `//testcase[starts-with(@name,'${id}')]`;
+
+  it('validates against junit-10.xsd', () => {
+    expectValid(renderJunit(waivedRun()));
+  });
+
+  it('the waived case: <skipped message="waived: ...">, no <failure>, its evidence in <system-out>, the waiver as a property', () => {
+    const xml = renderJunit(waivedRun());
+    expect(xpath(xml, `string(${tc('ci-weak-macs:')}/skipped/@message)`)).toBe('waived: vendor ships it until 2027 (SEC-123, until 2027-01-31): offers hmac-sha1');
+    expect(xpath(xml, `count(${tc('ci-weak-macs:')}/failure)`)).toBe('0');
+    expect(xpath(xml, `string(${tc('ci-weak-macs:')}/system-out)`)).toContain('ssh-audit says so');
+    expect(xpath(xml, "string(//property[@name='check.ci-weak-macs.waived-by']/@value)")).toBe('ci/waivers.yaml:3: vendor ships it until 2027');
+    expect(xpath(xml, 'string(/testsuites/testsuite[1]/@skipped)')).toBe('1');
+    expect(xpath(xml, 'string(/testsuites/testsuite[1]/@failures)')).toBe('0');
+  });
+
+  it('each expired waiver: a <failure type="must"> in class <image>.waivers, counted in the totals', () => {
+    const xml = renderJunit(waivedRun());
+    const expired = "//testsuite[@name='debian-12.1-generic.waivers']/testcase";
+    expect(xpath(xml, `string(${expired}/@name)`)).toBe('waiver-expired[ci-old]: the waiver at ci/waivers.yaml:10 still holds');
+    expect(xpath(xml, `string(${expired}/failure/@message)`)).toBe('waiver for ci-old (ci/waivers.yaml:10, SEC-9) expired on 2026-01-01: renew it or fix the defect');
+    expect(xpath(xml, `string(${expired}/failure/@type)`)).toBe('must');
+    expect(xpath(xml, 'string(/testsuites/@failures)')).toBe('1');
   });
 });
