@@ -4,7 +4,7 @@
  * Nothing here prints a password hash, a history file's content or a private key.
  */
 import { createHash } from 'node:crypto';
-import { fail, pass, skip, type CheckOutcome, type ImageInfo } from '../../src/suite-api/index.js';
+import { fail, pass, skip, type CheckOutcome, type ImageInfo } from './api.js';
 import { analyzeDefaultGrub, analyzeGrubCfg, analyzeSyslinuxCfg, formatFinding, type ConsoleReport, type MenuConsoles } from './boot-console.js';
 import { fstabLines } from './collect.js';
 import type { Qcow2Header } from './image-file.js';

@@ -9,7 +9,7 @@
  *
  * Uses only the public suite API, as a third-party suite would.
  */
-import { defineSuite, type Check, type CheckContext, type Severity } from '../../src/suite-api/index.js';
+import { defineSuite, type Check, type CheckContext, type Severity } from './api.js';
 import {
   checkAptCaches,
   checkAuthorizedKeys,

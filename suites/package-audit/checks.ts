@@ -1,6 +1,6 @@
 /** The package-audit checks. Each reads the guest through ./guest.ts and judges with the pure functions beside it. */
 import { randomUUID } from 'node:crypto';
-import { skip, type Check, type CheckContext, type GuestHandle } from '../../src/suite-api/index.js';
+import { skip, type Check, type CheckContext, type GuestHandle } from './api.js';
 import { checkPolicy, describePackage, globToRegExp, isPresent, judgeDatabase, judgeKernel, parseDpkgSearch, parseVerify } from './dpkg.js';
 import { dpkgFamily, inventory, inventoryExcerpt, listSome, loadFeed, oneLine, onEveryGuest, options, run, transcript, verdict, withoutSudoNoise, type GuestVerdict } from './guest.js';
 import type { OsRelease } from './os-release.js';

@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fail, pass, skip, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle } from '../../src/suite-api/index.js';
+import { fail, pass, skip, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle } from './api.js';
 import { INVENTORY_ARGV, parseInventory, type Inventory } from './dpkg.js';
 import { isDpkgFamily, parseOsRelease, describeOs, type OsRelease } from './os-release.js';
 import { parseOptions, type PackageAuditOptions } from './options.js';
 import { parseFeed, type Feed } from './vuln-feed.js';
-import { oneLine, transcript, withoutSudoNoise } from '../../src/suite-api/index.js';
+import { oneLine, transcript, withoutSudoNoise } from './api.js';
 // The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
 export { oneLine, transcript, withoutSudoNoise };
 

@@ -10,7 +10,7 @@
  *   required, forbidden, extraForbidden, integrityIgnore, verifyTimeoutSeconds,
  *   vulnerabilityFeed, failOn, minUrgency, ignoreVulnerabilities, release, ecosystem, feedTimeoutSeconds.
  */
-import { defineSuite } from '../../src/suite-api/index.js';
+import { defineSuite } from './api.js';
 import { optionsSchema } from './options.js';
 import { dpkgAuditCheck, forbiddenCheck, integrityCheck, kernelCheck, requiredCheck, sbomCheck, vulnerabilitiesCheck } from './checks.js';
 

@@ -4,7 +4,7 @@
  * the run's profile; a check that could not look (SSH down, sudo refused, a tool missing, a timeout)
  * throws instead, so the report shows an <error>, never a defect it did not see.
  */
-import type { Check, CheckContext, GuestHandle, Severity } from '../../src/suite-api/index.js';
+import type { Check, CheckContext, GuestHandle, Severity } from './api.js';
 import { describeWeak, evaluate, type AlgorithmPolicy, type Category } from './algorithms.js';
 import { describeProblems, describeStat, judgeConfigFiles, judgeHostKeyFiles, parseFindPrintf, parseKeygenList, parseStat, type HostKeyFile } from './files.js';
 import { artifactName, effectiveConfig, onEveryGuest, options, run, runSshd, serverProbe, verdict, withoutSudoNoise, type GuestVerdict } from './guest.js';

@@ -2,14 +2,14 @@
  * Reads that several checks share (computed once per guest through `context.memo`), evidence
  * formatting, and running a check on every planned guest.
  */
-import { unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Severity, type Unobserved } from '../../src/suite-api/index.js';
+import { unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Severity, type Unobserved } from './api.js';
 
 export type { Unobserved };
 import { parseOptions, type SshHardeningOptions } from './options.js';
 import { describeRules, failureSeverity, passSeverity, type SeverityChoice } from './policy.js';
 import { probeServer, type HostTools, type ProbeResult } from './probe.js';
 import { clientAddressFrom, parseSshdT, type SshdSettings } from './sshd.js';
-import { oneLine, transcript, withoutSudoNoise } from '../../src/suite-api/index.js';
+import { oneLine, transcript, withoutSudoNoise } from './api.js';
 // The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
 export { oneLine, transcript, withoutSudoNoise };
 

@@ -12,7 +12,7 @@
  * Each finding weighs what its rule weighs under the chosen profile (./policy.ts, exported here as
  * plain data for `imgtest suites`).
  */
-import { defineSuite, type Suite } from '../../src/suite-api/index.js';
+import { defineSuite, type Suite } from './api.js';
 import { createChecks } from './checks.js';
 import { optionsSchema } from './options.js';
 import { policyTableText } from './policy.js';

@@ -15,7 +15,7 @@
  * CIS item numbers follow section 5.1 "Configure SSH Server" of the CIS Debian Linux 12 Benchmark.
  * Plain data, exported so `imgtest suites` can print it.
  */
-import type { Severity } from '../../src/suite-api/index.js';
+import type { Severity } from './api.js';
 
 export const PROFILES = ['baseline', 'cis-level1', 'strict'] as const;
 export type Profile = (typeof PROFILES)[number];

@@ -14,7 +14,7 @@
  * When none of them answers, the check throws (a JUnit <error> saying why): it never reports a
  * missing unit it could not look for.
  */
-import type { GuestHandle } from '../../src/suite-api/index.js';
+import type { GuestHandle } from './api.js';
 import { oneLine, tryRun, verdict, withoutSudoNoise, type GuestVerdict, type Ran, type Unobserved } from './guest.js';
 
 /** Words `systemctl is-enabled` prints (systemctl(1)); anything else is no answer. */
