@@ -151,5 +151,5 @@ describe.skipIf(!dpkgAvailable())('compareDebianVersions agrees with the real dp
       }
     }
     expect(disagreements).toEqual([]);
-  }, 60_000);
+  }, 180_000); // 361 dpkg runs: 71 s measured beside booting guests
 });
