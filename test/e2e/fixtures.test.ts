@@ -90,12 +90,16 @@ class ImageFs {
     return existsSync(this.resolve(path));
   }
 
+  /** Host path of `path` itself: its parent directories resolved, its last part not followed. */
+  private unfollowed(path: string): string {
+    const i = path.lastIndexOf('/');
+    return join(i > 0 ? this.resolve(path.slice(0, i)) : this.root, path.slice(i + 1));
+  }
+
   /** lstat of the path itself (its parent directories resolved). */
   lstat(path: string) {
-    const i = path.lastIndexOf('/');
-    const parent = i > 0 ? this.resolve(path.slice(0, i)) : this.root;
     try {
-      return lstatSync(join(parent, path.slice(i + 1)));
+      return lstatSync(this.unfollowed(path));
     } catch {
       return undefined;
     }
@@ -103,10 +107,8 @@ class ImageFs {
 
   /** The target of the symlink at `path` itself (its parent directories resolved), as written. */
   readlink(path: string): string | undefined {
-    const i = path.lastIndexOf('/');
-    const parent = i > 0 ? this.resolve(path.slice(0, i)) : this.root;
     try {
-      return readlinkSync(join(parent, path.slice(i + 1)));
+      return readlinkSync(this.unfollowed(path));
     } catch {
       return undefined;
     }
