@@ -13,6 +13,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CaseResult } from '../../src/report/model.js';
 import { SUITE_API_VERSION } from '../../src/suite-api/index.js';
 import { canBootGuests, fixture, imgtest, latestRun, repoRoot, validateJunit } from './helpers.js';
 
@@ -79,7 +80,7 @@ describe.skipIf(!canBootGuests)('imgtest run: selection, waivers and retries (of
       '--waivers', waiverFile, '--retries', '1', '--report-dir', reportDir,
     ]);
     const { result, dir } = await latestRun(reportDir);
-    const byId = new Map(result.suites.flatMap((s) => s.cases.map((c) => [`${s.suiteId}/${c.checkId}`, c] as const)));
+    const byId = new Map<string, CaseResult>(result.suites.flatMap((s) => s.cases.map((c) => [`${s.suiteId}/${c.checkId}`, c] as const)));
     const get = (id: string) => byId.get(id) ?? expect.fail(`no case ${id} in ${[...byId.keys()].join(', ')}`);
 
     // Selection: the flag that ruled each check out is named.
