@@ -4,6 +4,7 @@ import { fstabEntries, jsonNumber, parseFindmnt } from '../../suites/instance-li
 import { parseBtrfsUsage, parseDfSize, parseDumpe2fs, parseXfsInfo } from '../../suites/instance-lifecycle/commands/fs-size.js';
 import { bakedSeed, parseBirthTimes, parseBtime, parseDefaultDuid, parseNetworkdClientId, parseSha256sum } from '../../suites/instance-lifecycle/commands/identity.js';
 import { parseIpAddr } from '../../suites/instance-lifecycle/commands/ip.js';
+import { ignoreRules } from '../../suites/instance-lifecycle/checks/boot-errors.js';
 import { DEFAULT_BOOT_ERROR_IGNORE, formatEntry, parseJournalJson, splitBootErrors } from '../../suites/instance-lifecycle/commands/journalctl.js';
 import { parseLsblk, rootChain } from '../../suites/instance-lifecycle/commands/lsblk.js';
 import { fingerprintOfPublicKey, parseKeygenFingerprint } from '../../suites/instance-lifecycle/commands/ssh-keys.js';
@@ -77,6 +78,18 @@ describe('journalctl -o json', () => {
     const split = splitBootErrors(entries, 60e6, DEFAULT_BOOT_ERROR_IGNORE);
     expect(split.ignored.map((i) => i.rule.why)).toEqual([expect.stringContaining('systemd/systemd#42188'), expect.stringContaining('systemd/systemd#42188')]);
     expect(split.kept.map((e) => e.message)).toEqual(['/usr/lib/systemd/system-generators/systemd-fstab-generator failed with exit status 1.']);
+  });
+
+  it('a serial console device timeout is ignored on a TCG guest only, and counted under KVM', () => {
+    const entries = parseJournalJson(s.journalJson([{ mono: 3_000_000, identifier: 'systemd', transport: 'journal', message: 'Timed out waiting for device dev-ttyS0.device - /dev/ttyS0.' }]));
+    const tcg = splitBootErrors(entries, 60e6, ignoreRules([], 'tcg'));
+    expect(tcg.kept).toEqual([]);
+    expect(tcg.ignored[0]!.rule.why).toMatch(/under TCG/);
+    expect(splitBootErrors(entries, 60e6, ignoreRules([], 'kvm')).kept).toHaveLength(1);
+    expect(splitBootErrors(entries, 60e6, ignoreRules([])).kept).toHaveLength(1);
+    // Another device's timeout counts under TCG too.
+    const disk = parseJournalJson(s.journalJson([{ mono: 3_000_000, identifier: 'systemd', transport: 'journal', message: 'Timed out waiting for device dev-disk-by\\x2dlabel-build\\x2ddata.device - /dev/disk/by-label/build-data.' }]));
+    expect(splitBootErrors(disk, 60e6, ignoreRules([], 'tcg')).kept).toHaveLength(1);
   });
 
   it('ignores nothing but the seed CD-ROM and that regression by default: an I/O error on the root disk counts', () => {

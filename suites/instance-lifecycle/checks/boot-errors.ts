@@ -8,7 +8,7 @@
  * printed on the serial console (power-on is before the kernel's clock starts), else that figure as is.
  */
 import type { Check, CheckContext, GuestHandle } from '../api.js';
-import { DEFAULT_BOOT_ERROR_IGNORE, formatEntry, readBootErrors, splitBootErrors, type IgnoreRule } from '../commands/journalctl.js';
+import { DEFAULT_BOOT_ERROR_IGNORE, formatEntry, readBootErrors, splitBootErrors, TCG_BOOT_ERROR_IGNORE, type IgnoreRule } from '../commands/journalctl.js';
 import { readActiveEnterMonotonic } from '../commands/systemctl.js';
 import { oneLine, onEveryGuest, optionsOf, verdict, type GuestVerdict } from '../guest.js';
 
@@ -31,14 +31,19 @@ export async function readinessCutoff(guest: GuestHandle): Promise<Cutoff> {
   return { microseconds: seconds * 1e6, basis: `${seconds.toFixed(1)} s: cloud-init done after power-on (no kernel stage seen: a later cut-off)`, evidence: final.evidence };
 }
 
-export function ignoreRules(extra: readonly string[]): IgnoreRule[] {
-  return [...DEFAULT_BOOT_ERROR_IGNORE, ...extra.map((source) => ({ pattern: new RegExp(source), why: 'suites.instance-lifecycle.bootErrorIgnore' }))];
+/** The default rules, those for a TCG guest when it ran under TCG, then the config's own. */
+export function ignoreRules(extra: readonly string[], accel?: 'kvm' | 'tcg'): IgnoreRule[] {
+  return [
+    ...DEFAULT_BOOT_ERROR_IGNORE,
+    ...(accel === 'tcg' ? TCG_BOOT_ERROR_IGNORE : []),
+    ...extra.map((source) => ({ pattern: new RegExp(source), why: 'suites.instance-lifecycle.bootErrorIgnore' })),
+  ];
 }
 
 async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVerdict> {
   const options = await optionsOf(context);
   const [journal, cutoff] = await Promise.all([readBootErrors(guest), readinessCutoff(guest)]);
-  const split = splitBootErrors(journal.entries, cutoff.microseconds, ignoreRules(options.bootErrorIgnore));
+  const split = splitBootErrors(journal.entries, cutoff.microseconds, ignoreRules(options.bootErrorIgnore, guest.boot.accel));
   const evidence = [
     journal.evidence,
     cutoff.evidence,
