@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isImgtestError } from '../errors.js';
+import { InfraError, isImgtestError } from '../errors.js';
 import type { CaseAttempt, CaseResult } from '../report/model.js';
-import type { BootFailure, Check, CheckContext, Firmware, GuestHandle, HostInfo, ImageInfo, Suite } from '../suite-api/index.js';
+import { DEFAULT_CHECK_TIMEOUT_SECONDS, type BootFailure, type Check, type CheckContext, type Firmware, type GuestHandle, type HostInfo, type ImageInfo, type Suite } from '../suite-api/index.js';
 import type { Waiver } from '../config/waivers.js';
 import { applyWaiver } from './waivers.js';
 
@@ -101,6 +101,17 @@ async function runCheckWithRetries(check: Check, input: SuiteRunInput, memo: Mem
 
 async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Promise<CaseResult> {
   const attachments: string[] = [];
+  // The check's signal: the run's cancellation or the check's own timeout, whichever comes first.
+  const limitSeconds = check.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS;
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new InfraError(`did not finish within ${limitSeconds} s (the check's timeout)`, { code: 'E_CHECK_TIMEOUT' });
+      reject(error); // first, so the case says it timed out rather than what the check threw on the signal
+      deadline.abort(error);
+    }, limitSeconds * 1000);
+  });
   const context: CheckContext = {
     image: input.image,
     firmware: input.firmware,
@@ -109,7 +120,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Prom
     hosts: input.hosts,
     options: input.options,
     timeServers: input.timeServers ?? [],
-    signal: input.signal ?? NOT_CANCELLED,
+    signal: AbortSignal.any([input.signal ?? NOT_CANCELLED, deadline.signal]),
     log: input.log,
     property(name: string, value: string | number) {
       if (input.properties) input.properties[name] = String(value);
@@ -133,12 +144,15 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Prom
   const started = Date.now();
   const base = { checkId: check.id, title: check.title, severity: check.severity, attachments };
   try {
-    const outcome = await check.run(context);
+    // A check that ignores its signal is left behind when the timeout runs out: its case ends now.
+    const outcome = await Promise.race([check.run(context), timedOut]);
     const status = outcome.status === 'pass' ? 'passed' : outcome.status === 'fail' ? 'failed' : 'skipped';
     return { ...base, severity: outcome.severity ?? check.severity, status, message: outcome.message, evidence: outcome.evidence, durationMs: Date.now() - started };
   } catch (error) {
     const message = isImgtestError(error) || error instanceof Error ? error.message : String(error);
     return { ...base, status: 'error', message: `check could not run: ${message.split('\n')[0]}`, evidence: error instanceof Error ? error.stack : undefined, durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -118,8 +118,20 @@ export interface Check {
   severity: Severity;
   /** Tags of this check beyond its suite's `tags` (the check has both; see `Suite.tags` for the vocabulary). */
   tags?: readonly string[];
+  /**
+   * The longest the check may run, in seconds (default `DEFAULT_CHECK_TIMEOUT_SECONDS`). When it runs
+   * out, `context.signal` fires (a check running a tool stops it) and the case ends as an infrastructure
+   * `<error>` ("did not finish within N s"), never a failure of the image; the run goes on.
+   */
+  timeoutSeconds?: number;
   run(context: CheckContext): Promise<CheckOutcome>;
 }
+
+/**
+ * A check's timeout when it sets none: an hour, longer than anything a check does on a slow TCG host
+ * (a reboot, a live migration leg), so it only ends a check that hangs.
+ */
+export const DEFAULT_CHECK_TIMEOUT_SECONDS = 3600;
 
 export type CheckOutcome =
   | { status: 'pass'; message: string; evidence?: string; severity?: Severity }
@@ -435,7 +447,8 @@ export interface CheckContext {
    */
   timeServers: readonly string[];
   /**
-   * The run's cancellation (Ctrl-C, SIGTERM, SIGHUP). A check that runs a long tool (an appliance, a
+   * Fires when the run is cancelled (Ctrl-C, SIGTERM, SIGHUP; the reason is the signal's name) or the
+   * check's own timeout ran out (`Check.timeoutSeconds`). A check that runs a long tool (an appliance, a
    * probe, a download) passes it on and stops the tool and everything the tool started when it fires,
    * then throws; imgtest waits a bounded time for the check to end before it cleans up. Checks that only
    * read guests through the handles need not look at it: the runner starts no check after it fired.

@@ -20,9 +20,36 @@ describe('context.signal', () => {
     const run = new AbortController();
     await runSuiteChecks({ suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined, signal: run.signal });
     await runSuiteChecks({ suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined });
-    expect(seen[0]).toBe(run.signal);
+    // The check's signal follows the run's (with its reason), and never fires without one.
+    expect(seen[0]!.aborted).toBe(false);
+    run.abort('SIGTERM');
+    expect(seen[0]!.aborted).toBe(true);
+    expect(seen[0]!.reason).toBe('SIGTERM');
     expect(seen[1]).toBeInstanceOf(AbortSignal);
     expect(seen[1]!.aborted).toBe(false);
+  });
+
+  it("a check's timeout fires its signal and ends it as an error, also when it ignores the signal; the next check runs", async () => {
+    const reasons: unknown[] = [];
+    const suite = defineSuite({
+      id: 'sig', title: 'sig', requires: { offline: true },
+      checks: [
+        {
+          id: 's-stops', title: 'stops its tool', severity: 'must', timeoutSeconds: 0.05,
+          run: (context) => new Promise((_, reject) => context.signal.addEventListener('abort', () => (reasons.push(context.signal.reason), reject(new Error('tool stopped'))))),
+        },
+        { id: 's-hangs', title: 'ignores its signal', severity: 'must', timeoutSeconds: 0.05, run: () => new Promise(() => undefined) },
+        { id: 's-next', title: 'next', severity: 'must', run: async () => pass('ok') },
+      ],
+    });
+    const cases: string[] = [];
+    await runSuiteChecks({ suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: (c) => cases.push(`${c.checkId}: ${c.status}: ${c.message}`) });
+    expect(cases).toEqual([
+      "s-stops: error: check could not run: did not finish within 0.05 s (the check's timeout)",
+      "s-hangs: error: check could not run: did not finish within 0.05 s (the check's timeout)",
+      's-next: passed: ok',
+    ]);
+    expect((reasons[0] as { code?: string }).code).toBe('E_CHECK_TIMEOUT');
   });
 
   it('a check that stops its tool on the signal is an error case, and the next check does not start', async () => {
