@@ -22,13 +22,13 @@ export interface SuiteRunInput {
   /** The run's cancellation: no further check starts once it fires. */
   signal?: AbortSignal;
   /** Why a check is not run (`not selected (--skip ssh-*)`), or undefined to run it: --check/--skip/--tag/--exclude-tag. */
-  notSelected?(checkId: string, check: Check): string | undefined;
+  notSelected?(check: Check): string | undefined;
   /**
    * --waivers: the waiver that covers a failure of this check here (suite, image, firmware), or
    * undefined. Asked only for a case that `failed`; with a waiver it becomes `skipped`
    * (`waived: ...`, see ./waivers.ts) before `onCase` hears of it.
    */
-  waiverFor?(checkId: string, check: Check): Waiver | undefined;
+  waiverFor?(check: Check): Waiver | undefined;
   /**
    * --retries: how many more times a check whose outcome is an infrastructure `error` runs, on the
    * same guests (default 0). A `failure` (a defect found) is never run again.
@@ -47,8 +47,8 @@ export async function runSuiteChecks(input: SuiteRunInput): Promise<CaseResult[]
   const results: CaseResult[] = [];
   for (const check of input.suite.checks) {
     input.signal?.throwIfAborted();
-    const reason = input.notSelected?.(check.id, check);
-    const result = reason === undefined ? applyWaiver(await runCheckWithRetries(check, input, memo), () => input.waiverFor?.(check.id, check)) : skippedCase(check, reason);
+    const reason = input.notSelected?.(check);
+    const result = reason === undefined ? applyWaiver(await runCheckWithRetries(check, input, memo), () => input.waiverFor?.(check)) : skippedCase(check, reason);
     results.push(result);
     input.onCase(result);
   }
@@ -160,8 +160,8 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Prom
  * Every check of a suite, not run, with the reason (so trend graphs keep their counts); a check that
  * was not selected says so instead (`notSelected`, from --check/--skip/--tag/--exclude-tag).
  */
-export function skippedCases(suite: Suite, reason: string, notSelected?: (checkId: string, check: Check) => string | undefined): CaseResult[] {
-  return suite.checks.map((check) => skippedCase(check, notSelected?.(check.id, check) ?? reason));
+export function skippedCases(suite: Suite, reason: string, notSelected?: (check: Check) => string | undefined): CaseResult[] {
+  return suite.checks.map((check) => skippedCase(check, notSelected?.(check) ?? reason));
 }
 
 function skippedCase(check: Check, reason: string): CaseResult {

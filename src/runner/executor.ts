@@ -77,7 +77,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   record.doing('run', undefined);
 
   const selection = options.selection;
-  const notSelected = (suite: Suite) => (_checkId: string, check: Check) => selection?.reasonFor(suite, check);
+  const notSelected = (suite: Suite) => (check: Check) => selection?.reasonFor(suite, check);
   const selectedChecks = (suite: Suite) => (selection ? selection.selected(suite) : suite.checks);
   const { plan, idle } = planSelected({ suites: options.suites, selection, hosts: hosts.map((h) => h.name), firmware: firmwares });
   const suiteById = new Map(options.suites.map((s) => [s.id, s]));
@@ -111,7 +111,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     record.doing(`suite ${suite.id}`, `running ${suite.id}`);
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: hostInfos, options: options.config.suites[suite.id] ?? {}, artifactDir: join(reportDir, suite.id), log: emit, properties, signal: options.signal, notSelected: notSelected(suite),
-      waiverFor: (checkId) => options.waivers?.find({ suiteId: suite.id, checkId, image: image.name }),
+      waiverFor: (check) => options.waivers?.find({ suiteId: suite.id, checkId: check.id, image: image.name }),
       timeServers: runTimeServers(options.config), retries: options.retries ?? options.config.retries,
       onCase: (c) => options.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)),
     }).finally(() => record.doing(`suite ${suite.id}`, undefined));
@@ -274,7 +274,7 @@ async function runAssignment(
     const failedBoot: CaseResult = { checkId: 'boot', title: 'guests boot to SSH with cloud-init done', severity: 'must', status, message: first.message, evidence: first.evidence, durationMs: Date.now() - started.getTime(), attachments, attempts: 1 };
     // A firmware refusing the image is a failure like a check's: a waiver (`check: boot`) may cover it.
     const bootCase = applyWaiver(failedBoot, () => ctx.waivers?.find({ suiteId: suite.id, checkId: 'boot', image: ctx.image.name, firmware: assignment.firmware }));
-    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (_checkId, check) => ctx.selection?.reasonFor(suite, check))];
+    cases = [bootCase, ...skippedCases(suite, 'not run: guest did not boot', (check) => ctx.selection?.reasonFor(suite, check))];
   } else {
     const on = `running ${label} on ${assignment.guests.join(', ')}`;
     ctx.record.doing(`suite ${label}`, on);
@@ -282,8 +282,8 @@ async function runAssignment(
     cases = await runSuiteChecks({
       suite, image: ctx.image, firmware: assignment.firmware, guests: ready.map((b) => b.handle), bootFailures: failures.map(({ evidence: _evidence, ...f }) => f), hosts: ctx.hostInfos, options: ctx.config.suites[suite.id] ?? {},
       artifactDir: join(ctx.reportDir, suite.id), log: ctx.emit, properties, signal: ctx.signal,
-      notSelected: (_checkId, check) => ctx.selection?.reasonFor(suite, check),
-      waiverFor: (checkId) => ctx.waivers?.find({ suiteId: suite.id, checkId, image: ctx.image.name, firmware: assignment.firmware }),
+      notSelected: (check) => ctx.selection?.reasonFor(suite, check),
+      waiverFor: (check) => ctx.waivers?.find({ suiteId: suite.id, checkId: check.id, image: ctx.image.name, firmware: assignment.firmware }),
       timeServers: runTimeServers(ctx.config), retries: ctx.retries ?? ctx.config.retries,
       onCase: () => undefined,
     }).finally(() => ctx.record.doing(`suite ${label}`, undefined));

@@ -12,10 +12,19 @@ import { UsageError } from '../errors.js';
 import type { Check, Suite } from '../suite-api/index.js';
 import { globToRegExp } from '../util/glob.js';
 
-interface Pattern {
+/**
+ * A check glob as --check, --skip and a waiver's `check` write it: without `/` it is matched against
+ * the check id (`ssh-*`), with one against `<suite id>/<check id>` (`ssh-hardening/*`).
+ */
+export interface CheckPattern {
   glob: string;
-  regexp: RegExp;
-  qualified: boolean;
+  matches(suiteId: string, checkId: string): boolean;
+}
+
+export function checkPattern(glob: string): CheckPattern {
+  const regexp = globToRegExp(glob);
+  const qualified = glob.includes('/');
+  return { glob, matches: (suiteId, checkId) => regexp.test(qualified ? `${suiteId}/${checkId}` : checkId) };
 }
 
 /** What the selection needs of a suite and of a check: ids and tags. */
@@ -24,8 +33,6 @@ export type TaggedCheck = Pick<Check, 'id' | 'tags'>;
 
 /** A tag as suites and `--tag` write it: lower-case letters, digits and dashes. */
 export const TAG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-
-const compile = (glob: string): Pattern => ({ glob, regexp: globToRegExp(glob), qualified: glob.includes('/') });
 
 /** A check's tags: its suite's, then its own, each once. */
 export function checkTags(suite: Pick<Suite, 'tags'>, check: Pick<Check, 'tags'>): string[] {
@@ -40,8 +47,8 @@ export interface TagFilter {
 }
 
 export class CheckSelection {
-  private readonly include: Pattern[];
-  private readonly exclude: Pattern[];
+  private readonly include: CheckPattern[];
+  private readonly exclude: CheckPattern[];
   private readonly tags: string[];
   private readonly excludedTags: string[];
 
@@ -55,8 +62,8 @@ export class CheckSelection {
         if (!TAG_PATTERN.test(tag)) throw new UsageError(`${flag} ${JSON.stringify(tag)}: a tag is lower-case letters, digits and dashes (e.g. ssh, cloud-init)`);
       }
     }
-    this.include = check.map(compile);
-    this.exclude = skip.map(compile);
+    this.include = check.map(checkPattern);
+    this.exclude = skip.map(checkPattern);
     this.tags = [...new Set(tags.tag ?? [])];
     this.excludedTags = [...new Set(tags.excludeTag ?? [])];
   }
@@ -85,7 +92,7 @@ export class CheckSelection {
   reasonFor(suite: string | TaggedSuite, check: string | TaggedCheck): string | undefined {
     const suiteOf: TaggedSuite = typeof suite === 'string' ? { id: suite } : suite;
     const checkOf: TaggedCheck = typeof check === 'string' ? { id: check } : check;
-    const matches = (p: Pattern) => p.regexp.test(p.qualified ? `${suiteOf.id}/${checkOf.id}` : checkOf.id);
+    const matches = (p: CheckPattern) => p.matches(suiteOf.id, checkOf.id);
     if (this.include.length && !this.include.some(matches)) return `not selected (${this.include.map((p) => `--check ${p.glob}`).join(' ')})`;
     const skipped = this.exclude.find(matches);
     if (skipped) return `not selected (--skip ${skipped.glob})`;
@@ -103,8 +110,7 @@ export class CheckSelection {
 
   /** The flags that match no check of these suites (probably a typo), e.g. `--skip sh-*`, `--tag sssh`. */
   unmatched(suites: readonly (TaggedSuite & { checks: readonly TaggedCheck[] })[]): string[] {
-    const ids = suites.flatMap((suite) => suite.checks.map((check) => ({ plain: check.id, qualified: `${suite.id}/${check.id}` })));
-    const matchesSome = (p: Pattern) => ids.some((id) => p.regexp.test(p.qualified ? id.qualified : id.plain));
+    const matchesSome = (p: CheckPattern) => suites.some((suite) => suite.checks.some((check) => p.matches(suite.id, check.id)));
     const tagged = new Set(suites.flatMap((suite) => suite.checks.flatMap((check) => checkTags(suite, check))));
     return [
       ...this.include.filter((p) => !matchesSome(p)).map((p) => `--check ${p.glob}`),

@@ -5,7 +5,7 @@
  * - A `failed` case (any severity) that an unexpired waiver covers becomes `skipped`, its message
  *   `waived: <reason> (<ticket>, until <expires>): <the failure's message>`, its evidence kept, and the
  *   waiver on the case (`CaseResult.waiver`). A waiver covers a case when its `check` glob matches as
- *   --check's do (the check id, or with a `/` `<suite id>/<check id>`), its `image` glob (if any) the
+ *   --check's do (`checkPattern`: the check id, or with a `/` `<suite id>/<check id>`), its `image` glob (if any) the
  *   image's name, and its `firmware` (if any) the firmware of the suite's run: a suite run with no
  *   firmware of its own (offline suites, and those that take guests of any firmware) is never covered by
  *   a waiver that names one. The first waiver of the file that covers a case is the one used.
@@ -15,11 +15,11 @@
  *   applies to the image (its image glob matches, or it has none) is a failed `must` case of its own, in
  *   a suite `waivers` (`expiredWaiverSuite`), so the run fails until it is renewed or removed.
  */
-import type { Waiver } from '../config/waivers.js';
-import { parseDay } from '../config/waivers.js';
+import { parseDay, type Waiver } from '../config/waivers.js';
 import type { CaseResult, SuiteResult } from '../report/model.js';
 import type { Firmware } from '../suite-api/index.js';
 import { globToRegExp } from '../util/glob.js';
+import { checkPattern } from './selection.js';
 
 /** The suite id of the expired waivers' cases (JUnit class `<image>.waivers`). */
 export const WAIVERS_SUITE_ID = 'waivers';
@@ -42,17 +42,14 @@ export function isExpired(waiver: Pick<Waiver, 'expires'>, now: Date): boolean {
   return now.getTime() >= Date.UTC(day.year, day.month - 1, day.day + 1);
 }
 
-const matches = (glob: string, text: string) => globToRegExp(glob).test(text);
-
 /** Whether the waiver's image glob takes this image (a waiver without one takes every image). */
 export function appliesToImage(waiver: Pick<Waiver, 'image'>, image: string): boolean {
-  return waiver.image === undefined || matches(waiver.image, image);
+  return waiver.image === undefined || globToRegExp(waiver.image).test(image);
 }
 
 /** Whether the waiver covers a failure here, expiry aside. */
 export function covers(waiver: Waiver, scope: WaiverScope): boolean {
-  const checkMatches = waiver.check.includes('/') ? matches(waiver.check, `${scope.suiteId}/${scope.checkId}`) : matches(waiver.check, scope.checkId);
-  if (!checkMatches || !appliesToImage(waiver, scope.image)) return false;
+  if (!checkPattern(waiver.check).matches(scope.suiteId, scope.checkId) || !appliesToImage(waiver, scope.image)) return false;
   return waiver.firmware === undefined || waiver.firmware === scope.firmware;
 }
 

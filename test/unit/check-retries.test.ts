@@ -83,7 +83,7 @@ describe('the retry loop', () => {
     const suite = defineSuite({ id: 'r', title: 'r', requires: { offline: true }, checks: [erring, scripted('r-skip', [pass('x')])] });
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', onCase: () => undefined, log: () => undefined,
-      notSelected: (id) => (id === 'r-skip' ? 'not selected (--skip r-skip)' : undefined),
+      notSelected: ({ id }) => (id === 'r-skip' ? 'not selected (--skip r-skip)' : undefined),
     });
     expect(erring.runs).toBe(1);
     expect(cases.map((c) => [c.status, c.attempts])).toEqual([['error', 1], ['skipped', 0]]);

@@ -120,7 +120,7 @@ describe('checks not selected are reported skipped, with the reason', () => {
     const reported: string[] = [];
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined,
-      notSelected: (checkId) => selection.reasonFor(suite.id, checkId), onCase: (c) => reported.push(c.checkId),
+      notSelected: (check) => selection.reasonFor(suite, check), onCase: (c) => reported.push(c.checkId),
     });
     expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['sel-a passed sel-a ran', 'sel-b skipped not selected (--skip sel-b)', 'sel-c passed sel-c ran']);
     expect(reported).toEqual(['sel-a', 'sel-b', 'sel-c']);
@@ -200,7 +200,7 @@ describe('--tag and --exclude-tag', () => {
     const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
     const cases = await runSuiteChecks({
       suite: net, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined,
-      notSelected: (_id, c) => selection.reasonFor(net, c),
+      notSelected: (c) => selection.reasonFor(net, c),
     });
     expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['net-dhcp passed net-dhcp ran', 'net-ntp skipped not selected (--exclude-tag time)', 'net-ssh passed net-ssh ran']);
     const record = new RunRecord([net], '/nonexistent', 'x.qcow2', '0.1.0');

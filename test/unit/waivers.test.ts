@@ -219,8 +219,8 @@ describe('runSuiteChecks waives only failed cases, before the console hears of t
     const heard: string[] = [];
     const cases = await runSuiteChecks({
       suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined,
-      notSelected: (id) => (id === 'w-unselected' ? 'not selected (--skip w-unselected)' : undefined),
-      waiverFor: (checkId) => (asked.push(checkId), waivers.find({ suiteId: 'w', checkId, image: image.name })),
+      notSelected: ({ id }) => (id === 'w-unselected' ? 'not selected (--skip w-unselected)' : undefined),
+      waiverFor: ({ id: checkId }) => (asked.push(checkId), waivers.find({ suiteId: 'w', checkId, image: image.name })),
       onCase: (c) => heard.push(`${c.checkId} ${c.status} ${c.message}`),
     });
     const lines = cases.map((c) => `${c.checkId} ${c.status} ${c.message}`);
