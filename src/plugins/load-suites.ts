@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
-import { TAG_PATTERN } from '../runner/selection.js';
-import { SUITE_API_VERSION, type Suite } from '../suite-api/index.js';
+import { SUITE_API_VERSION, TAG_PATTERN, type Suite } from '../suite-api/index.js';
 
 /** imgtest's own folder: the nearest package.json named imgtest above this file (in dist/ or src/). */
 const packageRoot = (() => {

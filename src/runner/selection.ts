@@ -9,7 +9,7 @@
  * Selecting nothing at all is a usage error.
  */
 import { UsageError } from '../errors.js';
-import type { Check, Suite } from '../suite-api/index.js';
+import { TAG_PATTERN, type Check, type Suite } from '../suite-api/index.js';
 import { globToRegExp } from '../util/glob.js';
 
 /**
@@ -31,8 +31,6 @@ export function checkPattern(glob: string): CheckPattern {
 export type TaggedSuite = Pick<Suite, 'id' | 'tags'>;
 export type TaggedCheck = Pick<Check, 'id' | 'tags'>;
 
-/** A tag as suites and `--tag` write it: lower-case letters, digits and dashes. */
-export const TAG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A check's tags: its suite's, then its own, each once. */
 export function checkTags(suite: Pick<Suite, 'tags'>, check: Pick<Check, 'tags'>): string[] {

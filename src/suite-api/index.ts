@@ -471,6 +471,9 @@ export interface CheckContext {
  */
 export const SUITE_API_VERSION = 1;
 
+/** A tag as `Suite.tags`, `Check.tags` and `--tag` write it: lower-case letters, digits and dashes. */
+export const TAG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
 export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Options> {
   const ids = new Set<string>();
   for (const check of suite.checks) {
