@@ -84,7 +84,6 @@ const VERSION_ARGS: Record<string, string[]> = { virsh: ['--version'], 'qemu-img
 
 /** The first line that carries a version number (ssh prints to stderr; ssh-audit's help starts with its version). */
 export function versionOf(output: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   const line = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => /\d+\.\d+/.test(l));
   return line?.replace(/^[#\s]+/, '').trim().replace(/\s+/g, ' ').slice(0, 80);
 }

@@ -4,7 +4,7 @@
  */
 export function shellQuote(arg: string): string {
   if (arg === '') return "''";
-  if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg)) return arg;
+  if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 

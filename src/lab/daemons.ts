@@ -78,11 +78,10 @@ export function localSocketUri(target: HostNamespaceFiles): string {
 /** Polls `virsh -c URI hostname` until it answers; returns the hostname. */
 export async function waitForLibvirt(uri: string, label: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
   for (;;) {
     const result = await run('virsh', ['-c', uri, 'hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
     if (result.exitCode === 0 && result.stdout.trim()) return result.stdout.trim();
-    last = result.stderr.trim().split('\n').slice(-2).join(' | ');
+    const last = result.stderr.trim().split('\n').slice(-2).join(' | ');
     if (Date.now() > deadline) throw new InfraError(`${label} did not answer on ${uri} within ${Math.round(timeoutMs / 1000)} s: ${last}`, { code: 'E_LAB' });
     await sleep(300);
   }

@@ -126,7 +126,12 @@ function pick(candidates: readonly PlannedGuest[], count: number, placement: 'an
   if (placement !== 'spread') return candidates.slice(0, count);
   const chosen: PlannedGuest[] = [];
   const hosts = new Set<string>();
-  for (const guest of candidates) if (chosen.length < count && !hosts.has(guest.host)) chosen.push(guest), hosts.add(guest.host);
+  for (const guest of candidates) {
+    if (chosen.length < count && !hosts.has(guest.host)) {
+      chosen.push(guest);
+      hosts.add(guest.host);
+    }
+  }
   for (const guest of candidates) if (chosen.length < count && !chosen.includes(guest)) chosen.push(guest);
   return chosen;
 }

@@ -60,7 +60,7 @@ export function hygieneSnapshot(context: CheckContext): Promise<HygieneSnapshot>
       if (error instanceof CollectError && error.transcript) {
         await context.artifacts.write('image-hygiene-guestfish.log', error.transcript).catch(() => undefined);
       }
-      throw new Error(`offline inspection of ${context.image.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`offline inspection of ${context.image.name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   });
 }

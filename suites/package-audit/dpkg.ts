@@ -102,7 +102,7 @@ export function parseVerify(text: string): { lines: VerifyLine[]; other: string[
   const other: string[] = [];
   for (const raw of text.split('\n')) {
     if (!raw.trim()) continue;
-    const match = /^(missing  |[?.0-9A-Za-z]{9}) ([c ]) (\/.*)$/.exec(raw);
+    const match = /^(missing {2}|[?.0-9A-Za-z]{9}) ([c ]) (\/.*)$/.exec(raw);
     if (!match) {
       other.push(raw);
       continue;

@@ -116,7 +116,7 @@ export function loadFeed(context: CheckContext, location: string, scope: { relea
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new Error(`vulnerability feed ${source} is not JSON: ${(error as Error).message}`);
+      throw new Error(`vulnerability feed ${source} is not JSON: ${(error as Error).message}`, { cause: error });
     }
     return { feed: parseFeed(data, scope), source, bytes: Buffer.byteLength(text) };
   });

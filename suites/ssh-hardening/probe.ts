@@ -70,7 +70,7 @@ export async function probeServer(address: string, settings: ProbeSettings, tool
       try {
         offered = parseSshAuditJson(result.stdout);
       } catch (error) {
-        throw new Error(`${settings.sshAuditCommand} could not audit ${address}:${settings.port} (exit ${result.exitCode}): ${(error as Error).message}${result.stderr.trim() ? `; ${strip(result.stderr).slice(0, 200)}` : ''}`);
+        throw new Error(`${settings.sshAuditCommand} could not audit ${address}:${settings.port} (exit ${result.exitCode}): ${(error as Error).message}${result.stderr.trim() ? `; ${strip(result.stderr).slice(0, 200)}` : ''}`, { cause: error });
       }
       const rawJson = JSON.stringify(JSON.parse(result.stdout), null, 2);
       return { offered, evidence: `${shown}   (exit ${result.exitCode}; ssh-audit's exit code reports its own verdict, the JSON is judged here)`, rawJson };

@@ -69,7 +69,7 @@ class ImageFs {
         continue;
       }
       const next = `${cur}/${part}`;
-      let isLink = false;
+      let isLink: boolean;
       try {
         isLink = lstatSync(this.root + next).isSymbolicLink();
       } catch {

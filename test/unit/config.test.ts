@@ -63,6 +63,6 @@ describe('config', () => {
   it('host names may repeat in no case; migration URIs are checked like URIs', () => {
     const hosts = 'hosts:\n  - name: a\n    uri: qemu:///system\n  - name: b\n    uri: qemu+tcp://10.0.0.2/system\n    migrationUri: qemu+tcp://10.1.0.2/system\n  - name: a\n    uri: qemu+tcp://10.0.0.3/system\n';
     expect(() => parseConfig(hosts, 'c.yaml')).toThrowError(/^c\.yaml:7: hosts\[2\]\.name: duplicate host name 'a' \(already hosts\[0\]\)$/);
-    expect(parseConfig(hosts.replace(/name: a\n    uri: qemu\+tcp/, 'name: c\n    uri: qemu+tcp'), 'c.yaml').hosts?.map((h) => h.name)).toEqual(['a', 'b', 'c']);
+    expect(parseConfig(hosts.replace(/name: a\n {4}uri: qemu\+tcp/, 'name: c\n    uri: qemu+tcp'), 'c.yaml').hosts?.map((h) => h.name)).toEqual(['a', 'b', 'c']);
   });
 });

@@ -54,7 +54,7 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
       ({ stdout } = await execFileAsync(process.execPath, ['--test', '--test-reporter=tap', ...files.map((f) => join('test', f))], { cwd: installed.packageDir, timeout: 60_000 }));
     } catch (error) {
       const e = error as { code?: number; stdout?: string; stderr?: string };
-      throw new Error(`node --test exited ${String(e.code)}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+      throw new Error(`node --test exited ${String(e.code)}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
     }
     expect(stdout).toMatch(new RegExp(`^# pass ${declared}$`, 'm'));
     expect(stdout).toMatch(/^# fail 0$/m);

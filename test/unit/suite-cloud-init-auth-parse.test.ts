@@ -268,7 +268,7 @@ describe('system readers', () => {
     expect(parsePasswdHome('cloud:x:1000:1000:imgtest test user:/home/cloud:/bin/bash\n')).toBe('/home/cloud');
     expect(parseBtime('cpu  2255 34 2290 22625563 6290 127 456 0 0 0\nintr 114930548 113199788 3\nctxt 1990473\nbtime 1732561930\nprocesses 2915\n')).toBe(1732561930);
     expect(parseFindMtimes('1732561951.5283012340 /etc/ssh/ssh_host_ed25519_key.pub\n1732561951.4 /etc/ssh/ssh_host_rsa_key.pub\n')).toEqual([
-      { mtime: 1732561951.528301234, path: '/etc/ssh/ssh_host_ed25519_key.pub' },
+      { mtime: 1732561951.5283012, path: '/etc/ssh/ssh_host_ed25519_key.pub' },
       { mtime: 1732561951.4, path: '/etc/ssh/ssh_host_rsa_key.pub' },
     ]);
   });

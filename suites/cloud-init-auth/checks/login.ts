@@ -59,7 +59,7 @@ export async function makeThrowawayKey(): Promise<{ keyFile: string; dispose: ()
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'imgtest-wrong-key', '-f', keyFile]);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`cloud-init-auth: ssh-keygen could not make a throwaway key: ${(error as Error).message}`);
+    throw new Error(`cloud-init-auth: ssh-keygen could not make a throwaway key: ${(error as Error).message}`, { cause: error });
   }
   return { keyFile, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
