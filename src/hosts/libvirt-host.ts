@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
+import { retry, type RetryBudget } from '../util/retry.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
 import { Virsh } from './virsh.js';
@@ -194,22 +195,33 @@ export class LibvirtHost {
   /**
    * Runs `task` with a transient `dir` pool over a folder of the host (e.g. the NVRAM folder), so files
    * outside any pool can be read and written through libvirt alone. libvirt refuses two pools over one
-   * folder, so a pool another run holds there right now is waited for.
+   * folder, so a pool another run holds there right now is waited for: that conflict is the one failure
+   * retried, every 2 s for a minute (FOLDER_POOL_CONFLICT_RETRY). `signal` stops the waiting; cleanup
+   * passes none, as it must finish after the run was cancelled.
    */
-  async withFolderPool<T>(folder: string, poolName: string, task: (pool: string) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const created = await this.virsh.run(['pool-create-as', poolName, 'dir', '--target', folder, '--build'], { allowFailure: true });
-      if (created.exitCode === 0) break;
-      if (/already exists/i.test(created.stderr) && attempt < 3) {
-        // Our own pool left by an interrupted step: take it over.
-        await this.virsh.run(['pool-destroy', poolName], { allowFailure: true });
-        continue;
-      }
-      if (attempt >= 30 || !/conflict|already in use|duplicate/i.test(created.stderr)) {
-        throw new InfraError(`host ${this.name}: cannot open ${folder} through a transient pool: ${created.stderr.trim()}`, { code: 'E_POOL' });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
+  async withFolderPool<T>(folder: string, poolName: string, task: (pool: string) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    let takenOver = 0;
+    await retry(
+      async () => {
+        const created = await this.virsh.run(['pool-create-as', poolName, 'dir', '--target', folder, '--build'], { allowFailure: true });
+        if (created.exitCode === 0) return;
+        const refused = `host ${this.name}: cannot open ${folder} through a transient pool: ${created.stderr.trim()}`;
+        if (/already exists/i.test(created.stderr) && takenOver < 3) {
+          // Our own pool left by an interrupted step: take it over, and try again at once.
+          takenOver++;
+          await this.virsh.run(['pool-destroy', poolName], { allowFailure: true });
+          throw new FolderPoolTakenOver(refused);
+        }
+        if (/conflict|already in use|duplicate/i.test(created.stderr)) throw new FolderPoolConflict(refused);
+        throw new InfraError(refused, { code: 'E_POOL' });
+      },
+      {
+        ...FOLDER_POOL_CONFLICT_RETRY,
+        signal: options.signal,
+        shouldRetry: (error) => error instanceof FolderPoolConflict || error instanceof FolderPoolTakenOver,
+        retryAtOnce: (error) => error instanceof FolderPoolTakenOver,
+      },
+    );
     try {
       return await task(poolName);
     } finally {
@@ -279,6 +291,26 @@ export class LibvirtHost {
     await this.virsh.run(['destroy', name], { allowFailure: true });
     const undefine = await this.virsh.run(['undefine', '--nvram', name], { allowFailure: true });
     if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.run(['undefine', name], { allowFailure: true });
+  }
+}
+
+/**
+ * How long a folder pool waits for another run's pool over the same folder: 30 retries 2 s apart, about
+ * a minute, as before p-retry. The other run's pool lives for one file copy (an NVRAM file, seconds).
+ */
+export const FOLDER_POOL_CONFLICT_RETRY: RetryBudget = { retries: 30, minTimeout: 2000, factor: 1 };
+
+/** libvirt refused the pool because another pool (another run's) is over the folder now: transient. */
+class FolderPoolConflict extends InfraError {
+  constructor(message: string) {
+    super(message, { code: 'E_POOL' });
+  }
+}
+
+/** Our own pool of that name was left by an interrupted step and has just been destroyed: try again at once. */
+class FolderPoolTakenOver extends InfraError {
+  constructor(message: string) {
+    super(message, { code: 'E_POOL' });
   }
 }
 
