@@ -80,6 +80,8 @@ class Memo {
  * Runs a check, and again while its outcome is an infrastructure `error` (up to `input.retries` more
  * times, not once the run is cancelled). A pass, a failure or a skip ends it: a defect found is never
  * run again. The result is the last attempt's, with the earlier ones (all errors) and the time of all.
+ * Not p-retry (src/util/retry.ts), on purpose: an attempt's end is a result, not an exception, every
+ * attempt is reported (JUnit <flakyError>, results.json), and reruns follow each other without a delay.
  */
 async function runCheckWithRetries(check: Check, input: SuiteRunInput, memo: Memo): Promise<CaseResult> {
   const retries = Math.max(0, Math.floor(input.retries ?? 0));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BootError, InfraError } from '../errors.js';
+import { BootError } from '../errors.js';
 import { macFromBytes, renderDomainXml, type DomainSpec, type GuestVideo } from '../hosts/domain-xml.js';
 import type { LibvirtHost } from '../hosts/libvirt-host.js';
 import { buildSeedIso } from '../hosts/seed.js';
@@ -13,6 +13,7 @@ import type { Firmware, GuestBootStages, GuestHandle, HostInfo, SeedInfo } from 
 import type { CleanupRegistry } from './cleanup.js';
 import { RunnerGuestHypervisor, type MigrationSupport } from './guest-migration.js';
 import { rebootGuest } from './guest-reboot.js';
+import { abortableSleep, done, notYet, poll } from '../util/poll.js';
 
 export interface GuestBootSpec {
   runId: string;
@@ -68,19 +69,8 @@ export class GuestBootFailure extends BootError {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' }));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new InfraError('interrupted', { code: 'E_INTERRUPTED' }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Stops at once when the run is cancelled (rejects with InterruptedError). */
+const sleep = abortableSleep;
 
 /** `cloud-init status` says its last stage is over (done, or finished with errors). */
 export function cloudInitFinished(statusOutput: string): boolean {
@@ -261,37 +251,42 @@ export function stallHint(console: string, stage: BootStage): string {
 async function waitForSsh(spec: GuestBootSpec, names: GuestNames, mac: string, ssh: SshTarget, progress: BootProgress): Promise<string[]> {
   let hostKeys: string[] = [];
   let addressSince = 0;
-  while (true) {
-    await progress.assertRunning();
-    await progress.poll();
-    if (!ssh.address) {
-      const refusal = bootRefusal(progress.console);
-      if (refusal) throw progress.failure(`${names.domain} (${spec.firmware}): ${refusal}`, { cause: 'image' });
-      const address = addressFromConsole(progress.console, mac) ?? (progress.elapsed > 30 ? (await spec.host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
-      if (address) {
-        ssh.address = address;
-        addressSince = Date.now();
-        progress.reach('address');
-        spec.onState('address', `${address} after ${progress.elapsed} s`);
+  // No deadline of the poll's own: the boot watch is the deadline (judged by progress, see
+  // boot-watch.ts), and assertMoving throws with the stage the guest is stuck in.
+  await poll(
+    async () => {
+      await progress.assertRunning();
+      await progress.poll();
+      if (!ssh.address) {
+        const refusal = bootRefusal(progress.console);
+        if (refusal) throw progress.failure(`${names.domain} (${spec.firmware}): ${refusal}`, { cause: 'image' });
+        const address = addressFromConsole(progress.console, mac) ?? (progress.elapsed > 30 ? (await spec.host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
+        if (address) {
+          ssh.address = address;
+          addressSince = Date.now();
+          progress.reach('address');
+          spec.onState('address', `${address} after ${progress.elapsed} s`);
+        }
       }
-    }
-    if (!hostKeys.length) {
-      hostKeys = hostKeysFromConsole(progress.console);
-      if (hostKeys.length && ssh.address) {
-        await writeKnownHosts(ssh.knownHostsFile, ssh.address, hostKeys);
-        ssh.pinned = true;
+      if (!hostKeys.length) {
+        hostKeys = hostKeysFromConsole(progress.console);
+        if (hostKeys.length && ssh.address) {
+          await writeKnownHosts(ssh.knownHostsFile, ssh.address, hostKeys);
+          ssh.pinned = true;
+        }
       }
-    }
-    // Host keys are printed late in cloud-init's final stage; wait for them before trusting the first
-    // key we are shown, and fall back to trust-on-first-use only for images that never print them.
-    const tofuAllowed = addressSince && Date.now() - addressSince > 120_000;
-    if (ssh.address && (ssh.pinned || tofuAllowed)) {
-      const ready = await sshReady(ssh);
-      if (ready.ready) break;
-    }
-    progress.assertMoving();
-    await sleep(spec.pollMs ?? 3000, spec.signal);
-  }
+      // Host keys are printed late in cloud-init's final stage; wait for them before trusting the first
+      // key we are shown, and fall back to trust-on-first-use only for images that never print them.
+      const tofuAllowed = addressSince && Date.now() - addressSince > 120_000;
+      if (ssh.address && (ssh.pinned || tofuAllowed)) {
+        const ready = await sshReady(ssh);
+        if (ready.ready) return done(undefined);
+      }
+      progress.assertMoving();
+      return notYet();
+    },
+    { intervalMs: spec.pollMs ?? 3000, signal: spec.signal },
+  );
   progress.reach('ssh');
   spec.onState('ssh', `${ssh.address} after ${progress.elapsed} s${ssh.pinned ? ', host key pinned from console' : ', host key trusted on first use'}`);
   return hostKeys;
@@ -303,22 +298,26 @@ async function waitForSsh(spec: GuestBootSpec, names: GuestNames, mac: string, s
  */
 async function waitForCloudInit(spec: GuestBootSpec, names: GuestNames, ssh: SshTarget, progress: BootProgress): Promise<void> {
   let last = '';
-  while (true) {
-    const status = await sshExec(ssh, ['cloud-init', 'status', '--long'], { timeoutMs: 60_000 }).catch(() => undefined);
-    if (status && cloudInitFinished(status.stdout)) break;
-    // A new cloud-init stage or module is progress, as is console output.
-    const detail = status?.stdout.trim() ?? '';
-    if (detail && detail !== last) progress.watch.observe(Date.now(), { activity: true });
-    last = detail || last;
-    await progress.assertRunning();
-    await progress.poll();
-    try {
-      progress.assertMoving();
-    } catch (error) {
-      throw progress.failure(`${(error as Error).message}${last ? ` (cloud-init: ${last.split('\n')[0]})` : ''}`);
-    }
-    await sleep(spec.pollMs ?? 5000, spec.signal);
-  }
+  // As waitForSsh: the boot watch is the deadline.
+  await poll(
+    async () => {
+      const status = await sshExec(ssh, ['cloud-init', 'status', '--long'], { timeoutMs: 60_000 }).catch(() => undefined);
+      if (status && cloudInitFinished(status.stdout)) return done(undefined);
+      // A new cloud-init stage or module is progress, as is console output.
+      const detail = status?.stdout.trim() ?? '';
+      if (detail && detail !== last) progress.watch.observe(Date.now(), { activity: true });
+      last = detail || last;
+      await progress.assertRunning();
+      await progress.poll();
+      try {
+        progress.assertMoving();
+      } catch (error) {
+        throw progress.failure(`${(error as Error).message}${last ? ` (cloud-init: ${last.split('\n')[0]})` : ''}`);
+      }
+      return notYet();
+    },
+    { intervalMs: spec.pollMs ?? 5000, signal: spec.signal },
+  );
   progress.reach('cloud-init-done');
 }
 

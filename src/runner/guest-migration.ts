@@ -326,6 +326,8 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
       timedOut = true;
       void source.host.abortJob(this.spec.name);
     }, timeoutSeconds * 1000);
+    // Not src/util/poll.ts: this samples the job while virsh migrate runs, ending with it (cut short
+    // mid-interval by `wake`); it waits for nothing, and the migration's own timeout is `abort` above.
     const poll = (async () => {
       // The source's running job reports the disk copy; the destination's completed job does not.
       while (!finished) {

@@ -5,6 +5,7 @@
  */
 import type { ExecOptions, ExecResult, RebootOutcome } from '../suite-api/index.js';
 import { lastLines } from '../guest/serial.js';
+import { done, notYet, poll, type PollStep } from '../util/poll.js';
 
 export interface RebootSeam {
   /** SSH to the guest as the seeded user, host keys pinned. */
@@ -67,25 +68,28 @@ export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: n
   }
   await seam.dropConnection();
 
-  const deadline = started + options.timeoutSeconds * 1000;
+  // Each probe reads the console, then asks for the boot id; a verdict (back, or stuck for good) ends the
+  // wait. The deadline counts from before the reboot command; the first look is one interval after it.
   let lastError = '';
-  while (seam.now() < deadline) {
-    await seam.sleep(options.pollMs ?? 5000);
+  const probe = async (): Promise<PollStep<RebootOutcome, string>> => {
     const console = await since();
     const stuck = rebootStuck(console);
     if (stuck) {
-      return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest did not come back: its console says '${stuck}'`, console };
+      return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest did not come back: its console says '${stuck}'`, console });
     }
     const after = await seam.exec(BOOT_ID, { timeoutMs: 30_000 }).catch((error: Error) => ({ stdout: '', stderr: error.message, exitCode: -1 }));
     if (hostKeyChanged(after.stderr)) {
-      return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: 'the guest came back with other SSH host keys than those pinned at first boot', console };
+      return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: 'the guest came back with other SSH host keys than those pinned at first boot', console });
     }
     const bootIdAfter = after.stdout.trim();
     if (after.exitCode === 0 && bootIdAfter && bootIdAfter !== bootIdBefore) {
-      return { ok: true, seconds: seconds(), bootIdBefore, bootIdAfter, console };
+      return done({ ok: true, seconds: seconds(), bootIdBefore, bootIdAfter, console });
     }
     if (after.exitCode !== 0) lastError = after.stderr.trim().split('\n').pop() ?? '';
-  }
+    return notYet(console);
+  };
+  const waited = await poll(probe, { intervalMs: options.pollMs ?? 5000, deadline: started + options.timeoutSeconds * 1000, waitFirst: true, now: () => seam.now(), sleep: (ms) => seam.sleep(ms) });
+  if (waited.ok) return waited.value;
   const console = await since();
   const tail = lastLines(console, 1);
   return {
