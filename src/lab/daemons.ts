@@ -1,6 +1,7 @@
 import { InfraError } from '../errors.js';
 import { readFile, rm } from 'node:fs/promises';
 import { run } from '../util/exec.js';
+import { done, notYet, poll } from '../util/poll.js';
 import { writeIfChanged } from './files.js';
 import { chronyConf, chronydArgs, dnsmasqArgs } from './host-config.js';
 import { inHost, type HostNamespaceFiles } from './host-namespace.js';
@@ -10,8 +11,6 @@ import { namespaceId, processInfo, readPidFile, runningDaemon, stopProcesses, ty
 /** Starting, checking and restarting the lab's daemons: virtlogd, libvirtd (per host), dnsmasq and chronyd (lab). */
 
 type Log = (line: string) => void;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface DaemonSpec {
   label: string;
@@ -40,11 +39,11 @@ export async function ensureDaemon(spec: DaemonSpec, log: Log, restart = false):
   }
   log(`${spec.label}: starting`);
   await spec.start();
-  for (let waited = 0; waited < 10_000; waited += 100) {
+  const started = await poll(async () => {
     const pid = await runningDaemon(spec.pidFile, spec.expected);
-    if (pid !== undefined) return pid;
-    await sleep(100);
-  }
+    return pid === undefined ? notYet() : done(pid);
+  }, { intervalMs: 100, timeoutMs: 10_000 });
+  if (started.ok) return started.value;
   throw new InfraError(`${spec.label} did not start (no live process in ${spec.pidFile})`, { code: 'E_LAB' });
 }
 
@@ -77,14 +76,13 @@ export function localSocketUri(target: HostNamespaceFiles): string {
 
 /** Polls `virsh -c URI hostname` until it answers; returns the hostname. */
 export async function waitForLibvirt(uri: string, label: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const answered = await poll(async () => {
     const result = await run('virsh', ['-c', uri, 'hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
-    if (result.exitCode === 0 && result.stdout.trim()) return result.stdout.trim();
-    const last = result.stderr.trim().split('\n').slice(-2).join(' | ');
-    if (Date.now() > deadline) throw new InfraError(`${label} did not answer on ${uri} within ${Math.round(timeoutMs / 1000)} s: ${last}`, { code: 'E_LAB' });
-    await sleep(300);
-  }
+    if (result.exitCode === 0 && result.stdout.trim()) return done(result.stdout.trim());
+    return notYet(result.stderr.trim().split('\n').slice(-2).join(' | '));
+  }, { intervalMs: 300, timeoutMs });
+  if (answered.ok) return answered.value;
+  throw new InfraError(`${label} did not answer on ${uri} within ${Math.round(timeoutMs / 1000)} s: ${answered.last}`, { code: 'E_LAB' });
 }
 
 /** The arguments this version starts the lab's dnsmasq with. */

@@ -1,4 +1,5 @@
 import { InfraError } from '../errors.js';
+import { done, notYet, poll } from '../util/poll.js';
 import { labLockOwner } from './lock.js';
 import { stopProcesses } from './processes.js';
 import { acquireLabShare, labShareHolders, releaseLabShare, type RegisteredRun, type RegistryOptions } from './run-registry.js';
@@ -10,8 +11,6 @@ import { acquireLabShare, labShareHolders, releaseLabShare, type RegisteredRun, 
  */
 
 type Log = (line: string) => void;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** "run 20261130T030131-3c3a (pid 4242), run ... (pid ...)". */
 export function describeHolders(holders: readonly Pick<RegisteredRun, 'runId' | 'pid'>[]): string {
@@ -53,17 +52,20 @@ export async function gateLabDown(options: { force?: boolean; log: Log; registry
  */
 export async function joinLab(runId: string, stateDir: string, options: { log: Log; registry?: RegistryOptions; timeoutMs?: number }): Promise<void> {
   await acquireLabShare(runId, options.registry);
-  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
-  let told = false;
-  for (;;) {
-    const owner = await labLockOwner(stateDir);
-    if (owner?.purpose !== 'down') return;
-    if (Date.now() > deadline) {
-      await releaseLabShare(runId, options.registry);
-      throw new InfraError(`the lab is being taken down by pid ${owner.pid}; try again when it is done`, { code: 'E_LAB' });
-    }
-    if (!told) options.log(`waiting for 'imgtest lab down' (pid ${owner.pid}) to finish`);
-    told = true;
-    await sleep(500);
-  }
+  const waited = await poll(
+    async () => {
+      const owner = await labLockOwner(stateDir);
+      return owner?.purpose === 'down' ? notYet(owner.pid) : done(undefined);
+    },
+    {
+      intervalMs: 500,
+      timeoutMs: options.timeoutMs ?? 15 * 60_000,
+      onTick: ({ attempt, observation: pid }) => {
+        if (attempt === 1) options.log(`waiting for 'imgtest lab down' (pid ${pid}) to finish`);
+      },
+    },
+  );
+  if (waited.ok) return;
+  await releaseLabShare(runId, options.registry);
+  throw new InfraError(`the lab is being taken down by pid ${waited.last}; try again when it is done`, { code: 'E_LAB' });
 }

@@ -1,4 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { done, notYet, poll } from '../util/poll.js';
 
 /** Finding, checking and stopping the lab's processes, by pid and namespace (never by name). */
 
@@ -85,18 +86,17 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** SIGTERM, up to `graceMs` to exit, then SIGKILL; resolves when all are gone (or `graceMs` more passed). */
 export async function stopProcesses(pids: readonly number[], graceMs = 5_000): Promise<void> {
   const alive = async () => (await Promise.all(pids.map(async (pid) => ((await processInfo(pid)) ? pid : undefined)))).filter((p): p is number => p !== undefined);
   let remaining = await alive();
   for (const pid of remaining) signal(pid, 'SIGTERM');
   for (const sig of ['SIGKILL', undefined] as const) {
-    const deadline = Date.now() + graceMs;
-    while (remaining.length && Date.now() < deadline) {
-      await sleep(100);
-      remaining = await alive();
+    if (remaining.length) {
+      await poll(async () => {
+        remaining = await alive();
+        return remaining.length ? notYet() : done(undefined);
+      }, { intervalMs: 100, timeoutMs: graceMs, waitFirst: true });
     }
     if (!remaining.length || !sig) return;
     for (const pid of remaining) signal(pid, sig);
