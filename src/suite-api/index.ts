@@ -466,6 +466,15 @@ export interface CheckContext {
 }
 
 /**
+ * Waiting in a check (a service to settle, a process to exit): `poll(probe, { intervalMs, timeoutMs,
+ * signal: context.signal })` asks `probe` until it returns `done(value)`; `notYet(observation)` says
+ * what it saw, and the last observation comes back when time runs out (`{ ok: false, last }`), so the
+ * check can say what it was still seeing. The signal stops it (the check then throws). `now` and
+ * `sleep` can be injected for tests. The runner waits for guests with the same helper.
+ */
+export { done, notYet, poll, type PollOptions, type PollResult, type PollStep, type PollTick, type PollTimeout } from '../util/poll.js';
+
+/**
  * The contract's version. A suite states the version it was written against (`defineSuite` does it);
  * the loader refuses a suite of another major version instead of failing mid-run on a changed field.
  */

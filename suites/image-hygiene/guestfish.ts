@@ -35,6 +35,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { done, notYet, poll } from './api.js';
 
 export interface GuestfishOptions {
   /** The disk image, opened read-only (`--ro`: qemu gets it read-only, writes go to a throwaway overlay). */
@@ -394,12 +395,8 @@ function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
 
 /** Waits until no live process of the group is left, at most `ms`; true when none is. */
 async function groupGone(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (groupMembers(pgid).length === 0) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const gone = await poll(() => (groupMembers(pgid).length === 0 ? done(true) : notYet()), { intervalMs: 50, timeoutMs: ms });
+  return gone.ok;
 }
 
 /** The error lines of a stretch of guestfish stderr, without the `*stdin*:N:` script position. */

@@ -9,7 +9,7 @@
  * Trouble reading the guest after a successful move is recorded (the checks fail on it); only trouble
  * outside the guest (a host gone, the move could not be prepared) throws.
  */
-import type { CheckContext, ExecResult, GuestHandle, HostInfo, MigrationOutcome, MigrationStorageMode } from './api.js';
+import { done, notYet, poll, type CheckContext, type ExecResult, type GuestHandle, type HostInfo, type MigrationOutcome, type MigrationStorageMode } from './api.js';
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT, splitStopOutput } from './guest-scripts.js';
 import type { LiveMigrationOptions } from './options.js';
 import {
@@ -160,14 +160,16 @@ export async function performLeg(context: CheckContext, guest: GuestHandle, inde
       source: await guest.hypervisor.virsh(from, ['domstate', guest.name]),
     };
     if (agentBefore.answered) {
-      // The agent's channel reconnects on the destination; give it a little time.
-      let last = { answered: false, text: '' };
-      let tries = 0;
-      for (; tries < 6 && !last.answered; tries++) {
-        if (tries) await tools.sleep(5000);
-        last = await agentPing(guest, to);
-      }
-      record.agent.after = { ...last, tries };
+      // The agent's channel reconnects on the destination; give it a little time (6 pings, 5 s apart).
+      const pinged = await poll(
+        async () => {
+          const ping = await agentPing(guest, to);
+          return ping.answered ? done(ping) : notYet(ping);
+        },
+        { intervalMs: 5000, maxAttempts: 6, signal: context.signal, now: () => tools.now(), sleep: (ms) => tools.sleep(ms) },
+      );
+      const last = pinged.ok ? pinged.value : pinged.last;
+      record.agent.after = { ...last, tries: pinged.attempts };
       // SSH could not read the guest, but its agent answers: ask the agent whether it still has its address.
       if (!record.after.ok && last.answered) {
         const nics = await guest.hypervisor.virsh(to, ['qemu-agent-command', guest.name, AGENT_INTERFACES, '--timeout', '10']);

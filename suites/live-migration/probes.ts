@@ -91,6 +91,8 @@ function startTcp(address: string, port: number): () => Promise<ProbeSeries> {
       socket.once('connect', () => done(true));
       socket.once('error', () => done(false));
     });
+  // A measurement, not a wait (so not the contract's poll): one connect per second on a fixed schedule,
+  // whatever each takes, until the leg stops the probes; the replies' times are the figure.
   const loop = (async () => {
     while (!stopped) {
       const next = Date.now() + TCP_INTERVAL_MS;

@@ -6,7 +6,7 @@
  * `clockToleranceMs` of the imgtest machine's (which stands in for the hosts'; the local lab's NTP server
  * is that machine). Tolerance and wait, with sources: ../options.ts.
  */
-import type { Check, CheckContext, GuestHandle } from '../api.js';
+import { done, notYet, poll, type Check, type CheckContext, type GuestHandle } from '../api.js';
 import { describeTimeUnit, readClockOffset, readSyncState, readTimeUnits, timesyncStatus, type SyncState, type TimeUnit } from '../commands/timesync.js';
 import { onEveryGuest, optionsOf, verdict, type GuestVerdict } from '../guest.js';
 import type { SuiteTools } from '../tools.js';
@@ -17,17 +17,14 @@ export const SYNC_POLL_MS = 5000;
 export const RTC_RESOLUTION_MS = 1000;
 
 async function waitForSync(guest: GuestHandle, unit: TimeUnit, waitSeconds: number, tools: SuiteTools, signal: AbortSignal): Promise<{ state: SyncState; polls: number; seconds: number }> {
-  const started = tools.now();
-  const deadline = started + waitSeconds * 1000;
-  let polls = 0;
-  for (;;) {
-    signal.throwIfAborted();
-    const state = await readSyncState(guest, unit.service);
-    polls++;
-    const now = tools.now();
-    if (state.synchronised || now >= deadline) return { state, polls, seconds: (now - started) / 1000 };
-    await tools.sleep(Math.min(SYNC_POLL_MS, deadline - now));
-  }
+  const waited = await poll(
+    async () => {
+      const state = await readSyncState(guest, unit.service);
+      return state.synchronised ? done(state) : notYet(state);
+    },
+    { intervalMs: SYNC_POLL_MS, timeoutMs: waitSeconds * 1000, signal, now: () => tools.now(), sleep: (ms) => tools.sleep(ms) },
+  );
+  return { state: waited.ok ? waited.value : waited.last, polls: waited.attempts, seconds: waited.elapsedMs / 1000 };
 }
 
 async function judge(context: CheckContext, guest: GuestHandle, tools: SuiteTools): Promise<GuestVerdict> {
