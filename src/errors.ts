@@ -72,6 +72,71 @@ export class BootError extends InfraError {
   }
 }
 
+/**
+ * Why a guest command got no exit status: the SSH connection could not be made (`connect`: refused,
+ * unreachable, no handshake within the limit), the guest refused the run's key (`auth`), the channel
+ * could not be opened (`channel`), the connection dropped before the exit status arrived (`closed`), or
+ * the command ended by a signal and reported no exit status (`signal`).
+ */
+export type GuestTransportReason = 'connect' | 'auth' | 'channel' | 'closed' | 'signal';
+
+/**
+ * A command in a guest got no exit status because of the SSH connection, not because of the command
+ * (`GuestHandle.exec`/`script` throw it; the command's own exit codes, 255 included, are results). An
+ * infrastructure error: a check that meets it observed nothing, so it ends as an `<error>`, never a
+ * `<failure>`. The message names the guest's address and what happened.
+ */
+export class GuestTransportError extends InfraError {
+  constructor(
+    message: string,
+    readonly address: string,
+    readonly reason: GuestTransportReason,
+    readonly details: {
+      /** What the command printed before the connection dropped (reason `closed` or `signal`). */
+      output?: { stdout: string; stderr: string };
+      /** The signal that ended the command (reason `signal`), e.g. `SIGKILL`. */
+      signal?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: details.cause, code: 'E_GUEST_TRANSPORT' });
+  }
+
+  /** What the command printed before the connection dropped, if anything. */
+  get output(): { stdout: string; stderr: string } | undefined {
+    return this.details.output;
+  }
+}
+
+/**
+ * The guest answered with an SSH host key that is not one of those pinned from its serial console (or
+ * trusted on first use): a security event (someone else answers at the guest's address, or the guest's
+ * keys changed under us). Nothing was run. An infrastructure error for the run, but said as what it is.
+ */
+export class GuestHostKeyError extends InfraError {
+  constructor(
+    message: string,
+    readonly address: string,
+    /** The offered key's type and SHA256 fingerprint, `ssh-ed25519 SHA256:...`. */
+    readonly offered: string,
+    /** The pinned keys the offered one was compared with, the same way. */
+    readonly pinned: readonly string[],
+  ) {
+    super(message, { code: 'E_GUEST_HOST_KEY' });
+  }
+}
+
+/** A command in a guest did not finish within its `timeoutMs`; its channel was closed. */
+export class GuestExecTimeoutError extends InfraError {
+  constructor(
+    message: string,
+    readonly address: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message, { code: 'E_GUEST_EXEC_TIMEOUT' });
+  }
+}
+
 /** The run was interrupted (Ctrl-C); cleanup has run. */
 export class InterruptedError extends ImgtestError {
   readonly code = 'E_INTERRUPTED';

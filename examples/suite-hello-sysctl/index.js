@@ -9,7 +9,8 @@
  *
  * A check returns pass / fail / skip: `fail` means the image has a defect. When the value cannot be
  * read at all (SSH lost, sysctl missing, a key this kernel lacks) nothing was observed, so the check
- * throws and imgtest reports an `<error>` (an infrastructure problem, exit 3), never a `<failure>`.
+ * throws and imgtest reports an `<error>` (an infrastructure problem, exit 3), never a `<failure>`. A
+ * lost SSH connection needs nothing here: `exec` throws `GuestTransportError` by itself.
  */
 import { defineSuite, fail, pass, skip } from 'imgtest/suite-api';
 
@@ -109,9 +110,10 @@ function firstLine(text) {
 }
 
 /**
- * `sysctl -n <key>` in the guest, as an integer. Throws when nothing could be read: SSH failed (exit
- * 255 is also ssh's own failure, so it is never taken for a value), sysctl failed (unknown key: this
- * kernel lacks the feature), or the output is not an integer.
+ * `sysctl -n <key>` in the guest, as an integer. Throws when nothing could be read: sysctl failed (any
+ * non-zero exit, e.g. an unknown key: this kernel lacks the feature), or the output is not an integer.
+ * When the SSH connection fails, `exec` itself throws (`GuestTransportError` from `imgtest/suite-api`),
+ * and that error passes through as it is: an exit code is always sysctl's own.
  * @param {GuestHandle} guest
  * @param {string} key
  * @returns {Promise<{ value: number, evidence: string }>}
@@ -121,8 +123,7 @@ export async function readSysctl(guest, key) {
   const result = await guest.exec(argv, { timeoutMs: 60_000 });
   const command = argv.join(' ');
   if (result.exitCode !== 0) {
-    const why = result.exitCode === 255 ? 'exit 255: ssh lost the guest, or sysctl failed' : `exit ${result.exitCode}`;
-    throw new Error(`guest ${guest.name}: cannot read ${key}: \`${command}\` ended with ${why}${result.stderr.trim() ? `: ${firstLine(result.stderr)}` : ''}`);
+    throw new Error(`guest ${guest.name}: cannot read ${key}: \`${command}\` ended with exit ${result.exitCode}${result.stderr.trim() ? `: ${firstLine(result.stderr)}` : ''}`);
   }
   const text = result.stdout.trim();
   if (!/^-?\d+$/.test(text)) throw new Error(`guest ${guest.name}: cannot read ${key}: \`${command}\` printed ${JSON.stringify(text.slice(0, 80))}, not an integer`);

@@ -3,6 +3,12 @@ import type { ExecOptions, ExecResult, LoginAttempt, LoginOptions } from '../sui
 import { run } from '../util/exec.js';
 import { shellJoin } from './shell-quote.js';
 
+/**
+ * A guest as the SSH clients reach it. The OpenSSH client (this file) makes the login checks
+ * (`tryLogin`: a real client's behaviour is the point) and the boot's readiness probes; the checks'
+ * commands run over the ssh2 session of ./ssh-session.ts, which checks the host key against the same
+ * known_hosts file with the same rules.
+ */
 export interface SshTarget {
   address: string;
   user: string;
@@ -28,23 +34,17 @@ export function sshArgs(target: SshTarget, extra: { user?: string; keyFile?: str
   return args;
 }
 
-/** Runs argv in the guest. The remote shell sees a quoted string, built from the array, never from text. */
+/**
+ * Runs argv in the guest with the OpenSSH client, over the guest's ControlMaster. Only the boot uses
+ * it (polling `cloud-init status` before the host key is verified against the console); the checks'
+ * commands go through the ssh2 session (./ssh-session.ts), which throws on a lost connection instead of
+ * returning ssh's own exit 255.
+ */
 export async function sshExec(target: SshTarget, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const command = options.sudo ? ['sudo', '-n', '--', ...argv] : [...argv];
   const result = await run('ssh', [...sshArgs(target, { multiplex: true }), '--', shellJoin(command)], {
     allowFailure: true,
     input: options.input,
-    timeoutMs: options.timeoutMs ?? 120_000,
-  });
-  return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
-}
-
-/** Runs a fixed script with `sh -s`, data passed as positional arguments. */
-export async function sshScript(target: SshTarget, script: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-  const argv = options.sudo ? ['sudo', '-n', '--', 'sh', '-s', '--', ...args] : ['sh', '-s', '--', ...args];
-  const result = await run('ssh', [...sshArgs(target, { multiplex: true }), '--', shellJoin(argv)], {
-    allowFailure: true,
-    input: script,
     timeoutMs: options.timeoutMs ?? 120_000,
   });
   return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };

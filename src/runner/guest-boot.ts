@@ -8,7 +8,8 @@ import { buildSeedIso } from '../hosts/seed.js';
 import { addressFromConsole, bootRefusal, hostKeysFromConsole, lastLines } from '../guest/serial.js';
 import { kvmFallbackReason } from './accel.js';
 import { BootWatch, consoleStage, type BootLimits, type BootStage } from './boot-watch.js';
-import { closeMaster, sshExec, sshReady, sshScript, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
+import { closeMaster, sshExec, sshReady, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
+import { GuestSession } from '../guest/ssh-session.js';
 import type { Firmware, GuestBootStages, GuestHandle, HostInfo, SeedInfo } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { RunnerGuestHypervisor, type MigrationSupport } from './guest-migration.js';
@@ -107,7 +108,10 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   const bootSeconds = Math.round((Date.now() - started) / 1000);
   spec.onState('ready', `cloud-init finished after ${bootSeconds} s`);
   if (!spec.keep) spec.cleanup.add(`${names.domain}: ssh master`, () => closeMaster(ssh));
-  return guestHandle(spec, names, { iso, mac, seed, ssh, hostKeys: consoleHostKeys, domainXml, bootSeconds, stages: progress.stageSeconds(), serialLog: () => progress.readConsole() });
+  // The checks' exec channel (ssh2, in process): closed at teardown also with --keep, which keeps the guest, not our connection.
+  const session = new GuestSession(ssh);
+  spec.cleanup.add(`${names.domain}: ssh session`, () => session.close());
+  return guestHandle(spec, names, { iso, mac, seed, ssh, session, hostKeys: consoleHostKeys, domainXml, bootSeconds, stages: progress.stageSeconds(), serialLog: () => progress.readConsole() });
 }
 
 /** Seed ISO, overlay and domain definition, each registered for cleanup as it comes to exist. */
@@ -343,10 +347,10 @@ async function verifyTrustedKey(spec: GuestBootSpec, ssh: SshTarget, progress: B
 function guestHandle(
   spec: GuestBootSpec,
   names: GuestNames,
-  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; hostKeys: string[]; domainXml: string; bootSeconds: number; stages: GuestBootStages; serialLog: () => Promise<string> },
+  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; session: GuestSession; hostKeys: string[]; domainXml: string; bootSeconds: number; stages: GuestBootStages; serialLog: () => Promise<string> },
 ): BootedGuest {
   const { host } = spec;
-  const { ssh, mac, seed, iso, serialLog } = booted;
+  const { ssh, session, mac, seed, iso, serialLog } = booted;
   const hostKeys = booted.hostKeys;
   const hypervisor = new RunnerGuestHypervisor({
     name: names.domain, runId: spec.runId, key: spec.key, boot: { host, info: spec.hostInfo },
@@ -363,8 +367,9 @@ function guestHandle(
     firmware: spec.firmware,
     seed,
     consoleHostKeys: hostKeys,
-    exec: (argv, options) => sshExec(ssh, argv, options),
-    script: (text, args, options) => sshScript(ssh, text, args, options),
+    // Commands run over the ssh2 session; logins from outside stay with the OpenSSH client.
+    exec: (argv, options) => session.exec(argv, options),
+    script: (text, args, options) => session.script(text, args, options),
     tryLogin: (options) => sshTryLogin(ssh, options),
     // After a move to per-host storage, what the guest printed since is in the current host's file.
     serialLog: async () => {
@@ -380,8 +385,8 @@ function guestHandle(
     reboot: (options) =>
       rebootGuest(
         {
-          exec: (argv, execOptions) => sshExec(ssh, argv, execOptions),
-          dropConnection: () => closeMaster(ssh),
+          exec: (argv, execOptions) => session.exec(argv, execOptions),
+          dropConnection: () => session.close(),
           readConsole: () => handle.serialLog(),
           now: () => Date.now(),
           sleep: (ms) => sleep(ms, spec.signal),

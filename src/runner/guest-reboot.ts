@@ -3,14 +3,19 @@
  * pinned at first boot, under a new boot id. The console is read meanwhile, so a guest that will not
  * come back (emergency mode, a panic) is reported as soon as it says so, not after a deadline.
  */
+import { GuestHostKeyError } from '../errors.js';
 import type { ExecOptions, ExecResult, RebootOutcome } from '../suite-api/index.js';
 import { lastLines } from '../guest/serial.js';
 import { done, notYet, poll, type PollStep } from '../util/poll.js';
 
 export interface RebootSeam {
-  /** SSH to the guest as the seeded user, host keys pinned. */
+  /**
+   * SSH to the guest as the seeded user, host keys pinned (the guest's ssh2 session). Throws when no
+   * exit status came back: `GuestTransportError` (no connection, or it dropped), `GuestHostKeyError`
+   * (the guest answered with other host keys), `GuestExecTimeoutError`.
+   */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
-  /** Drops a shared SSH connection, so the next command connects anew (the old one died with the guest). */
+  /** Ends the SSH connection, so the next command connects anew (the old one dies with the guest). */
   dropConnection(): Promise<void>;
   /** The whole serial console so far. */
   readConsole(): Promise<string>;
@@ -45,15 +50,21 @@ export function rebootStuck(console: string): string | undefined {
   return undefined;
 }
 
-/** OpenSSH's words when the guest answers with other host keys than the pinned ones. */
-function hostKeyChanged(stderr: string): boolean {
-  return /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr);
+/** An error's message on one line, for an outcome's `error`. */
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
 }
+
+/** What exec resolved to, not what it threw (an imgtest error has an `exitCode` too: the process's). */
+const isResult = (value: unknown): value is ExecResult => !(value instanceof Error) && typeof value === 'object' && value !== null && 'stdout' in value;
 
 export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: number; pollMs?: number }): Promise<RebootOutcome> {
   const started = seam.now();
   const seconds = () => Math.round((seam.now() - started) / 1000);
-  const before = await seam.exec(BOOT_ID, { timeoutMs: 60_000 });
+  const before = await seam.exec(BOOT_ID, { timeoutMs: 60_000 }).catch((error: unknown) => error);
+  if (!isResult(before)) {
+    return { ok: false, seconds: 0, bootIdBefore: '', cause: 'infrastructure', error: `could not read the boot id before rebooting: ${messageOf(before)}`, console: '' };
+  }
   const bootIdBefore = before.stdout.trim();
   if (before.exitCode !== 0 || !bootIdBefore) {
     return { ok: false, seconds: 0, bootIdBefore, cause: 'infrastructure', error: `could not read the boot id before rebooting: ${before.stderr.trim() || `exit ${before.exitCode}`}`, console: '' };
@@ -61,9 +72,10 @@ export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: n
   const consoleStart = (await seam.readConsole().catch(() => '')).length;
   const since = async () => (await seam.readConsole().catch(() => '')).slice(consoleStart);
 
-  // `systemctl reboot` returns once the job is queued; the connection may also drop first (255).
-  const command = await seam.exec(['systemctl', 'reboot'], { sudo: true, timeoutMs: 60_000 }).catch((error: Error) => ({ stdout: '', stderr: error.message, exitCode: 255 }));
-  if (command.exitCode !== 0 && command.exitCode !== 255) {
+  // `systemctl reboot` returns once the job is queued; the connection may also drop before its exit
+  // status comes back (exec throws): the guest is on its way down either way, as the poll will show.
+  const command = await seam.exec(['systemctl', 'reboot'], { sudo: true, timeoutMs: 60_000 }).catch(() => undefined);
+  if (command && command.exitCode !== 0) {
     return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `sudo systemctl reboot was refused (exit ${command.exitCode}): ${command.stderr.trim().split('\n').pop() ?? ''}`, console: await since() };
   }
   await seam.dropConnection();
@@ -77,9 +89,14 @@ export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: n
     if (stuck) {
       return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest did not come back: its console says '${stuck}'`, console });
     }
-    const after = await seam.exec(BOOT_ID, { timeoutMs: 30_000 }).catch((error: Error) => ({ stdout: '', stderr: error.message, exitCode: -1 }));
-    if (hostKeyChanged(after.stderr)) {
-      return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: 'the guest came back with other SSH host keys than those pinned at first boot', console });
+    const after = await seam.exec(BOOT_ID, { timeoutMs: 30_000 }).catch((error: unknown) => error);
+    if (after instanceof GuestHostKeyError) {
+      return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest came back with other SSH host keys than those pinned at first boot (it offered ${after.offered})`, console });
+    }
+    if (!isResult(after)) {
+      // Not back yet: connection refused, no handshake, dropped (the message says which).
+      lastError = messageOf(after);
+      return notYet(console);
     }
     const bootIdAfter = after.stdout.trim();
     if (after.exitCode === 0 && bootIdAfter && bootIdAfter !== bootIdBefore) {

@@ -1,7 +1,11 @@
 /**
  * Reading an `ExecResult` for what it says about the guest, once for every suite: a command that could
- * not run (SSH dropped, sudo refused, program missing) observed nothing, so a check must report an
- * error, never a defect. Part of the plugin contract (exported from `imgtest/suite-api`).
+ * not run (sudo refused, program missing) observed nothing, so a check must report an error, never a
+ * defect. Part of the plugin contract (exported from `imgtest/suite-api`).
+ *
+ * A lost SSH connection is no longer a result: `GuestHandle.exec`/`script` throw `GuestTransportError`
+ * (or `GuestHostKeyError`, `GuestExecTimeoutError`) when no exit status came back, so every result,
+ * exit 255 included, is the command's own.
  */
 
 /** The part of an `ExecResult` (./index.ts) these read; declared here so this file imports nothing. */
@@ -10,12 +14,17 @@ interface ExecResult {
   stderr: string;
 }
 
-/** Why a command told us nothing about the image. */
+/**
+ * Why a command told us nothing about the image. `transport` is never returned any more (exec throws
+ * `GuestTransportError` instead); it stays in the type so that code naming it still compiles.
+ */
 export type Unobserved = 'transport' | 'sudo' | 'missing';
 
 /**
- * ssh itself failed (exit 255 with ssh's own words), not the command: the connection dropped or never
- * came up. Programs that exit 255 themselves (sshd -t/-T) print their own words, not these.
+ * @deprecated `GuestHandle.exec` throws `GuestTransportError` when the connection fails; its results
+ * never carry the OpenSSH client's exit 255. Kept for suites written against the OpenSSH channel (and
+ * their fakes): true for exit 255 with the OpenSSH client's own words (the connection dropped or never
+ * came up); programs that exit 255 themselves (sshd -t/-T) print their own words, not these.
  */
 export function transportFailed(result: ExecResult): boolean {
   return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
@@ -31,9 +40,12 @@ export function commandMissing(result: ExecResult): boolean {
   return result.exitCode === 127 || (result.exitCode !== 0 && /^sudo: .*: command not found/m.test(result.stderr));
 }
 
-/** Why the command observed nothing, or undefined when its result is the guest's answer. */
+/**
+ * Why the command observed nothing (`sudo`, `missing`), or undefined when its result is the guest's
+ * answer. A result's exit 255 is the program's own (the connection's failures are thrown), so it is
+ * judged like any other exit code: e.g. `ssh localhost` in the guest failing is an answer.
+ */
 export function unobserved(result: ExecResult, options: { sudo?: boolean } = {}): Unobserved | undefined {
-  if (transportFailed(result)) return 'transport';
   if (options.sudo && sudoFailed(result)) return 'sudo';
   if (commandMissing(result)) return 'missing';
   return undefined;

@@ -493,4 +493,12 @@ export function defineSuite<Options = unknown>(suite: Suite<Options>): Suite<Opt
 }
 
 export { commandMissing, sudoFailed, transportFailed, unobserved, type Unobserved } from './exec-result.js';
+/**
+ * What `GuestHandle.exec`/`script` throw when a command got no exit status (an `<error>` when a check
+ * lets it through): the connection could not be made or dropped (`GuestTransportError`, `reason` says
+ * how; `output` holds what the command printed before), the guest's host key is not the pinned one (a
+ * security event: `GuestHostKeyError`), the command outlived its `timeoutMs` (`GuestExecTimeoutError`).
+ * Each carries a stable `code`: E_GUEST_TRANSPORT, E_GUEST_HOST_KEY, E_GUEST_EXEC_TIMEOUT.
+ */
+export { GuestExecTimeoutError, GuestHostKeyError, GuestTransportError, type GuestTransportReason } from '../errors.js';
 export { oneLine, transcript, withoutSudoNoise } from './evidence.js';

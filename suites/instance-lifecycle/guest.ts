@@ -2,9 +2,10 @@
  * Running commands in a guest and folding per-guest verdicts into one outcome.
  *
  * Every command goes through `run`/`tryRun`: they keep the command and what it printed as evidence, and
- * tell a command that answered (whatever its exit code) from one that could not run at all (SSH failed,
- * sudo refused, the program missing). A check that could not observe throws (the runner reports a JUnit
- * `<error>`); it never turns that into a failure of the image.
+ * tell a command that answered (whatever its exit code) from one that could not run at all (sudo
+ * refused, the program missing; a lost SSH connection is thrown by the guest handle itself). A check
+ * that could not observe throws (the runner reports a JUnit `<error>`); it never turns that into a
+ * failure of the image.
  */
 import { fail, pass, skip, unobserved, type CheckContext, type CheckOutcome, type ExecOptions, type ExecResult, type GuestHandle, type Unobserved } from './api.js';
 import { parseOptions, type LifecycleOptions } from './options.js';
@@ -15,7 +16,7 @@ export { oneLine, transcript, withoutSudoNoise };
 export const SUITE = 'instance-lifecycle';
 
 const UNOBSERVED_TEXT: Record<Unobserved, string> = {
-  transport: 'the SSH connection to the guest failed',
+  transport: 'the SSH connection to the guest failed', // never returned: exec throws GuestTransportError
   sudo: 'sudo -n was refused',
   missing: 'the program is not installed in the guest',
 };

@@ -156,7 +156,7 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       const text = result.ok ? `exit ${result.value.exitCode}\n${result.value.stderr.trim()}` : result.error;
       const evidence = `${parsed.beats.length} beats, ended: ${parsed.ended}, longest pause the guest saw: ${parsed.longestPauseMs} ms\n${text}`;
       const agent = record.agent.network ? `; ${record.agent.network}` : '';
-      if (!result.ok) return fail(`the held session broke: ${result.error}${agent}`, evidence);
+      if (!result.ok) return fail(`the held session broke after ${parsed.beats.length} beat${parsed.beats.length === 1 ? '' : 's'}: ${result.error}${agent}`, evidence);
       if (result.value.exitCode !== 0 || !parsed.ended) return fail(`the held session broke (exit ${result.value.exitCode}${result.value.stderr.trim() ? `: ${oneLine(result.value.stderr, 160)}` : ''}) after ${parsed.beats.length} beats${agent}`, evidence);
       return pass(`the session held through the move: ${parsed.beats.length} beats, longest pause ${parsed.longestPauseMs} ms`, evidence);
     },

@@ -6,10 +6,12 @@
  *           session with a heartbeat, ICMP and TCP probes from outside, a marker in the kernel log;
  *   after:  the same facts again, the writer's file checksum, the kernel log since the marker, where
  *           libvirt says the guest is, the agent.
- * Trouble reading the guest after a successful move is recorded (the checks fail on it); only trouble
- * outside the guest (a host gone, the move could not be prepared) throws.
+ * Trouble reading the guest after a successful move is recorded (the checks fail on it), including the
+ * SSH connection failing (exec throws GuestTransportError: recorded, and the guest agent is asked what
+ * became of the guest's address); only trouble outside the guest (a host gone, the move could not be
+ * prepared) throws.
  */
-import { done, notYet, poll, type CheckContext, type ExecResult, type GuestHandle, type HostInfo, type MigrationOutcome, type MigrationStorageMode } from './api.js';
+import { GuestTransportError, done, notYet, poll, type CheckContext, type ExecResult, type GuestHandle, type HostInfo, type MigrationOutcome, type MigrationStorageMode } from './api.js';
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT, splitStopOutput } from './guest-scripts.js';
 import type { LiveMigrationOptions } from './options.js';
 import {
@@ -19,13 +21,14 @@ import {
 import { seriesGap, type ProbeReport } from './probes.js';
 import type { SuiteTools } from './tools.js';
 
-export type Attempt<T> = { ok: true; value: T } | { ok: false; error: string };
+/** A failed attempt keeps what the command printed before its connection dropped (`output`), if it did. */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; error: string; output?: { stdout: string; stderr: string } };
 
 async function attempt<T>(task: () => Promise<T>): Promise<Attempt<T>> {
   try {
     return { ok: true, value: await task() };
   } catch (error) {
-    return { ok: false, error: oneLine((error as Error).message, 400) };
+    return { ok: false, error: oneLine((error as Error).message, 400), output: error instanceof GuestTransportError ? error.output : undefined };
   }
 }
 
@@ -129,7 +132,8 @@ export async function performLeg(context: CheckContext, guest: GuestHandle, inde
   const probeReport = await probes.stop();
   const stop = await attempt(() => guest.script(WORKLOAD_STOP_SCRIPT, [dir, stopFile], { timeoutMs: 90_000 }));
   const heartbeatResult = await heartbeatRun;
-  const heartbeat = { result: heartbeatResult, parsed: parseHeartbeat(heartbeatResult.ok ? heartbeatResult.value.stdout : '') };
+  // A session that broke still shows the beats it carried before (the connection's error keeps them).
+  const heartbeat = { result: heartbeatResult, parsed: parseHeartbeat(heartbeatResult.ok ? heartbeatResult.value.stdout : (heartbeatResult.output?.stdout ?? '')) };
 
   const split = stop.ok ? splitStopOutput(stop.value.stdout) : { progress: '', sha256: '' };
   const progress = parseWriterProgress(split.progress);

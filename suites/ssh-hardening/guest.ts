@@ -21,7 +21,7 @@ export interface Ran {
 }
 
 const UNOBSERVED_TEXT: Record<Unobserved, string> = {
-  transport: 'the SSH connection to the guest failed',
+  transport: 'the SSH connection to the guest failed', // never returned: exec throws GuestTransportError
   sudo: 'sudo -n was refused',
   missing: 'the program is not installed in the guest',
 };
@@ -33,8 +33,9 @@ export function cannotObserve(what: string, ran: Ran, why: Unobserved): Error {
 
 /**
  * Runs argv in the guest and returns what it said, whatever the exit code; throws when the command
- * could not run at all (SSH failed, sudo refused, the program missing): such a check could not observe.
- * A timeout throws already in the guest handle. Use `tryRun` where a check has another way to ask.
+ * could not run at all (sudo refused, the program missing): such a check could not observe. A lost
+ * SSH connection or a timeout throws already in the guest handle (GuestTransportError,
+ * GuestExecTimeoutError). Use `tryRun` where a check has another way to ask.
  */
 export async function run(guest: GuestHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Ran> {
   const ran = await tryRun(guest, argv, options);
@@ -49,7 +50,8 @@ export async function tryRun(guest: GuestHandle, argv: readonly string[], option
 
 /**
  * sshd lives in /usr/sbin, which sudo's secure_path has; where it does not, try the full path. Throws
- * when neither runs (no sshd, sudo refused, SSH down): nothing was observed.
+ * when neither runs (no sshd, sudo refused, SSH down): nothing was observed. sshd -t/-T's own exit 255
+ * is an answer (the connection's failures are thrown by exec, never returned).
  */
 export async function runSshd(guest: GuestHandle, args: readonly string[]): Promise<Ran & { argv: string[] }> {
   const shown: string[] = [];

@@ -40,7 +40,6 @@ interface Answer {
 }
 
 function whyNoAnswer(ran: Ran & { unobserved?: Unobserved }): string {
-  if (ran.unobserved === 'transport') return 'the SSH connection failed';
   if (ran.unobserved === 'sudo') return 'sudo -n was refused';
   if (ran.unobserved === 'missing') return 'systemctl is not installed';
   const said = oneLine(withoutSudoNoise(ran.result.stderr) || ran.result.stdout, 160);
@@ -48,8 +47,8 @@ function whyNoAnswer(ran: Ran & { unobserved?: Unobserved }): string {
 }
 
 async function ask(guest: GuestHandle, asker: Asker, verb: 'is-enabled' | 'is-active', unit: string): Promise<Answer> {
+  // A lost SSH connection throws here (GuestTransportError): no other way of asking would get through.
   const ran = await tryRun(guest, ['systemctl', verb, unit], { sudo: asker.sudo });
-  if (ran.unobserved === 'transport') throw new Error(`cannot ask systemd about ${unit}: the SSH connection to the guest failed (${oneLine(ran.result.stderr, 200)})`);
   const word = ran.result.stdout.trim().split('\n')[0]?.trim() ?? '';
   const known = verb === 'is-enabled' ? ENABLED_STATES : ACTIVE_STATES;
   if (!ran.unobserved && known.has(word)) return { state: word, ran };
@@ -135,7 +134,7 @@ async function viaUnitFiles(guest: GuestHandle, evidence: string[], reasons: str
   const ran = await tryRun(guest, UNIT_FIND);
   evidence.push(ran.evidence);
   if (ran.unobserved) {
-    const why = ran.unobserved === 'missing' ? 'find is not installed' : ran.unobserved === 'transport' ? 'the SSH connection failed' : 'sudo -n was refused';
+    const why = ran.unobserved === 'missing' ? 'find is not installed' : 'sudo -n was refused';
     throw new Error(`cannot tell whether the SSH service is enabled: ${[...reasons, `reading the unit files: ${why}`].join('; ')}`);
   }
   const entries = parseUnitFind(ran.result.stdout);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSuite } from '../../src/plugins/load-suites.js';
-import { SUITE_API_VERSION, type Suite } from '../../src/suite-api/index.js';
+import { GuestTransportError, SUITE_API_VERSION, type Suite } from '../../src/suite-api/index.js';
 import { exampleSuiteId, exampleSuitePackage, installExampleSuite, type InstalledExampleSuite } from '../e2e/example-suite.js';
 import { fakeContext, fakeGuest } from './helpers/fake-guest.js';
 
@@ -59,7 +59,7 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
     expect(stdout).toMatch(new RegExp(`^# pass ${declared}$`, 'm'));
     expect(stdout).toMatch(/^# fail 0$/m);
     expect(stdout).toMatch(/^# skipped 0$/m);
-    expect(stdout).toMatch(/^ok \d+ - error: ssh failure \(exit 255\) throws, never a failure$/m);
+    expect(stdout).toMatch(/^ok \d+ - error: a lost SSH connection \(exec throws GuestTransportError\) passes through, never a failure$/m);
   });
 
   it('type-checks (JSDoc, strict) against the published contract with its jsconfig.json', async () => {
@@ -84,7 +84,7 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
     expectExampleSuite(await loadSuite(`./node_modules/${exampleSuitePackage}/index.js`, installed.dir));
   });
 
-  it('runs against the project’s own fake guest: pass on Debian 12 values, fail on a wrong one, error on exit 255', async () => {
+  it('runs against the project’s own fake guest: pass on Debian 12 values, fail on a wrong one, error on a lost connection or a non-zero exit', async () => {
     const suite = await loadSuite(installed.modulePath, repoRoot);
     const sysctl = (key: string) => `/usr/sbin/sysctl -n ${key}`;
     const debian = { [sysctl('kernel.dmesg_restrict')]: '1\n', [sysctl('kernel.unprivileged_bpf_disabled')]: '2\n', [sysctl('net.ipv4.tcp_syncookies')]: '1\n' };
@@ -95,8 +95,11 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
     const [dmesg] = suite.checks;
     const wrong = await dmesg!.run(fakeContext([fakeGuest({ exec: { ...debian, [sysctl('kernel.dmesg_restrict')]: '0\n' } })]));
     expect(wrong).toMatchObject({ status: 'fail', message: 'kernel.dmesg_restrict is 0, expected 1' });
-    const lost = fakeGuest({ exec: { [sysctl('kernel.dmesg_restrict')]: { exitCode: 255, stderr: 'Connection closed by 10.78.0.11 port 22\n' } } });
-    await expect(dmesg!.run(fakeContext([lost]))).rejects.toThrow(/cannot read kernel\.dmesg_restrict: .* exit 255: ssh lost the guest, or sysctl failed: Connection closed/);
+    const dropped = new GuestTransportError('SSH to cloud@10.78.0.11: the connection was closed by the remote host before `/usr/sbin/sysctl -n kernel.dmesg_restrict` returned its exit status', '10.78.0.11', 'closed');
+    const lost = fakeGuest({ exec: { [sysctl('kernel.dmesg_restrict')]: dropped } });
+    await expect(dmesg!.run(fakeContext([lost]))).rejects.toBe(dropped);
+    const refused = fakeGuest({ exec: { [sysctl('kernel.dmesg_restrict')]: { exitCode: 255, stderr: 'sysctl: something went wrong\n' } } });
+    await expect(dmesg!.run(fakeContext([refused]))).rejects.toThrow(/cannot read kernel\.dmesg_restrict: .* ended with exit 255: sysctl: something went wrong$/);
     await expect(dmesg!.run(fakeContext([fakeGuest({ exec: debian })], { expected: { 'kernel.dmesg_restrict': 'one' } }))).rejects.toThrow(
       'suite hello-sysctl: option expected.kernel.dmesg_restrict: must be an integer, a non-empty list of integers, or null, got string "one"',
     );

@@ -4,7 +4,7 @@ import { commandMissing, sudoFailed, transportFailed, unobserved } from '../../s
 const r = (exitCode: number, stderr = '', stdout = '') => ({ exitCode, stderr, stdout });
 
 describe('unobserved: a command that could not run observed nothing', () => {
-  it('tells ssh failing from the program failing', () => {
+  it('transportFailed (deprecated) still reads the OpenSSH client\'s exit 255', () => {
     expect(transportFailed(r(255, 'ssh: connect to host 10.78.0.20 port 22: Connection refused'))).toBe(true);
     expect(transportFailed(r(255, 'Connection to 10.78.0.20 closed by remote host.'))).toBe(true);
     expect(transportFailed(r(255, 'client_loop: send disconnect: Broken pipe'))).toBe(true);
@@ -22,7 +22,10 @@ describe('unobserved: a command that could not run observed nothing', () => {
   });
 
   it('names why, sudo only when the command asked for it', () => {
-    expect(unobserved(r(255, 'ssh: Could not resolve hostname x'))).toBe('transport');
+    // exec throws on a lost connection, so a result's 255 is the program's own: an answer, even in ssh's words
+    // (`ssh localhost` run inside the guest).
+    expect(unobserved(r(255, 'ssh: connect to host localhost port 22: Connection refused'))).toBeUndefined();
+    expect(unobserved(r(255, '/etc/ssh/sshd_config line 3: Bad configuration option: Foo'), { sudo: true })).toBeUndefined();
     expect(unobserved(r(1, 'sudo: a password is required'), { sudo: true })).toBe('sudo');
     expect(unobserved(r(1, 'sudo: a password is required'))).toBeUndefined();
     expect(unobserved(r(127, 'sh: 1: xfs_info: not found'))).toBe('missing');

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { rebootGuest, rebootStuck, type RebootSeam } from '../../src/runner/guest-reboot.js';
 import { guestDiskBytes } from '../../src/runner/executor.js';
+import { GuestHostKeyError, GuestTransportError } from '../../src/errors.js';
 import type { ExecResult } from '../../src/suite-api/index.js';
+
+/** An answer of the seam's exec: a result, or what it throws (the ssh2 session's errors). */
+type Answer = ExecResult | Error;
 
 /**
  * A guest on a fake clock: each poll advances 5 s. `afterReboot` answers the boot id command once the
- * reboot was asked for; `console` grows by one chunk per poll.
+ * reboot was asked for; `console` grows by one chunk per poll. By default the connection drops under
+ * `systemctl reboot` before its exit status comes back.
  */
-function seam(script: { afterReboot: (poll: number) => ExecResult; console?: string[]; rebootCommand?: ExecResult }) {
+function seam(script: { afterReboot: (poll: number) => Answer; console?: string[]; rebootCommand?: Answer; before?: Answer }) {
   let now = 0;
   let polls = 0;
   let rebooted = false;
@@ -16,11 +21,15 @@ function seam(script: { afterReboot: (poll: number) => ExecResult; console?: str
   const fake: RebootSeam = {
     async exec(argv, options) {
       calls.push(`${options?.sudo ? '[sudo] ' : ''}${argv.join(' ')}`);
+      const answer = (a: Answer): ExecResult => {
+        if (a instanceof Error) throw a;
+        return a;
+      };
       if (argv[0] === 'systemctl') {
         rebooted = true;
-        return script.rebootCommand ?? { stdout: '', stderr: '', exitCode: 255 };
+        return answer(script.rebootCommand ?? dropped);
       }
-      return rebooted ? script.afterReboot(polls) : { stdout: 'aaaa-1111\n', stderr: '', exitCode: 0 };
+      return answer(rebooted ? script.afterReboot(polls) : (script.before ?? { stdout: 'aaaa-1111\n', stderr: '', exitCode: 0 }));
     },
     async dropConnection() {
       calls.push('drop');
@@ -37,7 +46,8 @@ function seam(script: { afterReboot: (poll: number) => ExecResult; console?: str
   return { fake, calls };
 }
 
-const down: ExecResult = { stdout: '', stderr: 'ssh: connect to host 10.78.0.20 port 22: Connection refused', exitCode: 255 };
+const dropped = new GuestTransportError('SSH to imgtest@10.78.0.20: the connection was closed by the remote host before `sudo -n -- systemctl reboot` returned its exit status', '10.78.0.20', 'closed');
+const down = new GuestTransportError('SSH to imgtest@10.78.0.20: cannot connect: connection refused', '10.78.0.20', 'connect');
 
 describe('rebootGuest', () => {
   it('is ok once SSH answers with a new boot id, after asking systemd with sudo and dropping the old connection', async () => {
@@ -68,10 +78,29 @@ describe('rebootGuest', () => {
   });
 
   it('calls changed host keys the image\'s failure', async () => {
-    const { fake } = seam({ afterReboot: () => ({ stdout: '', stderr: '@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.', exitCode: 255 }) });
+    const changed = new GuestHostKeyError('SECURITY: SSH to imgtest@10.78.0.20: host key mismatch: ...', '10.78.0.20', 'ssh-ed25519 SHA256:new', ['ssh-ed25519 SHA256:old']);
+    const { fake } = seam({ afterReboot: () => changed });
     const outcome = await rebootGuest(fake, { timeoutSeconds: 300 });
     expect(outcome).toMatchObject({ ok: false, cause: 'image' });
-    expect(outcome.error).toContain('other SSH host keys');
+    expect(outcome.error).toBe('the guest came back with other SSH host keys than those pinned at first boot (it offered ssh-ed25519 SHA256:new)');
+  });
+
+  it('takes a program exit of 255 from the boot id command as an answer, not as the connection', async () => {
+    const { fake } = seam({ afterReboot: (poll) => (poll < 2 ? { stdout: '', stderr: 'cat: weird\n', exitCode: 255 } : { stdout: 'bbbb-2222\n', stderr: '', exitCode: 0 }) });
+    expect(await rebootGuest(fake, { timeoutSeconds: 300 })).toMatchObject({ ok: true, bootIdAfter: 'bbbb-2222' });
+  });
+
+  it('goes on when systemctl reboot answers exit 0 before the connection drops', async () => {
+    const { fake, calls } = seam({ rebootCommand: { stdout: '', stderr: '', exitCode: 0 }, afterReboot: (poll) => (poll < 2 ? down : { stdout: 'bbbb-2222\n', stderr: '', exitCode: 0 }) });
+    expect(await rebootGuest(fake, { timeoutSeconds: 300 })).toMatchObject({ ok: true, bootIdAfter: 'bbbb-2222' });
+    expect(calls).toContain('drop');
+  });
+
+  it('is an infrastructure outcome, not a throw, when the boot id cannot be read before the reboot', async () => {
+    const { fake, calls } = seam({ before: down, afterReboot: () => down });
+    const outcome = await rebootGuest(fake, { timeoutSeconds: 300 });
+    expect(outcome).toMatchObject({ ok: false, cause: 'infrastructure', seconds: 0, error: 'could not read the boot id before rebooting: SSH to imgtest@10.78.0.20: cannot connect: connection refused' });
+    expect(calls).not.toContain('[sudo] systemctl reboot');
   });
 
   it('gives up at the deadline as an infrastructure error naming the console\'s last line', async () => {
@@ -79,7 +108,7 @@ describe('rebootGuest', () => {
     const outcome = await rebootGuest(fake, { timeoutSeconds: 60 });
     expect(outcome).toMatchObject({ ok: false, cause: 'infrastructure', seconds: 60 });
     expect(outcome.error).toContain('within 60 s');
-    expect(outcome.error).toContain('Connection refused');
+    expect(outcome.error).toContain('(SSH to imgtest@10.78.0.20: cannot connect: connection refused)');
     expect(outcome.error).toContain('Reached target reboot.target');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckOutcome, ExecResult, GuestHypervisor, HostInfo, MigrationOptions, MigrationOutcome, Suite } from '../../src/suite-api/index.js';
+import { GuestTransportError, type CheckOutcome, type ExecResult, type GuestHypervisor, type HostInfo, type MigrationOptions, type MigrationOutcome, type Suite } from '../../src/suite-api/index.js';
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT } from '../../suites/live-migration/guest-scripts.js';
 import { createLiveMigrationSuite } from '../../suites/live-migration/index.js';
 import { MAX_LEGS } from '../../suites/live-migration/options.js';
@@ -147,11 +147,13 @@ function scenario(s: ScenarioOptions = {}) {
   };
 
   const addressLost = () => s.addressLostOnLeg !== undefined && leg >= s.addressLostOnLeg;
-  const unreachable = { stdout: '', stderr: `ssh: connect to host ${ADDRESS} port 22: Connection timed out`, exitCode: 255 };
+  // What the guest's ssh2 session throws: no connection to the guest, or the held one dropping.
+  const unreachable = () => new GuestTransportError(`SSH to cloud@${ADDRESS}: cannot connect: connection timed out`, ADDRESS, 'connect');
+  const dropped = (why: string, stdout: string) => new GuestTransportError(`SSH to cloud@${ADDRESS}: ${why} before \`sh -s -- /var/tmp/x/stop\` returned its exit status`, ADDRESS, 'closed', { output: { stdout, stderr: '' } });
   const guest = fakeGuest({ name: NAME, address: ADDRESS, hypervisor });
   (guest as { mac: string }).mac = MAC;
   guest.script = async (text, args = [], _options) => {
-    if (addressLost()) return unreachable;
+    if (addressLost()) throw unreachable();
     if (text === STATE_SCRIPT) {
       return ok(`boot_id ${bootId}\nuptime ${((clock - 1_699_999_000_000) / 1000).toFixed(2)}\nif enp1s0 ${MAC}\naddr enp1s0 ${ADDRESS}/24\n`);
     }
@@ -164,8 +166,8 @@ function scenario(s: ScenarioOptions = {}) {
       return ok();
     }
     if (text === HEARTBEAT_SCRIPT) {
-      if (s.addressLostOnLeg === leg + 1) return { stdout: 'hb 1 1700000000.1\n', stderr: `Timeout, server ${ADDRESS} not responding.`, exitCode: 255 };
-      if (s.brokenSessionOnLeg === leg + 1) return { stdout: 'hb 1 1700000000.1\nhb 2 1700000000.3\n', stderr: 'Connection to 10.78.0.11 closed by remote host.', exitCode: 255 };
+      if (s.addressLostOnLeg === leg + 1) throw dropped('the connection stopped answering (6 keepalives 5 s apart unanswered)', 'hb 1 1700000000.1');
+      if (s.brokenSessionOnLeg === leg + 1) throw dropped('the connection was closed by the remote host', 'hb 1 1700000000.1\nhb 2 1700000000.3');
       return ok('hb 1 1700000000.10\nhb 2 1700000000.30\nhb 3 1700000000.95\nhb 4 1700000001.15\nhb-end 4\n');
     }
     if (text === WORKLOAD_STOP_SCRIPT) {
@@ -179,7 +181,7 @@ function scenario(s: ScenarioOptions = {}) {
     throw new Error(`unscripted script ${text.slice(0, 40)}`);
   };
   guest.exec = async (argv, options = {}) => {
-    if (addressLost()) return unreachable;
+    if (addressLost()) throw unreachable();
     const key = argv.join(' ');
     if (key === 'date +%s.%N') return ok(`${((clock + offsetMs) / 1000).toFixed(9)}\n`);
     if (key === 'dmesg' && options.sudo) {
@@ -341,7 +343,7 @@ describe('live-migration suite', () => {
   it('a broken held session, a clock jump and a long network gap fail their checks', async () => {
     const { context, tools } = scenario({ brokenSessionOnLeg: 1, clockJumpMs: 5000, icmpGapMs: 3600, options: { maxNetworkGapMs: 3000 } });
     const results = await runAll(createLiveMigrationSuite(tools), context);
-    expect(results.get('mig-leg1-ssh-session')).toMatchObject({ status: 'fail', message: expect.stringMatching(/held session broke \(exit 255: Connection to 10.78.0.11 closed by remote host.\) after 2 beats/) });
+    expect(results.get('mig-leg1-ssh-session')).toMatchObject({ status: 'fail', message: 'the held session broke after 2 beats: SSH to cloud@10.78.0.11: the connection was closed by the remote host before `sh -s -- /var/tmp/x/stop` returned its exit status' });
     expect(results.get('mig-leg1-clock')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^after the move the guest's clock is 5\d\d\d ms off the host's \(tolerance 5000 ms; before the move: 300 ms\)$/) });
     expect(results.get('mig-leg1-network-gap')).toMatchObject({ status: 'fail', message: expect.stringMatching(/did not answer for 4\d\d\d ms \(allowed 3000 ms\)/) });
   });
@@ -350,7 +352,8 @@ describe('live-migration suite', () => {
     const { context, tools } = scenario({ addressLostOnLeg: 1 });
     const results = await runAll(createLiveMigrationSuite(tools), context);
     const lost = /; the guest agent answers and reports no IPv4 address on enp1s0 \(it had 10\.78\.0\.11 before the move\): the guest lost its address, not only its connection$/;
-    expect(results.get('mig-leg1-same-boot')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the guest could not be read after the move: reading the guest's state failed \(exit 255\)/) });
+    expect(results.get('mig-leg1-same-boot')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the guest could not be read after the move: SSH to cloud@10\.78\.0\.11: cannot connect: connection timed out; the guest agent answers/) });
+    expect(results.get('mig-leg1-ssh-session')).toMatchObject({ message: expect.stringMatching(/^the held session broke after 1 beat: SSH to cloud@10\.78\.0\.11: the connection stopped answering/) });
     for (const id of ['mig-leg1-same-boot', 'mig-leg1-same-address', 'mig-leg1-clock', 'mig-leg1-ssh-session', 'mig-leg1-kernel-log']) {
       expect(results.get(id), id).toMatchObject({ status: 'fail', message: expect.stringMatching(lost) });
     }

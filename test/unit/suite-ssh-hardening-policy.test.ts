@@ -8,7 +8,7 @@
  * the server's identification and KEXINIT as the builtin probe reads them, and `ssh-keyscan -t rsa`.
  */
 import { describe, expect, it } from 'vitest';
-import type { CheckOutcome, ExecOptions, ExecResult } from '../../src/suite-api/index.js';
+import { GuestTransportError, type CheckOutcome, type ExecOptions, type ExecResult } from '../../src/suite-api/index.js';
 import { createSshHardeningSuite, POLICY_RULES, POLICY_TABLE, PROFILES } from '../../suites/ssh-hardening/index.js';
 import { parseServerHello } from '../../suites/ssh-hardening/kexinit.js';
 import { parseOptions } from '../../suites/ssh-hardening/options.js';
@@ -16,6 +16,9 @@ import { checkSeverity, POLICY_CHECK_IDS } from '../../suites/ssh-hardening/poli
 import type { HostRun, HostTools } from '../../suites/ssh-hardening/probe.js';
 import { judgeUnitFiles, parseUnitFind, UNIT_FIND } from '../../suites/ssh-hardening/service.js';
 import { fakeContext, fakeGuest, type FakeAnswer } from './helpers/fake-guest.js';
+
+/** What the guest handle throws when its SSH connection drops (the ssh2 session's GuestTransportError). */
+const TRANSPORT = new GuestTransportError('SSH to cloud@10.78.0.11: the connection was closed by the remote host before `sudo -n -- sshd -T` returned its exit status', '10.78.0.11', 'closed');
 
 const SSHD_T_DEBIAN12_STOCK = `port 22
 addressfamily any
@@ -315,8 +318,8 @@ describe('ssh-service without D-Bus', () => {
       /^cannot tell whether the SSH service is enabled: as root through sudo: systemctl cannot reach systemd: System has not been booted with systemd.*; as the test user: systemctl cannot reach systemd: Failed to connect to bus.*; reading the unit files: find is not installed$/,
     );
   });
-  it('is an error when the SSH connection fails', async () => {
-    await expect(service({ '[sudo] systemctl is-enabled ssh': { exitCode: 255, stderr: 'Connection closed by 10.78.0.11 port 22\n' } })).rejects.toThrow(/cannot ask systemd about ssh: the SSH connection to the guest failed/);
+  it('is an error when the SSH connection fails (exec throws; no other way of asking is tried)', async () => {
+    await expect(service({ '[sudo] systemctl is-enabled ssh': TRANSPORT })).rejects.toBe(TRANSPORT);
   });
   it('reads masked units and usr-merged layouts from the links', () => {
     expect(judgeUnitFiles(parseUnitFind('l /etc/systemd/system/ssh.service /dev/null\nf /usr/lib/systemd/system/ssh.service \n'))).toEqual({ ok: false, message: 'ssh.service masked (/etc/systemd/system/ssh.service -> /dev/null)' });
@@ -342,7 +345,6 @@ async function runOne(id: string, exec: Record<string, FakeAnswer>, host: HostTo
   return check.run(fakeContext([guest]));
 }
 
-const TRANSPORT = { exitCode: 255, stderr: 'Connection to 10.78.0.11 closed by remote host.\n' };
 const SSHD_T = `[sudo] sshd -T -C ${SPEC}`;
 
 describe('a check that could not observe is an error, never a failure', () => {
@@ -350,8 +352,8 @@ describe('a check that could not observe is an error, never a failure', () => {
     const exec = { ...STOCK, [SSHD_T]: { exitCode: 1, stderr: 'sudo: sshd: command not found\n' }, [`[sudo] /usr/sbin/sshd -T -C ${SPEC}`]: { exitCode: 1, stderr: 'sudo: /usr/sbin/sshd: command not found\n' } };
     await expect(runOne('ssh-password-auth', exec)).rejects.toThrow(/^cannot run sshd -T -C .*: no sshd in sudo's PATH nor at \/usr\/sbin\/sshd/);
   });
-  it('settings checks: SSH transport failure (exit 255 from ssh, not from sshd)', async () => {
-    await expect(runOne('ssh-max-auth-tries', { ...STOCK, [SSHD_T]: TRANSPORT })).rejects.toThrow(/cannot run sshd -T .*the SSH connection to the guest failed/);
+  it('settings checks: SSH transport failure (thrown by exec, while sshd\'s own exit 255 is an answer)', async () => {
+    await expect(runOne('ssh-max-auth-tries', { ...STOCK, [SSHD_T]: TRANSPORT })).rejects.toBe(TRANSPORT);
     // sshd's own exit 255 on a bad configuration stays a finding.
     const bad = await runOne('ssh-max-auth-tries', { ...STOCK, [SSHD_T]: { exitCode: 255, stderr: '/etc/ssh/sshd_config: line 3: Bad configuration option: MaxAuthTrys\n/etc/ssh/sshd_config: terminating, 1 bad configuration options\n' } });
     expect(bad).toMatchObject({ status: 'fail', severity: 'must' });
@@ -374,7 +376,7 @@ describe('a check that could not observe is an error, never a failure', () => {
   it('ssh-hostkey-files: no stat, no ssh-keygen, or SSH down', async () => {
     await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: { exitCode: 127, stderr: 'sh: 1: stat: not found\n' } })).rejects.toThrow(/cannot run stat: the program is not installed in the guest/);
     await expect(runOne('ssh-hostkey-files', { ...STOCK, 'ssh-keygen -l -f /etc/ssh/ssh_host_rsa_key.pub': { exitCode: 127, stderr: 'sh: 1: ssh-keygen: not found\n' } })).rejects.toThrow(/cannot run ssh-keygen/);
-    await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: TRANSPORT })).rejects.toThrow(/the SSH connection to the guest failed/);
+    await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: TRANSPORT })).rejects.toThrow(/the connection was closed by the remote host/);
   });
   it('ssh-config-perms: no find, or a file it may not look at', async () => {
     await expect(runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 127, stderr: 'sh: 1: find: not found\n' } })).rejects.toThrow(/cannot run find/);

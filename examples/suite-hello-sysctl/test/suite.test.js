@@ -2,7 +2,7 @@
 // `imgtest/suite-api` resolvable from here (installed beside this package, as its peer dependency).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SUITE_API_VERSION } from 'imgtest/suite-api';
+import { GuestTransportError, SUITE_API_VERSION } from 'imgtest/suite-api';
 import suite, { SYSCTL, parseOptions } from '../index.js';
 
 /** What a stock Debian 12 cloud guest answers. */
@@ -86,10 +86,20 @@ test('fail: a value the image should not have is a failure naming value and expe
   assert.equal((await check('hello-sysctl-syncookies').run(context([guest]))).status, 'pass');
 });
 
-test('error: ssh failure (exit 255) throws, never a failure', async () => {
-  const guest = fakeGuest({ 'kernel.dmesg_restrict': { exitCode: 255, stderr: 'ssh: connect to host 10.78.0.12 port 22: Connection refused\n' } });
+test('error: a lost SSH connection (exec throws GuestTransportError) passes through, never a failure', async () => {
+  const lost = new GuestTransportError('SSH to cloud@10.78.0.12: cannot connect: connection refused', '10.78.0.12', 'connect');
+  const guest = fakeGuest({
+    'kernel.dmesg_restrict': () => {
+      throw lost;
+    },
+  });
+  await assert.rejects(check('hello-sysctl-dmesg-restrict').run(context([guest])), (error) => error === lost && error instanceof GuestTransportError && error.code === 'E_GUEST_TRANSPORT');
+});
+
+test('error: exit 255 is sysctl\'s own, and throws like any non-zero exit', async () => {
+  const guest = fakeGuest({ 'kernel.dmesg_restrict': { exitCode: 255, stderr: 'sysctl: something went wrong\n' } });
   await assert.rejects(check('hello-sysctl-dmesg-restrict').run(context([guest])), {
-    message: `guest imgtest-run1-g1: cannot read kernel.dmesg_restrict: \`${SYSCTL} -n kernel.dmesg_restrict\` ended with exit 255: ssh lost the guest, or sysctl failed: ssh: connect to host 10.78.0.12 port 22: Connection refused`,
+    message: `guest imgtest-run1-g1: cannot read kernel.dmesg_restrict: \`${SYSCTL} -n kernel.dmesg_restrict\` ended with exit 255: sysctl: something went wrong`,
   });
 });
 

@@ -5,6 +5,8 @@
  * looks up `[sudo] <argv>` first and falls back to the plain key (root reads whatever the user can).
  * An unscripted `cat PATH` answers like a missing file; any other unscripted command exits 127.
  * `script` answers from a table keyed by the script's text. `tryLogin` calls a scripted function.
+ * An answer that is an Error is thrown, as the real handle throws GuestTransportError when the SSH
+ * connection fails (a result is always the command's own exit status).
  */
 import type {
   ArtifactWriter,
@@ -23,7 +25,7 @@ import type {
   SeedInfo,
 } from '../../../src/suite-api/index.js';
 
-export type FakeAnswer = string | Partial<ExecResult>;
+export type FakeAnswer = string | Partial<ExecResult> | Error;
 
 export interface FakeGuestSpec {
   name?: string;
@@ -62,6 +64,7 @@ export interface FakeGuest extends GuestHandle {
 }
 
 function answer(value: FakeAnswer): ExecResult {
+  if (value instanceof Error) throw value;
   if (typeof value === 'string') return { stdout: value, stderr: '', exitCode: 0 };
   return { stdout: value.stdout ?? '', stderr: value.stderr ?? '', exitCode: value.exitCode ?? 0 };
 }
