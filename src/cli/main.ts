@@ -23,6 +23,7 @@ import { resolveSuite, validateSuiteOptions } from '../plugins/suite-options.js'
 import { CheckSelection, checkTags } from '../runner/selection.js';
 import { Waivers } from '../runner/waivers.js';
 import { retriesOption } from './retries.js';
+import { runEnvironment } from './run-environment.js';
 import type { Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -105,7 +106,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
           imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
           bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, selection: selection.active ? selection : undefined,
           retries: opts.retries, waivers,
-        });
+        }, runEnvironment(config));
       });
       running = undefined;
       await leaveLab(record.runId);

@@ -6,6 +6,7 @@ import { InfraError } from '../errors.js';
 import { retry, type RetryBudget } from '../util/retry.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
+import type { HypervisorHost } from './host.js';
 import { Virsh } from './virsh.js';
 import { parseDomState, parseDomIfAddr, parseDomIfListMacs, libvirtUriEndpoint, parseNameList, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion, parseVolList } from './parse.js';
 
@@ -22,7 +23,7 @@ export interface HostFactsRead {
  * A hypervisor host as imgtest sees it: a libvirt URI and a storage pool, nothing else assumed.
  * Every operation goes through libvirt, so local, qemu+ssh:// and qemu+tcp:// hosts behave alike.
  */
-export class LibvirtHost {
+export class LibvirtHost implements HypervisorHost {
   readonly virsh: Virsh;
   private poolPathCache?: string;
 

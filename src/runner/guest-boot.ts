@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BootError } from '../errors.js';
 import { macFromBytes, renderDomainXml, type DomainSpec, type GuestVideo } from '../hosts/domain-xml.js';
-import type { LibvirtHost } from '../hosts/libvirt-host.js';
+import type { HypervisorHost } from '../hosts/host.js';
 import { buildSeedIso } from '../hosts/seed.js';
 import { addressFromConsole, bootRefusal, hostKeysFromConsole, lastLines } from '../guest/serial.js';
 import { kvmFallbackReason } from './accel.js';
@@ -19,7 +19,7 @@ import { abortableSleep, done, notYet, poll } from '../util/poll.js';
 export interface GuestBootSpec {
   runId: string;
   key: string;
-  host: LibvirtHost;
+  host: HypervisorHost;
   hostInfo: HostInfo;
   firmware: Firmware;
   virtType: 'kvm' | 'qemu';

@@ -16,14 +16,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
-import type { LibvirtHost } from '../hosts/libvirt-host.js';
+import type { HypervisorHost } from '../hosts/host.js';
 import { disksOf, diskVolumeName, isCopiedDisk, migrationXml, nvramPathOf, parseDomJobInfo } from '../hosts/migration.js';
 import type { ExecResult, GuestHypervisor, GuestStorage, HostInfo, MigrationOptions, MigrationOutcome, MigrationStorageMode } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
 
 /** One of the run's hosts: the adapter and what suites see of it. */
 export interface RunHost {
-  host: LibvirtHost;
+  host: HypervisorHost;
   info: HostInfo;
 }
 
@@ -31,7 +31,7 @@ export interface RunHost {
 export interface MigrationSupport {
   hosts: readonly RunHost[];
   /** Makes the image's base volume available on a host (uploads it once; see BaseVolumes). */
-  ensureBase(host: LibvirtHost): Promise<void>;
+  ensureBase(host: HypervisorHost): Promise<void>;
   /** The guest's volumes are in a pool every host shares (config `storage.sharedPool`). */
   shared: boolean;
 }
@@ -119,7 +119,7 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
   }
 
   /** The adapter of the host the guest runs on now (for the runner: serial log, artifacts). */
-  currentLibvirtHost(): LibvirtHost {
+  currentLibvirtHost(): HypervisorHost {
     return this.current.host;
   }
 

@@ -1,5 +1,5 @@
 import { InfraError } from '../errors.js';
-import type { LibvirtHost } from '../hosts/libvirt-host.js';
+import type { HypervisorHost } from '../hosts/host.js';
 import type { CleanupRegistry } from './cleanup.js';
 
 export interface BaseVolumesSpec {
@@ -30,7 +30,7 @@ export class BaseVolumes {
     return this.spec.name;
   }
 
-  ensure(host: LibvirtHost): Promise<void> {
+  ensure(host: HypervisorHost): Promise<void> {
     if (!this.spec.sharedPool) return this.upload(host.name, host);
     let seen = this.visible.get(host.name);
     if (!seen) {
@@ -48,7 +48,7 @@ export class BaseVolumes {
     return seen;
   }
 
-  private upload(key: string, host: LibvirtHost): Promise<void> {
+  private upload(key: string, host: HypervisorHost): Promise<void> {
     let upload = this.uploads.get(key);
     if (!upload) {
       if (!this.spec.keep) this.spec.cleanup.add(`${host.name}: base ${this.spec.name}`, () => host.deleteVolume(this.spec.name));

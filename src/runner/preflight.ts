@@ -1,6 +1,4 @@
 import { InfraError, UsageError } from '../errors.js';
-import { DHCP_RANGE, labPaths, type LabPaths } from '../lab/layout.js';
-import { readLabLeases } from '../lab/leases.js';
 import type { Suite } from '../suite-api/index.js';
 
 /**
@@ -67,15 +65,4 @@ export function requireDhcpAddresses(guests: number, pool: DhcpPool, state: Dhcp
       `this run needs ${guests}: wait for other runs to end (a gone guest's lease frees in ${pool.lease}), or run imgtest clean to drop the leases of runs that are over`,
     { code: 'E_DHCP_POOL' },
   );
-}
-
-/**
- * For a run on the local lab: reads the lab's leases file (dnsmasq's own) and fails when the pool
- * cannot hold this run's guests beside the leases other runs hold. Not for configured hosts: their
- * network's DHCP is not imgtest's to see.
- */
-export async function checkLabDhcpPool(guests: number, paths: LabPaths = labPaths(), nowSeconds = Math.floor(Date.now() / 1000)): Promise<DhcpPoolState> {
-  const state = dhcpPoolState(DHCP_RANGE, await readLabLeases(paths), nowSeconds);
-  requireDhcpAddresses(guests, DHCP_RANGE, state);
-  return state;
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, InfraError } from '../../src/errors.js';
 import { DHCP_RANGE, labPaths } from '../../src/lab/layout.js';
-import { checkLabDhcpPool, dhcpPoolState, requireDhcpAddresses } from '../../src/runner/preflight.js';
+import { checkLabDhcpPool } from '../../src/cli/run-environment.js';
+import { dhcpPoolState, requireDhcpAddresses } from '../../src/runner/preflight.js';
 
 const NOW = 1_800_000_000;
 const pool = { first: '10.78.0.10', last: '10.78.0.249', lease: '10m' };
