@@ -50,10 +50,24 @@ try {
   await host.uploadVolume(base, image);
   const facts = await host.facts();
   const guest = await bootGuest({
-    runId, key: 'g1', host, hostInfo: { name: host.name, uri: lab.uri, migrationUri: lab.migrationUri }, firmware, virtType,
-    baseVolume: base, baseFormat: 'qcow2', overlayBytes: 4 * 2 ** 30, memoryMiB: 1024, vcpus: 1, user: 'imgtest',
-    publicKey: readFileSync(join(workDir, 'key.pub'), 'utf8').trim(), privateKeyFile: join(workDir, 'key'), workDir,
-    limits: bootLimits({ virtType, guestsOnHost: 1, hostCpus: facts.cpus ?? 1 }), cleanup, keep: false,
+    runId,
+    key: 'g1',
+    host,
+    hostInfo: { name: host.name, uri: lab.uri, migrationUri: lab.migrationUri },
+    firmware,
+    virtType,
+    baseVolume: base,
+    baseFormat: 'qcow2',
+    overlayBytes: 4 * 2 ** 30,
+    memoryMiB: 1024,
+    vcpus: 1,
+    user: 'imgtest',
+    publicKey: readFileSync(join(workDir, 'key.pub'), 'utf8').trim(),
+    privateKeyFile: join(workDir, 'key'),
+    workDir,
+    limits: bootLimits({ virtType, guestsOnHost: 1, hostCpus: facts.cpus ?? 1 }),
+    cleanup,
+    keep: false,
     onState: (state, detail) => console.log(`  single guest: ${state} ${detail ?? ''}`),
   });
   single = guest.bootSeconds;
@@ -69,7 +83,10 @@ console.log(`  default run, ${result.suites.length} suite runs, wall time: ${wal
 console.log(`  one guest alone, power-on to cloud-init done (${firmware}): ${single} s`);
 console.log(`  ratio run / one boot:  ${(wall / single).toFixed(2)}`);
 for (const g of guests.values()) console.log(`  run guest              ${g.name} on ${g.host} (${g.firmware}, ${g.accel ?? '?'}): ${g.bootSeconds ?? '-'} s to ready`);
-for (const suite of result.suites) console.log(`  suite                  ${suite.suiteId}${suite.firmware ? ` [${suite.firmware}]` : ''}: ${(suite.durationMs / 1000).toFixed(1)} s incl. waiting for guests, ${suite.cases.length} checks`);
+for (const suite of result.suites)
+  console.log(
+    `  suite                  ${suite.suiteId}${suite.firmware ? ` [${suite.firmware}]` : ''}: ${(suite.durationMs / 1000).toFixed(1)} s incl. waiting for guests, ${suite.cases.length} checks`,
+  );
 const migration = result.suites.find((s) => s.suiteId === 'live-migration');
 if (migration) {
   console.log('\nlive migration (in the default run)');

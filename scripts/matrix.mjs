@@ -53,9 +53,7 @@ export function renderTable(rows) {
   for (const r of rows) {
     const ids = (list) => (list.length ? list.map((id) => `\`${cell(id)}\``).join(', ') : '-');
     const exit = r.exitCode === null || r.exitCode === undefined ? 'none (signal)' : String(r.exitCode);
-    lines.push(
-      `| \`${cell(r.image)}\` | ${exit}${r.note ? ` (${cell(r.note)})` : ''} | ${r.guests ?? '-'} | ${Math.round(r.wallSeconds)} | ${ids(r.failed)} | ${ids(r.errors)} |`,
-    );
+    lines.push(`| \`${cell(r.image)}\` | ${exit}${r.note ? ` (${cell(r.note)})` : ''} | ${r.guests ?? '-'} | ${Math.round(r.wallSeconds)} | ${ids(r.failed)} | ${ids(r.errors)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -67,7 +67,11 @@ export class CommandError extends InfraError {
 
 /** A guest did not come up (no address, no SSH, cloud-init never finished) within its deadline. */
 export class BootError extends InfraError {
-  constructor(message: string, readonly evidence: string = '', options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly evidence: string = '',
+    options?: { cause?: unknown },
+  ) {
     super(message, { ...options, code: 'E_BOOT' });
   }
 }

@@ -44,7 +44,13 @@ export const PARAMETERS = Object.freeze([
   // Source: CONFIG_BPF_UNPRIV_DEFAULT_OFF=y in Debian's kernel config; kernel/bpf/syscall.c
   // `sysctl_unprivileged_bpf_disabled = IS_BUILTIN(CONFIG_BPF_UNPRIV_DEFAULT_OFF) ? 2 : 0`;
   // kernel.rst (unprivileged_bpf_disabled: 1 = disabled for good, 2 = disabled, an admin may re-enable).
-  { check: 'hello-sysctl-unprivileged-bpf', key: 'kernel.unprivileged_bpf_disabled', title: 'unprivileged bpf() is disabled (kernel.unprivileged_bpf_disabled = 1 or 2)', severity: 'must', accept: [1, 2] },
+  {
+    check: 'hello-sysctl-unprivileged-bpf',
+    key: 'kernel.unprivileged_bpf_disabled',
+    title: 'unprivileged bpf() is disabled (kernel.unprivileged_bpf_disabled = 1 or 2)',
+    severity: 'must',
+    accept: [1, 2],
+  },
   // Source: CONFIG_SYN_COOKIES=y in Debian's kernel config; net/ipv4/tcp_ipv4.c
   // `net->ipv4.sysctl_tcp_syncookies = 1;`; Documentation/networking/ip-sysctl.rst (tcp_syncookies,
   // default 1: cookies only when the SYN backlog overflows; 2 = always, meant for testing).
@@ -167,7 +173,8 @@ function sysctlCheck(parameter) {
 export const suite = defineSuite({
   id: 'hello-sysctl',
   title: 'Kernel parameters (example suite)',
-  description: 'Reads kernel.dmesg_restrict, kernel.unprivileged_bpf_disabled and net.ipv4.tcp_syncookies in a booted guest and compares them with the values a stock Debian 12 cloud image has (option: expected).',
+  description:
+    'Reads kernel.dmesg_restrict, kernel.unprivileged_bpf_disabled and net.ipv4.tcp_syncookies in a booted guest and compares them with the values a stock Debian 12 cloud image has (option: expected).',
   // One guest, which it only reads, so it can share the guest with other suites; the values do not
   // depend on the firmware, so one run with the image's preferred firmware is enough.
   requires: { guests: { count: 1, placement: 'any', sharing: 'shared', firmwareMatrix: 'first' } },

@@ -84,7 +84,9 @@ export async function runClean(options: { config?: ImgtestConfig; dryRun: boolea
   out(`runs in progress on this machine (kept): ${running.size ? [...running].join(', ') : 'none'}`);
   const unknown = unregisteredRuns(await liveProcesses(), new Set(registered.filter((r) => r.alive).map((r) => r.pid)), process.pid);
   if (unknown.length) {
-    out(`clean: imgtest run process(es) ${unknown.join(', ')} are not in the run registry (${registered.length ? 'registration failed' : 'started by an older imgtest'}?): their run ids are unknown, so ${dryRun ? 'a real clean would remove nothing' : 'nothing is removed'}; wait for them to end`);
+    out(
+      `clean: imgtest run process(es) ${unknown.join(', ')} are not in the run registry (${registered.length ? 'registration failed' : 'started by an older imgtest'}?): their run ids are unknown, so ${dryRun ? 'a real clean would remove nothing' : 'nothing is removed'}; wait for them to end`,
+    );
     if (!dryRun) return 3;
   }
 
@@ -139,7 +141,10 @@ export async function runClean(options: { config?: ImgtestConfig; dryRun: boolea
     count += leases.length;
     if (dryRun) for (const item of leases) out(`would remove ${describeItem(item)}`);
     else if (leases.length) {
-      const released = await releaseLabLeases(leases.map((l) => (l.kind === 'lease' ? l.mac : '')), () => undefined);
+      const released = await releaseLabLeases(
+        leases.map((l) => (l.kind === 'lease' ? l.mac : '')),
+        () => undefined,
+      );
       for (const item of leases) {
         const done = item.kind === 'lease' && released.some((r) => r.mac === item.mac);
         out(`${done ? 'removed' : 'gone already:'} ${describeItem(item)}`);

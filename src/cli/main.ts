@@ -45,10 +45,7 @@ function parseTimeoutSeconds(value: string): number {
 }
 
 function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInSuites: readonly Suite[]): Command {
-  const program = new Command('imgtest')
-    .description('Validate VM images by booting them as real libvirt/QEMU guests')
-    .version(version)
-    .exitOverride();
+  const program = new Command('imgtest').description('Validate VM images by booting them as real libvirt/QEMU guests').version(version).exitOverride();
 
   program
     .command('run')
@@ -63,65 +60,108 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
     .option('--waivers <file>', "YAML waiver file: known failures reported skipped ('waived: <reason>') until they expire (default: the config's waivers)")
     .option('--config <file>', 'YAML config (hosts, guest size, suite options)')
     .option('--report-dir <dir>', 'where reports go (a sub-folder per run; default: reports)')
-    .addOption(new Option('--firmware <firmware>', 'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware').choices(['auto', 'bios', 'uefi', 'uefi-secureboot']))
+    .addOption(
+      new Option(
+        '--firmware <firmware>',
+        'firmware to boot with; auto (default): every firmware the image claims (ESP + EFI/BOOT/BOOTX64.EFI -> uefi, MBR boot code -> bios, signed loader -> uefi-secureboot), each suite once per firmware',
+      ).choices(['auto', 'bios', 'uefi', 'uefi-secureboot']),
+    )
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .addOption(retriesOption())
-    .action(async (imagePath: string, opts: { suite?: string[]; suiteModule?: string[]; check?: string[]; skip?: string[]; tag?: string[]; excludeTag?: string[]; waivers?: string; config?: string; reportDir?: string; firmware?: 'auto'; accel?: 'auto'; keep: boolean; timeout?: number; retries?: number }) => {
-      const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
-      // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
-      const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
-      const available = plugins.length ? await loadSuites(plugins) : builtInSuites;
-      const selected = selectSuites(opts.suite, available);
-      // Input checks before anything is hashed, written, or sent to a host (each exits 2).
-      // Every suite's options against its schema (every problem, one line each); the validated values
-      // are the config's `suites` from here on, and pick each suite's checks for this run.
-      const config = { ...source.config, suites: await validateSuiteOptions(available, selected, source) };
-      const suites = selected.map((suite) => resolveSuite(suite, config.suites[suite.id]));
-      const selection = new CheckSelection(opts.check, opts.skip, { tag: opts.tag, excludeTag: opts.excludeTag });
-      selection.requireSome(suites);
-      for (const flag of selection.unmatched(suites)) process.stderr.write(`imgtest: warning: ${flag} matches no check of the run\n`);
-      // Waivers: the flag's file, or the config's (relative to the config file); checked now, one line per error.
-      const waiverFile = opts.waivers ?? (config.waivers && opts.config && !isAbsolute(config.waivers) ? join(dirname(opts.config), config.waivers) : config.waivers);
-      const waivers = waiverFile === undefined ? undefined : new Waivers(await loadWaivers(waiverFile), new Date());
-      // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
-      // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
-      // A suite none of whose checks is selected needs no host.
-      if (opts.suite?.length) requireEnoughHosts(suites.filter((suite) => selection.selected(suite).length), config.hosts?.length ?? labHosts().length);
-      await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
-      // From here on every run leaves a report, however it ends; `latest` points at it already.
-      const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
-      if (selection.active) record.selection = selection;
-      record.waivers = waivers;
-      // In progress (imgtest clean keeps its leftovers); on the lab's hosts, a holder of the lab's shared lock (lab down refuses).
-      await registerRun(record.runId).catch((error: Error) => process.stderr.write(`imgtest: warning: run not registered (imgtest clean will not know it): ${error.message}\n`));
-      if (!config.hosts?.length) await useLab(record.runId, { log: (line) => process.stderr.write(`imgtest: ${line}\n`) });
-      await record.open();
-      const consoleReporter = new ConsoleReporter(process.stdout);
-      running = { cleanup, record };
-      const end = await runToReport({ record, cleanup, signal: abort.signal, warn: (line) => process.stderr.write(`imgtest: ${line}\n`) }, async () => {
-        await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
-        return executeRun({
-          imagePath, suites, config, firmware: opts.firmware, accel: opts.accel, record, keep: opts.keep,
-          bootTimeoutSeconds: opts.timeout, reporters: [consoleReporter], cleanup, signal: abort.signal, selection: selection.active ? selection : undefined,
-          retries: opts.retries, waivers,
-        }, runEnvironment(config));
-      });
-      running = undefined;
-      await leaveLab(record.runId);
-      await unregisterRun(record.runId);
-      const { result } = end;
-      if (end.error !== undefined) throw end.error; // told in one line by main(); the report says it too
-      if (end.interrupted) {
-        process.stderr.write(`imgtest: ${end.interrupted}; cleaned up. Report: ${join(result.reportDir, JUNIT_FILE_NAME)}\n`);
-        throw new ExitError(ExitCode.infrastructure);
-      }
-      await consoleReporter.onRunEnd?.(result);
-      // A waiver that covered nothing is worth knowing (fixed, or a typo), not worth failing for.
-      for (const waiver of waivers?.unused(result.image.name) ?? []) process.stderr.write(`imgtest: warning: waiver ${waiver.check} (${waiver.source}) matched no failure\n`);
-      throw new ExitError(result.exitCode);
-    });
+    .action(
+      async (
+        imagePath: string,
+        opts: {
+          suite?: string[];
+          suiteModule?: string[];
+          check?: string[];
+          skip?: string[];
+          tag?: string[];
+          excludeTag?: string[];
+          waivers?: string;
+          config?: string;
+          reportDir?: string;
+          firmware?: 'auto';
+          accel?: 'auto';
+          keep: boolean;
+          timeout?: number;
+          retries?: number;
+        },
+      ) => {
+        const source = opts.config ? await loadConfigSource(opts.config) : defaultConfigSource();
+        // Third-party suites: from the command line, and from the config's `plugins` (paths relative to it).
+        const plugins = [...(opts.suiteModule ?? []), ...source.config.plugins.map((p) => (opts.config && /^\.\.?\//.test(p) ? resolve(dirname(opts.config), p) : p))];
+        const available = plugins.length ? await loadSuites(plugins) : builtInSuites;
+        const selected = selectSuites(opts.suite, available);
+        // Input checks before anything is hashed, written, or sent to a host (each exits 2).
+        // Every suite's options against its schema (every problem, one line each); the validated values
+        // are the config's `suites` from here on, and pick each suite's checks for this run.
+        const config = { ...source.config, suites: await validateSuiteOptions(available, selected, source) };
+        const suites = selected.map((suite) => resolveSuite(suite, config.suites[suite.id]));
+        const selection = new CheckSelection(opts.check, opts.skip, { tag: opts.tag, excludeTag: opts.excludeTag });
+        selection.requireSome(suites);
+        for (const flag of selection.unmatched(suites)) process.stderr.write(`imgtest: warning: ${flag} matches no check of the run\n`);
+        // Waivers: the flag's file, or the config's (relative to the config file); checked now, one line per error.
+        const waiverFile = opts.waivers ?? (config.waivers && opts.config && !isAbsolute(config.waivers) ? join(dirname(opts.config), config.waivers) : config.waivers);
+        const waivers = waiverFile === undefined ? undefined : new Waivers(await loadWaivers(waiverFile), new Date());
+        // A suite asked for by name that cannot run is an error; of the default "all", such a suite is
+        // listed as skipped with the reason (a single-hypervisor user still gets every other suite).
+        // A suite none of whose checks is selected needs no host.
+        if (opts.suite?.length)
+          requireEnoughHosts(
+            suites.filter((suite) => selection.selected(suite).length),
+            config.hosts?.length ?? labHosts().length,
+          );
+        await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
+        // From here on every run leaves a report, however it ends; `latest` points at it already.
+        const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
+        if (selection.active) record.selection = selection;
+        record.waivers = waivers;
+        // In progress (imgtest clean keeps its leftovers); on the lab's hosts, a holder of the lab's shared lock (lab down refuses).
+        await registerRun(record.runId).catch((error: Error) => process.stderr.write(`imgtest: warning: run not registered (imgtest clean will not know it): ${error.message}\n`));
+        if (!config.hosts?.length) await useLab(record.runId, { log: (line) => process.stderr.write(`imgtest: ${line}\n`) });
+        await record.open();
+        const consoleReporter = new ConsoleReporter(process.stdout);
+        running = { cleanup, record };
+        const end = await runToReport({ record, cleanup, signal: abort.signal, warn: (line) => process.stderr.write(`imgtest: ${line}\n`) }, async () => {
+          await validateImageFile(imagePath, { limits: imageLimitsFrom(config.image) });
+          return executeRun(
+            {
+              imagePath,
+              suites,
+              config,
+              firmware: opts.firmware,
+              accel: opts.accel,
+              record,
+              keep: opts.keep,
+              bootTimeoutSeconds: opts.timeout,
+              reporters: [consoleReporter],
+              cleanup,
+              signal: abort.signal,
+              selection: selection.active ? selection : undefined,
+              retries: opts.retries,
+              waivers,
+            },
+            runEnvironment(config),
+          );
+        });
+        running = undefined;
+        await leaveLab(record.runId);
+        await unregisterRun(record.runId);
+        const { result } = end;
+        if (end.error !== undefined) throw end.error; // told in one line by main(); the report says it too
+        if (end.interrupted) {
+          process.stderr.write(`imgtest: ${end.interrupted}; cleaned up. Report: ${join(result.reportDir, JUNIT_FILE_NAME)}\n`);
+          throw new ExitError(ExitCode.infrastructure);
+        }
+        await consoleReporter.onRunEnd?.(result);
+        // A waiver that covered nothing is worth knowing (fixed, or a typo), not worth failing for.
+        for (const waiver of waivers?.unused(result.image.name) ?? []) process.stderr.write(`imgtest: warning: waiver ${waiver.check} (${waiver.source}) matched no failure\n`);
+        throw new ExitError(result.exitCode);
+      },
+    );
 
   const lab = program.command('lab').description('the local two-host lab (two libvirt hosts in namespaces on this machine)');
   lab
@@ -148,7 +188,8 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       );
       for (const host of status.hosts) {
         process.stdout.write(`${host.name}  ${host.running ? 'running' : 'stopped'}  ${host.uri}\n`);
-        if (host.running) process.stdout.write(`    libvirt ${host.libvirtVersion ?? '?'}, QEMU ${host.qemuVersion ?? '?'}, host UUID ${host.hostUuid ?? '?'}, domains: ${host.domains.join(', ') || 'none'}\n`);
+        if (host.running)
+          process.stdout.write(`    libvirt ${host.libvirtVersion ?? '?'}, QEMU ${host.qemuVersion ?? '?'}, host UUID ${host.hostUuid ?? '?'}, domains: ${host.domains.join(', ') || 'none'}\n`);
       }
     });
   lab

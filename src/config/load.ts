@@ -108,7 +108,12 @@ function counter(lines: LineCounter, offset: number | undefined): number | undef
 function describeIssue(error: ZodError, fileName: string, lineFor: (path: readonly PropertyKey[]) => number | undefined): string {
   const issue = error.issues[0]!;
   const path = issue.path;
-  const field = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+  const field = path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(top level)';
   // An unknown field is named at its own line, not its parent's.
   const line = lineFor(issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path);
   let message = issue.message;

@@ -37,9 +37,7 @@ const hostSchema = z
     /** libvirt storage pool (type dir) where imgtest puts the base image, overlays and seeds. */
     pool: z.string().min(1).default('default'),
     /** What guests' NICs attach to: a host bridge, or a libvirt network. */
-    network: z
-      .union([z.object({ bridge: z.string().min(1) }).strict(), z.object({ network: z.string().min(1) }).strict()])
-      .default({ network: 'default' }),
+    network: z.union([z.object({ bridge: z.string().min(1) }).strict(), z.object({ network: z.string().min(1) }).strict()]).default({ network: 'default' }),
     accel: accelSetting.optional(),
     /** How long the host may take to answer the first connection (`virsh hostname`) before it counts as down (default 10). */
     connectTimeoutSeconds: z.number().int().min(1).max(600).optional(),
@@ -66,7 +64,10 @@ export const configSchema = z
       .object({
         memoryMiB: z.number().int().min(256).default(1024),
         vcpus: z.number().int().min(1).default(1),
-        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('imgtest'),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]*$/)
+          .default('imgtest'),
         /** Display adapter: `vga` (default, QEMU's and a new VM's), `virtio`, or `none` (a headless VM). */
         video: z.enum(['none', 'vga', 'virtio']).default('vga'),
         /** Overall cap from power-on to cloud-init done; unset: scaled from the accelerator and load (boot-watch.ts). */

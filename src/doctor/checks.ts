@@ -53,8 +53,7 @@ export interface PoolProbe {
 }
 
 export type NetworkProbe =
-  | { kind: 'bridge'; name: string; interfaces?: { name: string; state: string }[]; error?: string }
-  | { kind: 'network'; name: string; info?: { active?: boolean; bridge?: string }; error?: string };
+  { kind: 'bridge'; name: string; interfaces?: { name: string; state: string }[]; error?: string } | { kind: 'network'; name: string; info?: { active?: boolean; bridge?: string }; error?: string };
 
 export interface HostProbe {
   name: string;
@@ -76,13 +75,20 @@ export function hostLines(probe: HostProbe): DoctorLine[] {
   const subject = probe.name;
   const lines: DoctorLine[] = [];
   if (!probe.answer.ok) {
-    return [{ status: 'broken', subject, text: `libvirt does not answer at ${probe.uri} (connect timeout ${probe.connectTimeoutSeconds} s): ${firstLine(probe.answer.error)} (other checks of this host skipped)` }];
+    return [
+      {
+        status: 'broken',
+        subject,
+        text: `libvirt does not answer at ${probe.uri} (connect timeout ${probe.connectTimeoutSeconds} s): ${firstLine(probe.answer.error)} (other checks of this host skipped)`,
+      },
+    ];
   }
   const { libvirt, qemu } = probe.version ?? {};
   lines.push({
     status: libvirt && qemu ? 'ok' : 'broken',
     subject,
-    text: libvirt && qemu ? `libvirt ${libvirt}, QEMU ${qemu} (hostname ${probe.answer.value})` : `versions not readable (libvirt ${libvirt ?? '?'}, QEMU ${qemu ?? '?'}): is the QEMU driver installed?`,
+    text:
+      libvirt && qemu ? `libvirt ${libvirt}, QEMU ${qemu} (hostname ${probe.answer.value})` : `versions not readable (libvirt ${libvirt ?? '?'}, QEMU ${qemu ?? '?'}): is the QEMU driver installed?`,
   });
 
   // KVM: offered when libvirt has KVM domain capabilities (/dev/kvm usable by QEMU); Secure Boot needs SMM.
@@ -114,7 +120,11 @@ export function hostLines(probe: HostProbe): DoctorLine[] {
     lines.push(
       ms.length && secure
         ? { status: 'ok', subject, text: `Secure Boot with Microsoft keys: ${ms.map((k) => k.path).join(', ')}` }
-        : { status: 'warn', subject, text: `Secure Boot with Microsoft keys: ${ms.length ? 'build present but libvirt offers no secure loader (no SMM)' : 'no such OVMF build'}; --firmware uefi-secureboot (a signed image's default) cannot boot here` },
+        : {
+            status: 'warn',
+            subject,
+            text: `Secure Boot with Microsoft keys: ${ms.length ? 'build present but libvirt offers no secure loader (no SMM)' : 'no such OVMF build'}; --firmware uefi-secureboot (a signed image's default) cannot boot here`,
+          },
     );
   }
 
@@ -125,7 +135,12 @@ export function hostLines(probe: HostProbe): DoctorLine[] {
 
 export function poolLine(subject: string, pool: PoolProbe): DoctorLine {
   const what = `${pool.role} ${pool.name}`;
-  if (!pool.found) return { status: 'missing', subject, text: `${what}: not found (${firstLine(pool.error ?? '')}); create it: virsh pool-define-as ${pool.name} dir --target <folder>; virsh pool-build/pool-start/pool-autostart ${pool.name}` };
+  if (!pool.found)
+    return {
+      status: 'missing',
+      subject,
+      text: `${what}: not found (${firstLine(pool.error ?? '')}); create it: virsh pool-define-as ${pool.name} dir --target <folder>; virsh pool-build/pool-start/pool-autostart ${pool.name}`,
+    };
   if (pool.type !== 'dir') return { status: 'broken', subject, text: `${what}: a '${pool.type ?? '?'}' pool; imgtest needs a dir pool` };
   if (pool.state !== 'running') return { status: 'broken', subject, text: `${what}: ${pool.state ?? 'state unknown'}, not running (virsh pool-start ${pool.name})` };
   return { status: 'ok', subject, text: `${what}: dir pool at ${pool.path ?? '?'}, running${pool.available ? `, ${pool.available} available` : ''}` };
@@ -193,7 +208,8 @@ export function ntpLine(probe: NtpProbe): DoctorLine {
   const subject = 'lab';
   if (!probe.installed) return { status: 'missing', subject, text: `NTP: chronyd is not installed; guests get no time server (Debian: apt-get install chrony, then imgtest lab up)` };
   if (!probe.running) return { status: 'broken', subject, text: `NTP: chronyd is not running; guests get no time server ${probe.server} (imgtest lab up restarts it)` };
-  if (!probe.answer) return { status: 'broken', subject, text: `NTP: chronyd runs but ${probe.server}:123 does not answer (${firstLine(probe.error ?? 'no reply')}); imgtest lab up restarts a stopped one` };
+  if (!probe.answer)
+    return { status: 'broken', subject, text: `NTP: chronyd runs but ${probe.server}:123 does not answer (${firstLine(probe.error ?? 'no reply')}); imgtest lab up restarts a stopped one` };
   // The lab's chronyd serves this very clock: what the exchange measures is only scheduling noise (ms).
   const offsetSeconds = Math.abs(probe.answer.offsetMs) / 1000;
   if (probe.answer.stratum !== probe.expectedStratum || offsetSeconds > 1) {
@@ -210,7 +226,8 @@ export function labReachLines(probe: LabReachProbe): DoctorLine[] {
   const subject = 'lab';
   const lines: DoctorLine[] = [];
   if (!probe.addressPresent) lines.push({ status: 'broken', subject, text: `SSH to guests: this machine has no address ${probe.rootAddress} on ${probe.link} (imgtest lab up repairs it)` });
-  else if (!probe.pingOk) lines.push({ status: 'broken', subject, text: `SSH to guests: ${probe.rootAddress} on ${probe.link} is there, but the guest network's DHCP server ${probe.dhcpServer} does not answer ping` });
+  else if (!probe.pingOk)
+    lines.push({ status: 'broken', subject, text: `SSH to guests: ${probe.rootAddress} on ${probe.link} is there, but the guest network's DHCP server ${probe.dhcpServer} does not answer ping` });
   else lines.push({ status: 'ok', subject, text: `SSH to guests: this machine is on the guest network (${probe.rootAddress} on ${probe.link}; ${probe.dhcpServer} answers)` });
   if (!probe.dnsmasqRunning) lines.push({ status: 'broken', subject, text: 'DHCP: dnsmasq is not running; guests get no address (imgtest lab up restarts it)' });
   else {
@@ -228,10 +245,15 @@ export function labReachLines(probe: LabReachProbe): DoctorLine[] {
 /** SSH reach to a config host's guests: only a libvirt network with an address of its own can be judged from here. */
 export function configReachLine(subject: string, network: NetworkProbe | undefined, route: { network?: string; route?: string; error?: string } | undefined): DoctorLine {
   if (network?.kind !== 'network' || !route?.network) {
-    return { status: 'warn', subject, text: `SSH to guests: not checked (guests on ${network ? `${network.kind} ${network.name}` : 'this network'} get addresses imgtest learns only at boot); this machine must reach them on port 22` };
+    return {
+      status: 'warn',
+      subject,
+      text: `SSH to guests: not checked (guests on ${network ? `${network.kind} ${network.name}` : 'this network'} get addresses imgtest learns only at boot); this machine must reach them on port 22`,
+    };
   }
   if (route.error) return { status: 'broken', subject, text: `SSH to guests: no route from this machine to ${route.network} (${firstLine(route.error)})` };
-  if (route.route && / via /.test(` ${route.route} `)) return { status: 'warn', subject, text: `SSH to guests: ${route.network} is reached through a gateway (${route.route}); a NAT network of another machine is not reachable from here` };
+  if (route.route && / via /.test(` ${route.route} `))
+    return { status: 'warn', subject, text: `SSH to guests: ${route.network} is reached through a gateway (${route.route}); a NAT network of another machine is not reachable from here` };
   return { status: 'ok', subject, text: `SSH to guests: direct route to ${route.network} (${route.route ?? '?'})` };
 }
 
@@ -247,5 +269,11 @@ export function summarize(lines: readonly DoctorLine[]): { text: string; exitCod
   const bad = lines.filter((l) => l.status === 'missing' || l.status === 'broken');
   const head = `doctor: ${count('ok')} ok, ${count('warn')} warning(s), ${count('missing')} missing, ${count('broken')} broken`;
   if (!bad.length) return { text: `${head}: ready`, exitCode: 0 };
-  return { text: `${head}: not ready (${bad.map((l) => l.subject).filter((s, i, all) => all.indexOf(s) === i).join(', ')})`, exitCode: 3 };
+  return {
+    text: `${head}: not ready (${bad
+      .map((l) => l.subject)
+      .filter((s, i, all) => all.indexOf(s) === i)
+      .join(', ')})`,
+    exitCode: 3,
+  };
 }

@@ -7,7 +7,9 @@ import { runDoctor } from './doctor.js';
 export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description("check the hosts (libvirt, QEMU, KVM, UEFI/Secure Boot firmware, pool, guest network) and this machine (SSH reach to guests, tools); exit 3 when something required is missing or broken")
+    .description(
+      'check the hosts (libvirt, QEMU, KVM, UEFI/Secure Boot firmware, pool, guest network) and this machine (SSH reach to guests, tools); exit 3 when something required is missing or broken',
+    )
     .option('--config <file>', 'YAML config whose hosts to check (default: the local lab)')
     .action(async (opts: { config?: string }) => {
       const config = opts.config ? await loadConfig(opts.config) : undefined;

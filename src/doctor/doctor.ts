@@ -9,7 +9,21 @@ import { queryNtp } from '../lab/ntp.js';
 import { readLabLeases } from '../lab/leases.js';
 import { runningDaemon } from '../lab/processes.js';
 import { commandExists, run } from '../util/exec.js';
-import { configReachLine, formatLine, hostLines, labReachLines, summarize, toolLine, type DoctorLine, type HostProbe, type NetworkProbe, type NtpProbe, type PoolProbe, type Probe, type ToolProbe } from './checks.js';
+import {
+  configReachLine,
+  formatLine,
+  hostLines,
+  labReachLines,
+  summarize,
+  toolLine,
+  type DoctorLine,
+  type HostProbe,
+  type NetworkProbe,
+  type NtpProbe,
+  type PoolProbe,
+  type Probe,
+  type ToolProbe,
+} from './checks.js';
 
 /**
  * `imgtest doctor [--config FILE]`: probes every host through the same LibvirtHost/virsh adapter runs
@@ -84,8 +98,15 @@ const VERSION_ARGS: Record<string, string[]> = { virsh: ['--version'], 'qemu-img
 
 /** The first line that carries a version number (ssh prints to stderr; ssh-audit's help starts with its version). */
 export function versionOf(output: string): string | undefined {
-  const line = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => /\d+\.\d+/.test(l));
-  return line?.replace(/^[#\s]+/, '').trim().replace(/\s+/g, ' ').slice(0, 80);
+  const line = output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .find((l) => /\d+\.\d+/.test(l));
+  return line
+    ?.replace(/^[#\s]+/, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .slice(0, 80);
 }
 
 /** dnsmasq's `--dhcp-range=first,last,netmask,lease` argument. */
@@ -168,9 +189,7 @@ async function configReach(probe: HostProbe, config: HostConfig): Promise<Doctor
 export async function runDoctor(options: { config?: ImgtestConfig; out: Out }): Promise<number> {
   const { out } = options;
   const lab = !options.config?.hosts?.length;
-  const hosts: HostConfig[] = lab
-    ? labHosts().map((h) => ({ name: h.name, uri: h.uri, migrationUri: h.migrationUri, pool: h.pool, network: { bridge: 'brg' } }))
-    : options.config!.hosts!;
+  const hosts: HostConfig[] = lab ? labHosts().map((h) => ({ name: h.name, uri: h.uri, migrationUri: h.migrationUri, pool: h.pool, network: { bridge: 'brg' } })) : options.config!.hosts!;
   const sharedPool = options.config?.storage.sharedPool ?? (lab ? SHARED_POOL_NAME : undefined);
   out(lab ? `doctor: the local lab's hosts (${hosts.map((h) => h.name).join(', ')}); no --config given` : `doctor: ${hosts.length} host(s) from the config`);
   const lines: DoctorLine[] = [];

@@ -153,7 +153,13 @@ export class GuestSession {
     private readonly target: SshTarget,
     options: GuestSessionOptions = {},
   ) {
-    this.options = { port: options.port ?? SESSION_DEFAULTS.port, readyTimeoutMs: options.readyTimeoutMs ?? SESSION_DEFAULTS.readyTimeoutMs, keepaliveIntervalMs: options.keepaliveIntervalMs ?? SESSION_DEFAULTS.keepaliveIntervalMs, keepaliveCountMax: options.keepaliveCountMax ?? SESSION_DEFAULTS.keepaliveCountMax, closeGraceMs: options.closeGraceMs ?? SESSION_DEFAULTS.closeGraceMs };
+    this.options = {
+      port: options.port ?? SESSION_DEFAULTS.port,
+      readyTimeoutMs: options.readyTimeoutMs ?? SESSION_DEFAULTS.readyTimeoutMs,
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? SESSION_DEFAULTS.keepaliveIntervalMs,
+      keepaliveCountMax: options.keepaliveCountMax ?? SESSION_DEFAULTS.keepaliveCountMax,
+      closeGraceMs: options.closeGraceMs ?? SESSION_DEFAULTS.closeGraceMs,
+    };
   }
 
   /** Runs argv in the guest. The remote shell sees a quoted string, built from the array, never from text. */
@@ -261,7 +267,9 @@ export class GuestSession {
             const how = `${exit.signal}${exit.dump ? ' (core dumped)' : ''}${exit.description ? `: ${exit.description}` : ''}`;
             return reject(new GuestTransportError(`${this.who}: \`${shown(command)}\` was ended by ${how}, without an exit status`, this.address, 'signal', { output, signal: exit.signal }));
           }
-          reject(new GuestTransportError(`${this.who}: ${this.whyDropped(connection)} before \`${shown(command)}\` returned its exit status`, this.address, 'closed', { output, cause: connection.error }));
+          reject(
+            new GuestTransportError(`${this.who}: ${this.whyDropped(connection)} before \`${shown(command)}\` returned its exit status`, this.address, 'closed', { output, cause: connection.error }),
+          );
         });
       });
       if (input !== undefined) channel.end(input);

@@ -20,7 +20,26 @@ export interface SshTarget {
   controlPath?: string;
 }
 
-const BASE_OPTIONS = ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=6'];
+const BASE_OPTIONS = [
+  '-F',
+  '/dev/null',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  'IdentityAgent=none',
+  '-o',
+  'GlobalKnownHostsFile=/dev/null',
+  '-o',
+  'LogLevel=ERROR',
+  '-o',
+  'ConnectTimeout=10',
+  '-o',
+  'ServerAliveInterval=5',
+  '-o',
+  'ServerAliveCountMax=6',
+];
 
 export function sshArgs(target: SshTarget, extra: { user?: string; keyFile?: string | null; multiplex?: boolean; preferred?: string[] } = {}): string[] {
   const args = [...BASE_OPTIONS, '-o', `UserKnownHostsFile=${target.knownHostsFile}`, '-o', `StrictHostKeyChecking=${target.pinned ? 'yes' : 'accept-new'}`];
@@ -53,7 +72,12 @@ export async function sshExec(target: SshTarget, argv: readonly string[], option
 /** "Permission denied (publickey,password)." -> ['publickey', 'password'] */
 export function parseOfferedMethods(stderr: string): string[] {
   const match = /Permission denied \(([^)]*)\)/.exec(stderr);
-  return match ? match[1]!.split(',').map((m) => m.trim()).filter(Boolean) : [];
+  return match
+    ? match[1]!
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** A fresh, unshared login attempt, as a user (or attacker) from outside would make it. */

@@ -143,7 +143,10 @@ export class LibvirtHost implements HypervisorHost {
 
   async listDomains(): Promise<string[]> {
     const out = await this.virsh.text(['list', '--all', '--name']);
-    return out.split('\n').map((s) => s.trim()).filter(Boolean);
+    return out
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 
   /** IPv4 addresses libvirt can see for a domain's MAC, via the guest agent (if the image has one). */

@@ -128,7 +128,9 @@ export function espBootFacts(reading: EspReading, partition: number): EspBootFac
   if (!loader) {
     if (!reading.problem) {
       const others = reading.files.filter((f) => /\.efi$/i.test(f));
-      reasons.push(`no ${FALLBACK_LOADER} on the ESP${others.length ? ` (EFI binaries found: ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', …' : ''})` : ' (no EFI binaries at all)'}: a fresh variable store has nothing to boot`);
+      reasons.push(
+        `no ${FALLBACK_LOADER} on the ESP${others.length ? ` (EFI binaries found: ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', …' : ''})` : ' (no EFI binaries at all)'}: a fresh variable store has nothing to boot`,
+      );
     }
     return { filesystem, secureBoot: false, reasons };
   }

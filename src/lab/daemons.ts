@@ -39,10 +39,13 @@ export async function ensureDaemon(spec: DaemonSpec, log: Log, restart = false):
   }
   log(`${spec.label}: starting`);
   await spec.start();
-  const started = await poll(async () => {
-    const pid = await runningDaemon(spec.pidFile, spec.expected);
-    return pid === undefined ? notYet() : done(pid);
-  }, { intervalMs: 100, timeoutMs: 10_000 });
+  const started = await poll(
+    async () => {
+      const pid = await runningDaemon(spec.pidFile, spec.expected);
+      return pid === undefined ? notYet() : done(pid);
+    },
+    { intervalMs: 100, timeoutMs: 10_000 },
+  );
   if (started.ok) return started.value;
   throw new InfraError(`${spec.label} did not start (no live process in ${spec.pidFile})`, { code: 'E_LAB' });
 }
@@ -76,11 +79,14 @@ export function localSocketUri(target: HostNamespaceFiles): string {
 
 /** Polls `virsh -c URI hostname` until it answers; returns the hostname. */
 export async function waitForLibvirt(uri: string, label: string, timeoutMs: number): Promise<string> {
-  const answered = await poll(async () => {
-    const result = await run('virsh', ['-c', uri, 'hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
-    if (result.exitCode === 0 && result.stdout.trim()) return done(result.stdout.trim());
-    return notYet(result.stderr.trim().split('\n').slice(-2).join(' | '));
-  }, { intervalMs: 300, timeoutMs });
+  const answered = await poll(
+    async () => {
+      const result = await run('virsh', ['-c', uri, 'hostname'], { allowFailure: true, timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+      if (result.exitCode === 0 && result.stdout.trim()) return done(result.stdout.trim());
+      return notYet(result.stderr.trim().split('\n').slice(-2).join(' | '));
+    },
+    { intervalMs: 300, timeoutMs },
+  );
   if (answered.ok) return answered.value;
   throw new InfraError(`${label} did not answer on ${uri} within ${Math.round(timeoutMs / 1000)} s: ${answered.last}`, { code: 'E_LAB' });
 }
@@ -110,7 +116,12 @@ export async function dnsmasqSpec(paths: LabPaths): Promise<DaemonSpec> {
 /** The arguments of a running process (/proc/<pid>/cmdline), program name dropped; undefined when gone. */
 export async function processArgs(pid: number): Promise<string[] | undefined> {
   const text = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : text.split('\0').filter((arg, i, all) => !(i === all.length - 1 && arg === '')).slice(1);
+  return text === undefined
+    ? undefined
+    : text
+        .split('\0')
+        .filter((arg, i, all) => !(i === all.length - 1 && arg === ''))
+        .slice(1);
 }
 
 /**

@@ -261,7 +261,7 @@ export function chronyConf(input: ChronyConfInput): string {
   if (!Number.isInteger(input.stratum) || input.stratum < 1 || input.stratum > 15) throw new Error(`chrony local stratum must be 1-15, got ${input.stratum}`);
   return [
     "# imgtest lab NTP server: written by imgtest (src/lab), replaced on every 'lab up'.",
-    '# Serves this machine\'s clock to the guest network; no upstream source; never sets the clock (chronyd -x).',
+    "# Serves this machine's clock to the guest network; no upstream source; never sets the clock (chronyd -x).",
     `local stratum ${input.stratum}`,
     `allow ${chronyValue(input.allow)}`,
     `bindaddress ${chronyValue(input.bindAddress)}`,

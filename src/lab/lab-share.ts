@@ -40,7 +40,10 @@ export async function gateLabDown(options: { force?: boolean; log: Log; registry
   if (decision.action === 'proceed') return;
   if (decision.action === 'refuse') throw new InfraError(decision.message, { code: 'E_LAB_IN_USE' });
   for (const holder of decision.holders) options.log(`lab down --force: stopping run ${holder.runId} (pid ${holder.pid}), which is using the lab`);
-  await stopProcesses(decision.holders.map((h) => h.pid), options.graceMs ?? 60_000);
+  await stopProcesses(
+    decision.holders.map((h) => h.pid),
+    options.graceMs ?? 60_000,
+  );
   const left = (await labShareHolders(options.registry)).filter((h) => decision.holders.some((d) => d.runId === h.runId));
   if (left.length) throw new InfraError(`lab down --force: still running: ${describeHolders(left)}`, { code: 'E_LAB_IN_USE' });
   for (const holder of decision.holders) await releaseLabShare(holder.runId, options.registry);

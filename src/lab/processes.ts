@@ -93,10 +93,13 @@ export async function stopProcesses(pids: readonly number[], graceMs = 5_000): P
   for (const pid of remaining) signal(pid, 'SIGTERM');
   for (const sig of ['SIGKILL', undefined] as const) {
     if (remaining.length) {
-      await poll(async () => {
-        remaining = await alive();
-        return remaining.length ? notYet() : done(undefined);
-      }, { intervalMs: 100, timeoutMs: graceMs, waitFirst: true });
+      await poll(
+        async () => {
+          remaining = await alive();
+          return remaining.length ? notYet() : done(undefined);
+        },
+        { intervalMs: 100, timeoutMs: graceMs, waitFirst: true },
+      );
     }
     if (!remaining.length || !sig) return;
     for (const pid of remaining) signal(pid, sig);

@@ -48,7 +48,10 @@ export function parseStatStartTime(stat: string): number | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
   // Fields after the name start at field 3 (state); starttime is field 22, so index 19 here.
-  const value = stat.slice(close + 2).trim().split(/\s+/)[19];
+  const value = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/)[19];
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 

@@ -54,9 +54,7 @@ export async function ensureHostSshFiles(host: HostSpec, paths: LabPaths): Promi
 }
 
 export async function writeKnownHosts(paths: LabPaths): Promise<void> {
-  const entries = await Promise.all(
-    HOST_SPECS.map(async (host) => ({ address: host.managementAddress, publicKey: await publicKey(paths.host(host.name).sshd.hostKey) })),
-  );
+  const entries = await Promise.all(HOST_SPECS.map(async (host) => ({ address: host.managementAddress, publicKey: await publicKey(paths.host(host.name).sshd.hostKey) })));
   await writeIfChanged(paths.ssh.knownHosts, knownHosts(entries), 0o644);
 }
 

@@ -2,7 +2,23 @@ import { run } from '../util/exec.js';
 import { chronydSpec, dnsmasqSpec } from './daemons.js';
 import { migrationUri } from './host-config.js';
 import { hostMountNsId } from './host-namespace.js';
-import { DHCP_RANGE, DHCP_SERVER_ADDRESS, GUEST_CIDR, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, HOST_GUEST_BRIDGE, HOST_SPECS, POOL_NAME, ROOT_GUEST_ADDRESS, SHARED_POOL_NAME, ROOT_LINKS, labPaths, netnsPath, type HostSpec, type LabPaths } from './layout.js';
+import {
+  DHCP_RANGE,
+  DHCP_SERVER_ADDRESS,
+  GUEST_CIDR,
+  NTP_LOCAL_STRATUM,
+  NTP_SERVER_ADDRESS,
+  HOST_GUEST_BRIDGE,
+  HOST_SPECS,
+  POOL_NAME,
+  ROOT_GUEST_ADDRESS,
+  SHARED_POOL_NAME,
+  ROOT_LINKS,
+  labPaths,
+  netnsPath,
+  type HostSpec,
+  type LabPaths,
+} from './layout.js';
 import { parseCapabilitiesHostUuid, parseDomainNames, parseVirshVersion, splitVirshBatch, virshBatch } from './parse.js';
 import { namespaceId, runningDaemon } from './processes.js';
 import { rootLabLinks } from './network.js';

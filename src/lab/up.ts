@@ -24,7 +24,9 @@ async function checkPrerequisites(): Promise<void> {
   for (const tool of REQUIRED_TOOLS) if (!(await commandExists(tool))) missing.push(tool);
   if (!(await exists('/usr/sbin/sshd'))) missing.push('/usr/sbin/sshd');
   if (missing.length) {
-    throw new InfraError(`the local lab needs ${missing.join(', ')} (Debian: libvirt-daemon-system qemu-system-x86 dnsmasq-base chrony openssh-server openssh-client iproute2 iptables)`, { code: 'E_LAB' });
+    throw new InfraError(`the local lab needs ${missing.join(', ')} (Debian: libvirt-daemon-system qemu-system-x86 dnsmasq-base chrony openssh-server openssh-client iproute2 iptables)`, {
+      code: 'E_LAB',
+    });
   }
 }
 
@@ -105,9 +107,7 @@ export async function up(paths: LabPaths, log: Log): Promise<void> {
   manifest.createdDirs = [...manifest.createdDirs, ...created.filter((d) => !manifest.createdDirs.includes(d))];
   await writeManifest(paths.manifest, manifest);
 
-  const hostPids = await Promise.all(
-    HOST_SPECS.map((host, i) => upHost({ host, paths: paths.host(host.name) }, paths, hostNetnsRemade[i] ?? false, sshChanged[i] ?? false, log)),
-  );
+  const hostPids = await Promise.all(HOST_SPECS.map((host, i) => upHost({ host, paths: paths.host(host.name) }, paths, hostNetnsRemade[i] ?? false, sshChanged[i] ?? false, log)));
   manifest.processes = Object.assign(processes, ...hostPids) as Record<string, number>;
   await writeManifest(paths.manifest, manifest);
   log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s (state in ${paths.root}); reading host status (a fresh libvirtd probes QEMU first)`);

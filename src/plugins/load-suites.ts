@@ -53,7 +53,9 @@ export function suiteShapeProblem(value: unknown): string | undefined {
   }
   if (s.checksFor !== undefined && typeof s.checksFor !== 'function') return 'its `checksFor` is not a function';
   const tagsProblem = (tags: unknown) =>
-    tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && TAG_PATTERN.test(t))) ? `${JSON.stringify(tags)} (a list of lower-case words: letters, digits, dashes)` : undefined;
+    tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && TAG_PATTERN.test(t)))
+      ? `${JSON.stringify(tags)} (a list of lower-case words: letters, digits, dashes)`
+      : undefined;
   const suiteTags = tagsProblem(s.tags);
   if (suiteTags) return `its \`tags\` are not tags: ${suiteTags}`;
   for (const check of s.checks) {

@@ -69,7 +69,11 @@ export async function validateSuiteOptions(available: readonly Suite[], selected
     try {
       result = await suite.optionsSchema['~standard'].validate(section);
     } catch (error) {
-      problems.push({ field: fieldName(['suites', suite.id]), line: source.lineOf(['suites', suite.id]), message: `the suite's options schema failed: ${(error as Error).message?.split('\n')[0] ?? String(error)}` });
+      problems.push({
+        field: fieldName(['suites', suite.id]),
+        line: source.lineOf(['suites', suite.id]),
+        message: `the suite's options schema failed: ${(error as Error).message?.split('\n')[0] ?? String(error)}`,
+      });
       continue;
     }
     if (result.issues) problems.push(...result.issues.flatMap((issue) => problemsOf(suite.id, issue, source)));

@@ -181,8 +181,7 @@ export class ConsoleReporter implements Reporter {
     const total = counts(result.suites.flatMap((s) => s.cases));
     const nameWidth = Math.min(w - 2 - 4 * 9, Math.max(5, ...rows.map((r) => Array.from(r.name).length)));
     const cell = (value: string | number) => String(value).padStart(9);
-    const row = (name: string, values: Array<string | number>) =>
-      `  ${truncate(name, nameWidth).padEnd(nameWidth)}${values.map(cell).join('')}`;
+    const row = (name: string, values: Array<string | number>) => `  ${truncate(name, nameWidth).padEnd(nameWidth)}${values.map(cell).join('')}`;
     this.line(this.paint('bold', row('suite', ['passed', 'failed', 'error', 'skipped'])));
     for (const r of rows) {
       const text = row(r.name, [r.n.passed, r.n.failed, r.n.error, r.n.skipped]);
@@ -192,9 +191,7 @@ export class ConsoleReporter implements Reporter {
     this.line(row('total', [total.passed, total.failed, total.error, total.skipped]));
 
     // Every failure and error, with its suite and full message (wrapped, not cut).
-    const problems = result.suites.flatMap((s) =>
-      s.cases.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => ({ suite: s, c })),
-    );
+    const problems = result.suites.flatMap((s) => s.cases.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => ({ suite: s, c })));
     if (problems.length > 0) {
       this.line();
       this.line(this.paint('bold', 'Failures and errors:'));

@@ -204,10 +204,24 @@ function writeCase(xml: XmlWriter, c: CaseResult, suite: SuiteResult, className:
   const body = blockText(c.evidence) || message;
   switch (c.status) {
     case 'failed':
-      xml.textElement('failure', [['message', message], ['type', c.severity]], body);
+      xml.textElement(
+        'failure',
+        [
+          ['message', message],
+          ['type', c.severity],
+        ],
+        body,
+      );
       break;
     case 'error':
-      xml.textElement('error', [['message', message], ['type', 'infrastructure']], body);
+      xml.textElement(
+        'error',
+        [
+          ['message', message],
+          ['type', 'infrastructure'],
+        ],
+        body,
+      );
       break;
     case 'skipped':
       xml.empty('skipped', [['message', message]]);
@@ -235,7 +249,10 @@ function writeEarlierAttempts(xml: XmlWriter, c: CaseResult): void {
   const total = earlier.length + 1;
   earlier.forEach((attempt, i) => {
     const message = messageText(attempt.message);
-    xml.open(element, [['message', message], ['type', 'infrastructure']]);
+    xml.open(element, [
+      ['message', message],
+      ['type', 'infrastructure'],
+    ]);
     // The schema's order: stackTrace, then system-out.
     xml.textElement('stackTrace', [], blockText(attempt.evidence) || message);
     xml.textElement('system-out', [], `attempt ${i + 1} of ${total}: ${attempt.status} after ${junitTime(attempt.durationMs)} s\n${message}`);
@@ -276,13 +293,14 @@ export function renderJunit(result: RunResult): string {
     ];
     xml.open('testsuite', attrs);
     xml.open('properties');
-    for (const [name, value] of suiteProperties(result, suite)) xml.empty('property', [['name', name], ['value', value]]);
+    for (const [name, value] of suiteProperties(result, suite))
+      xml.empty('property', [
+        ['name', name],
+        ['value', value],
+      ]);
     xml.close();
     for (const c of suite.cases) writeCase(xml, c, suite, className, result.reportDir);
-    const suiteOut = [
-      ...suite.guests.map(guestLine),
-      ...suiteFiles(suite).map((f) => attachmentLine(f, result.reportDir)),
-    ].join('\n');
+    const suiteOut = [...suite.guests.map(guestLine), ...suiteFiles(suite).map((f) => attachmentLine(f, result.reportDir))].join('\n');
     if (suiteOut !== '') xml.textElement('system-out', [], suiteOut);
     xml.close();
   });

@@ -31,17 +31,19 @@ export function stripAnsi(text: string): string {
  * to `\n`, removes XML-invalid and control characters and unpaired surrogates. Keeps TAB and LF.
  */
 export function cleanText(text: string): string {
-  return stripAnsi(String(text))
-    .replace(/\r\n?/g, '\n')
-    .replace(INVALID_CHARS, '')
-    .replace(LONE_SURROGATE, '');
+  return stripAnsi(String(text)).replace(/\r\n?/g, '\n').replace(INVALID_CHARS, '').replace(LONE_SURROGATE, '');
 }
 
 /** Shortens to at most `max` characters (code points, so emoji are not cut in half), ending in `…`. */
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text);
   if (chars.length <= max) return text;
-  return chars.slice(0, Math.max(0, max - 1)).join('').trimEnd() + '…';
+  return (
+    chars
+      .slice(0, Math.max(0, max - 1))
+      .join('')
+      .trimEnd() + '…'
+  );
 }
 
 /** Cleans text and makes it one short line: all whitespace runs (newlines included) become one space. */

@@ -17,7 +17,9 @@ import type { AccelSetting } from '../config/schema.js';
  */
 export function kvmFailureLine(text: string): string | undefined {
   const match =
-    /(System Management Mode not supported[^\n]*|KVM internal error[^\n]*|emulation failure[^\n]*|failed to set MSR[^\n]*|kvm: [^\n]*(?:failed|not supported|error)[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*)/i.exec(text);
+    /(System Management Mode not supported[^\n]*|KVM internal error[^\n]*|emulation failure[^\n]*|failed to set MSR[^\n]*|kvm: [^\n]*(?:failed|not supported|error)[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*)/i.exec(
+      text,
+    );
   return match?.[1]?.trim();
 }
 
@@ -38,7 +40,10 @@ export function kvmFallbackReason(failure: { phase: 'start' | 'run'; message: st
 
 /** libvirt wraps QEMU's words in its own ("error: Failed to start domain 'x'\nerror: internal error: ..."). */
 function lastClause(message: string): string {
-  const lines = message.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.replace(/^error:\s*/, '').trim())
+    .filter(Boolean);
   return (lines.at(-1) ?? message).slice(0, 300);
 }
 

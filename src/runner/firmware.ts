@@ -48,7 +48,11 @@ export function resolveFirmware(setting: FirmwareSetting, boot: ImageBootInfo): 
   if (!firmwares.length) {
     // Nothing detected is not proof of nothing bootable (e.g. a boot loader we do not recognise):
     // boot it the way a plain VM would, with BIOS, and let the firmware's verdict be the result.
-    return { firmwares: ['bios'], reason: 'firmware auto -> bios: the image claims nothing bootable (no ESP, no MBR boot code); booting it with BIOS, the default of a plain VM', warning: 'the image claims no way to boot; expect the firmware to find nothing to boot' };
+    return {
+      firmwares: ['bios'],
+      reason: 'firmware auto -> bios: the image claims nothing bootable (no ESP, no MBR boot code); booting it with BIOS, the default of a plain VM',
+      warning: 'the image claims no way to boot; expect the firmware to find nothing to boot',
+    };
   }
   return { firmwares, reason: `firmware auto -> ${firmwares.join(', ')} (the image claims ${claimed}${firmwares.length > 1 ? `; ${firmwares[0]} first, as the image prefers` : ''})` };
 }

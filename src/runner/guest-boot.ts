@@ -100,7 +100,14 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   await powerOn(spec, names);
   const domainXml = await spec.host.dumpXml(names.domain).catch(() => readFile(xmlFile, 'utf8'));
 
-  const ssh: SshTarget = { address: '', user: spec.user, keyFile: spec.privateKeyFile, knownHostsFile: join(spec.workDir, `${names.domain}.known_hosts`), pinned: false, controlPath: join(spec.workDir, `${spec.key}.ctl`) };
+  const ssh: SshTarget = {
+    address: '',
+    user: spec.user,
+    keyFile: spec.privateKeyFile,
+    knownHostsFile: join(spec.workDir, `${names.domain}.known_hosts`),
+    pinned: false,
+    controlPath: join(spec.workDir, `${spec.key}.ctl`),
+  };
   const progress = new BootProgress(spec, names, started);
   const hostKeys = await waitForSsh(spec, names, mac, ssh, progress);
   await waitForCloudInit(spec, names, ssh, progress);
@@ -239,7 +246,10 @@ class BootProgress {
     const fallback = this.spec.virtType === 'kvm' ? kvmFallbackReason({ phase: 'run', message: '', state: state.state, stateReason: state.reason, console: this.console }) : undefined;
     const refusal = bootRefusal(this.console);
     const why = fallback && state.state === 'paused' ? fallback : `guest is ${state.state}${state.reason ? ` (${state.reason})` : ''}`;
-    throw this.failure(`${this.names.domain}: ${why} after ${this.elapsed} s${refusal ? `: ${refusal}` : ''}`, { kvmFallback: refusal ? undefined : fallback, cause: refusal ? 'image' : 'infrastructure' });
+    throw this.failure(`${this.names.domain}: ${why} after ${this.elapsed} s${refusal ? `: ${refusal}` : ''}`, {
+      kvmFallback: refusal ? undefined : fallback,
+      cause: refusal ? 'image' : 'infrastructure',
+    });
   }
 }
 
@@ -334,7 +344,10 @@ async function verifyTrustedKey(spec: GuestBootSpec, ssh: SshTarget, progress: B
   const hostKeys = hostKeysFromConsole(progress.console);
   if (ssh.pinned || !hostKeys.length) return hostKeys;
   const seen = await readFile(ssh.knownHostsFile, 'utf8').catch(() => '');
-  const seenKeys = seen.split('\n').map((line) => line.split(/\s+/).slice(1, 3).join(' ')).filter(Boolean);
+  const seenKeys = seen
+    .split('\n')
+    .map((line) => line.split(/\s+/).slice(1, 3).join(' '))
+    .filter(Boolean);
   if (!seenKeys.some((key) => hostKeys.includes(key))) {
     throw progress.failure(`${ssh.address}: the SSH host key is not one the guest printed on its console (someone else answered?)`);
   }
@@ -347,15 +360,38 @@ async function verifyTrustedKey(spec: GuestBootSpec, ssh: SshTarget, progress: B
 function guestHandle(
   spec: GuestBootSpec,
   names: GuestNames,
-  booted: { iso: string; mac: string; seed: SeedInfo; ssh: SshTarget; session: GuestSession; hostKeys: string[]; domainXml: string; bootSeconds: number; stages: GuestBootStages; serialLog: () => Promise<string> },
+  booted: {
+    iso: string;
+    mac: string;
+    seed: SeedInfo;
+    ssh: SshTarget;
+    session: GuestSession;
+    hostKeys: string[];
+    domainXml: string;
+    bootSeconds: number;
+    stages: GuestBootStages;
+    serialLog: () => Promise<string>;
+  },
 ): BootedGuest {
   const { host } = spec;
   const { ssh, session, mac, seed, iso, serialLog } = booted;
   const hostKeys = booted.hostKeys;
   const hypervisor = new RunnerGuestHypervisor({
-    name: names.domain, runId: spec.runId, key: spec.key, boot: { host, info: spec.hostInfo },
-    overlay: names.overlay, seed: names.seed, seedIso: iso, serialLog: names.serialLog, overlayBytes: spec.overlayBytes,
-    baseVolume: spec.baseVolume, baseFormat: spec.baseFormat, cleanup: spec.cleanup, keep: spec.keep, workDir: spec.workDir, support: spec.migration,
+    name: names.domain,
+    runId: spec.runId,
+    key: spec.key,
+    boot: { host, info: spec.hostInfo },
+    overlay: names.overlay,
+    seed: names.seed,
+    seedIso: iso,
+    serialLog: names.serialLog,
+    overlayBytes: spec.overlayBytes,
+    baseVolume: spec.baseVolume,
+    baseFormat: spec.baseFormat,
+    cleanup: spec.cleanup,
+    keep: spec.keep,
+    workDir: spec.workDir,
+    support: spec.migration,
   });
   const handle: GuestHandle = {
     name: names.domain,

@@ -62,16 +62,50 @@ const JOB_POLL_MS = 2000;
 
 /** virsh commands a suite may run: they only read. */
 const READ_ONLY_COMMANDS = new Set([
-  'capabilities', 'domcapabilities', 'hostname', 'version', 'nodeinfo', 'list',
-  'dominfo', 'domstate', 'domjobinfo', 'domstats', 'dumpxml', 'domifaddr', 'domiflist', 'domifstat',
-  'domblklist', 'domblkinfo', 'domblkstat', 'dommemstat', 'domtime', 'vcpuinfo',
-  'hypervisor-cpu-compare', 'hypervisor-cpu-baseline', 'cpu-compare', 'cpu-baseline',
-  'pool-list', 'pool-info', 'vol-list', 'vol-info', 'vol-path', 'qemu-agent-command',
+  'capabilities',
+  'domcapabilities',
+  'hostname',
+  'version',
+  'nodeinfo',
+  'list',
+  'dominfo',
+  'domstate',
+  'domjobinfo',
+  'domstats',
+  'dumpxml',
+  'domifaddr',
+  'domiflist',
+  'domifstat',
+  'domblklist',
+  'domblkinfo',
+  'domblkstat',
+  'dommemstat',
+  'domtime',
+  'vcpuinfo',
+  'hypervisor-cpu-compare',
+  'hypervisor-cpu-baseline',
+  'cpu-compare',
+  'cpu-baseline',
+  'pool-list',
+  'pool-info',
+  'vol-list',
+  'vol-info',
+  'vol-path',
+  'qemu-agent-command',
 ]);
 /** Guest agent commands that only read. */
 const READ_ONLY_AGENT_COMMANDS = new Set([
-  'guest-ping', 'guest-info', 'guest-get-time', 'guest-get-osinfo', 'guest-get-host-name', 'guest-get-timezone',
-  'guest-network-get-interfaces', 'guest-get-fsinfo', 'guest-get-vcpus', 'guest-get-users', 'guest-sync',
+  'guest-ping',
+  'guest-info',
+  'guest-get-time',
+  'guest-get-osinfo',
+  'guest-get-host-name',
+  'guest-get-timezone',
+  'guest-network-get-interfaces',
+  'guest-get-fsinfo',
+  'guest-get-vcpus',
+  'guest-get-users',
+  'guest-sync',
 ]);
 
 /** Why a virsh call a suite asked for is refused, or undefined when it may run. */
@@ -95,7 +129,10 @@ export function refuseVirsh(args: readonly string[], domain: string): string | u
 
 /** libvirt's own words from virsh's stderr ("error: ..." lines), one line. */
 export function libvirtMessage(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errors = lines.filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, ''));
   return (errors.length ? errors : lines.slice(-2)).join(' | ') || 'virsh migrate failed without a message';
 }
@@ -155,7 +192,17 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
     const { source, destination } = this.legEnds(to);
     const leg = ++this.moves;
     const started = Date.now();
-    const outcome: MigrationOutcome = { ok: false, from: source.info.name, to: destination.info.name, storage: options.storage, unsafe: false, command: [], prepared: [], startedAt: started, finishedAt: started };
+    const outcome: MigrationOutcome = {
+      ok: false,
+      from: source.info.name,
+      to: destination.info.name,
+      storage: options.storage,
+      unsafe: false,
+      command: [],
+      prepared: [],
+      startedAt: started,
+      finishedAt: started,
+    };
     const mismatch = this.storageMismatch(options.storage);
     if (mismatch) return { ...outcome, error: mismatch };
 
@@ -201,7 +248,8 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
     if (attempt.exitCode !== 0) {
       const message = attempt.timedOut ? `did not finish within ${timeoutSeconds} s and was aborted (${libvirtMessage(attempt.stderr)})` : libvirtMessage(attempt.stderr);
       for (const side of [source, destination]) {
-        if (!(await side.host.answers())) throw new InfraError(`host ${side.info.name} stopped answering while ${this.spec.name} moved ${source.info.name} -> ${destination.info.name}: ${message}`, { code: 'E_HOST_UNREACHABLE' });
+        if (!(await side.host.answers()))
+          throw new InfraError(`host ${side.info.name} stopped answering while ${this.spec.name} moved ${source.info.name} -> ${destination.info.name}: ${message}`, { code: 'E_HOST_UNREACHABLE' });
       }
       // Normally still on the source; follow it if libvirt finished the move after all.
       const there = await destination.host.domainState(this.spec.name);
@@ -226,8 +274,10 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
   /** Why `storage` cannot work for where the guest's volumes are, or undefined. */
   private storageMismatch(storage: MigrationStorageMode): string | undefined {
     const shared = this.spec.support?.shared ?? false;
-    if (storage === 'copy' && shared) return `storage mode 'copy', but the guest's volumes are in the shared pool '${this.current.host.pool}': copying them onto themselves would destroy them (use storage mode 'shared')`;
-    if (storage === 'shared' && !shared) return `storage mode 'shared', but the guest's volumes are in the per-host pool '${this.current.host.pool}' (set storage.sharedPool in the run config to a pool every host shares)`;
+    if (storage === 'copy' && shared)
+      return `storage mode 'copy', but the guest's volumes are in the shared pool '${this.current.host.pool}': copying them onto themselves would destroy them (use storage mode 'shared')`;
+    if (storage === 'shared' && !shared)
+      return `storage mode 'shared', but the guest's volumes are in the per-host pool '${this.current.host.pool}' (set storage.sharedPool in the run config to a pool every host shares)`;
     return undefined;
   }
 
@@ -237,7 +287,10 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
       return await task();
     } catch (error) {
       if (error instanceof InfraError && error.code !== 'E_COMMAND') throw error;
-      throw new InfraError(`preparing ${destination.info.name} for ${this.spec.name} (${source.info.name} -> ${destination.info.name}): ${(error as Error).message}`, { cause: error, code: 'E_MIGRATION' });
+      throw new InfraError(`preparing ${destination.info.name} for ${this.spec.name} (${source.info.name} -> ${destination.info.name}): ${(error as Error).message}`, {
+        cause: error,
+        code: 'E_MIGRATION',
+      });
     }
   }
 
@@ -285,7 +338,9 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
       await host.refreshPool();
       for (const volume of [this.spec.overlay, this.spec.seed]) {
         if (!(await host.volumeExists(volume))) {
-          throw new InfraError(`shared pool '${host.pool}': ${destination.info.name} does not see ${volume}, which ${source.info.name} runs the guest from: the pool is not shared`, { code: 'E_POOL' });
+          throw new InfraError(`shared pool '${host.pool}': ${destination.info.name} does not see ${volume}, which ${source.info.name} runs the guest from: the pool is not shared`, {
+            code: 'E_POOL',
+          });
         }
       }
       done.push(`shared pool ${host.pool}: ${this.spec.overlay} and ${this.spec.seed} visible on ${destination.info.name}`);

@@ -76,7 +76,14 @@ export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: n
   // status comes back (exec throws): the guest is on its way down either way, as the poll will show.
   const command = await seam.exec(['systemctl', 'reboot'], { sudo: true, timeoutMs: 60_000 }).catch(() => undefined);
   if (command && command.exitCode !== 0) {
-    return { ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `sudo systemctl reboot was refused (exit ${command.exitCode}): ${command.stderr.trim().split('\n').pop() ?? ''}`, console: await since() };
+    return {
+      ok: false,
+      seconds: seconds(),
+      bootIdBefore,
+      cause: 'image',
+      error: `sudo systemctl reboot was refused (exit ${command.exitCode}): ${command.stderr.trim().split('\n').pop() ?? ''}`,
+      console: await since(),
+    };
   }
   await seam.dropConnection();
 
@@ -91,7 +98,14 @@ export async function rebootGuest(seam: RebootSeam, options: { timeoutSeconds: n
     }
     const after = await seam.exec(BOOT_ID, { timeoutMs: 30_000 }).catch((error: unknown) => error);
     if (after instanceof GuestHostKeyError) {
-      return done({ ok: false, seconds: seconds(), bootIdBefore, cause: 'image', error: `the guest came back with other SSH host keys than those pinned at first boot (it offered ${after.offered})`, console });
+      return done({
+        ok: false,
+        seconds: seconds(),
+        bootIdBefore,
+        cause: 'image',
+        error: `the guest came back with other SSH host keys than those pinned at first boot (it offered ${after.offered})`,
+        console,
+      });
     }
     if (!isResult(after)) {
       // Not back yet: connection refused, no handshake, dropped (the message says which).

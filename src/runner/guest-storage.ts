@@ -40,7 +40,10 @@ export class BaseVolumes {
       seen = uploaded.then(async () => {
         await host.refreshPool();
         if (!(await host.volumeExists(this.spec.name))) {
-          throw new InfraError(`storage.sharedPool '${this.spec.sharedPool}': host ${host.name} does not see ${this.spec.name}, which was just written to that pool through another host: the pool is not shared between the hosts`, { code: 'E_POOL' });
+          throw new InfraError(
+            `storage.sharedPool '${this.spec.sharedPool}': host ${host.name} does not see ${this.spec.name}, which was just written to that pool through another host: the pool is not shared between the hosts`,
+            { code: 'E_POOL' },
+          );
         }
       });
       this.visible.set(host.name, seen);

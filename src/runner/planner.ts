@@ -88,7 +88,11 @@ export function planRun(input: PlanInput): RunPlan {
   const shared = new Map<Firmware, PlannedGuest[]>();
   for (const firmware of order) {
     const count = sharedCount.get(firmware) ?? 0;
-    if (count) shared.set(firmware, Array.from({ length: count }, () => place(firmware)));
+    if (count)
+      shared.set(
+        firmware,
+        Array.from({ length: count }, () => place(firmware)),
+      );
   }
   const allShared = () => [...shared.values()].flat();
   // Suites that take any firmware: enough guests in all, topped up with the preferred firmware.
@@ -99,7 +103,14 @@ export function planRun(input: PlanInput): RunPlan {
   }
 
   for (const { suite, firmware } of perFirmware) {
-    plan.online.push({ suiteId: suite.id, firmware, guests: shared.get(firmware)!.slice(0, suite.requires.guests!.count).map((g) => g.key) });
+    plan.online.push({
+      suiteId: suite.id,
+      firmware,
+      guests: shared
+        .get(firmware)!
+        .slice(0, suite.requires.guests!.count)
+        .map((g) => g.key),
+    });
   }
   for (const suite of anyFirmware) {
     const { count, placement } = suite.requires.guests!;

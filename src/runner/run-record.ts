@@ -83,11 +83,45 @@ export class RunRecord {
     const notRun: SuiteResult[] = this.expected
       .filter(({ suite, firmware }) => !reported.has(`${suite.id}/${firmware ?? ''}`))
       .map(({ suite, firmware }) => ({
-        suiteId: suite.id, title: suite.title, firmware, guests: [], attachments: [], properties: {}, startedAt: now.toISOString(), durationMs: 0,
-        cases: suite.checks.map((c): CaseResult => ({ checkId: c.id, title: c.title, severity: c.severity, status: 'skipped', message: this.selection?.reasonFor(suite, c) ?? `not run: ${message}`, durationMs: 0, attachments: [], attempts: 0 })),
+        suiteId: suite.id,
+        title: suite.title,
+        firmware,
+        guests: [],
+        attachments: [],
+        properties: {},
+        startedAt: now.toISOString(),
+        durationMs: 0,
+        cases: suite.checks.map((c): CaseResult => ({
+          checkId: c.id,
+          title: c.title,
+          severity: c.severity,
+          status: 'skipped',
+          message: this.selection?.reasonFor(suite, c) ?? `not run: ${message}`,
+          durationMs: 0,
+          attachments: [],
+          attempts: 0,
+        })),
       }));
-    const runCase: CaseResult = { checkId: 'run', title: 'the run completes', severity: 'must', status, message: code ? `${message} [${code}]` : message, durationMs: now.getTime() - this.startedAt.getTime(), attachments: [], attempts: 1 };
-    const runSuite: SuiteResult = { suiteId: RUN_SUITE_ID, title: 'imgtest run', guests: [], cases: [runCase], attachments: [], properties: {}, startedAt: this.startedAt.toISOString(), durationMs: runCase.durationMs };
+    const runCase: CaseResult = {
+      checkId: 'run',
+      title: 'the run completes',
+      severity: 'must',
+      status,
+      message: code ? `${message} [${code}]` : message,
+      durationMs: now.getTime() - this.startedAt.getTime(),
+      attachments: [],
+      attempts: 1,
+    };
+    const runSuite: SuiteResult = {
+      suiteId: RUN_SUITE_ID,
+      title: 'imgtest run',
+      guests: [],
+      cases: [runCase],
+      attachments: [],
+      properties: {},
+      startedAt: this.startedAt.toISOString(),
+      durationMs: runCase.durationMs,
+    };
     return { ...this.result([runSuite, ...this.results, ...notRun]), ...(exitCode ? { exitCode } : {}) };
   }
 
@@ -101,15 +135,32 @@ export class RunRecord {
 
   private result(reported: SuiteResult[]): RunResult {
     const finishedAt = new Date();
-    const image: RunResult['image'] = this.image ?? { path: resolve(this.imagePath), name: basename(this.imagePath).replace(/\.(qcow2|img|raw)$/i, ''), format: 'unknown', virtualSize: 0, actualSize: 0, sha256: '' };
+    const image: RunResult['image'] = this.image ?? {
+      path: resolve(this.imagePath),
+      name: basename(this.imagePath).replace(/\.(qcow2|img|raw)$/i, ''),
+      format: 'unknown',
+      virtualSize: 0,
+      actualSize: 0,
+      sha256: '',
+    };
     // Expired waivers fail the run whatever else happened: last, after the suites.
     const expired = this.waivers?.expired(image.name) ?? [];
     const suites = expired.length ? [...reported, expiredWaiverSuite(expired, this.startedAt.toISOString())] : reported;
     const { verdict, exitCode } = verdictOf(suites);
     return {
-      runId: this.runId, imgtestVersion: this.version, startedAt: this.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - this.startedAt.getTime(),
+      runId: this.runId,
+      imgtestVersion: this.version,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - this.startedAt.getTime(),
       image: { path: image.path, name: image.name, format: image.format, virtualSize: image.virtualSize, actualSize: image.actualSize, sha256: image.sha256, boot: image.boot },
-      hosts: this.hosts, firmware: this.firmware, accel: this.accel, reportDir: this.dir, suites, verdict, exitCode,
+      hosts: this.hosts,
+      firmware: this.firmware,
+      accel: this.accel,
+      reportDir: this.dir,
+      suites,
+      verdict,
+      exitCode,
     };
   }
 

@@ -31,7 +31,6 @@ export function checkPattern(glob: string): CheckPattern {
 export type TaggedSuite = Pick<Suite, 'id' | 'tags'>;
 export type TaggedCheck = Pick<Check, 'id' | 'tags'>;
 
-
 /** A check's tags: its suite's, then its own, each once. */
 export function checkTags(suite: Pick<Suite, 'tags'>, check: Pick<Check, 'tags'>): string[] {
   return [...new Set([...(suite.tags ?? []), ...(check.tags ?? [])])];
@@ -55,7 +54,10 @@ export class CheckSelection {
       if (!glob.trim()) throw new UsageError(`--${check.includes(glob) ? 'check' : 'skip'}: an empty pattern`);
       if (glob.split('/').length > 2) throw new UsageError(`--${check.includes(glob) ? 'check' : 'skip'} ${glob}: at most one / (suite-id/check-id)`);
     }
-    for (const [flag, values] of [['--tag', tags.tag ?? []], ['--exclude-tag', tags.excludeTag ?? []]] as const) {
+    for (const [flag, values] of [
+      ['--tag', tags.tag ?? []],
+      ['--exclude-tag', tags.excludeTag ?? []],
+    ] as const) {
       for (const tag of values) {
         if (!TAG_PATTERN.test(tag)) throw new UsageError(`${flag} ${JSON.stringify(tag)}: a tag is lower-case letters, digits and dashes (e.g. ssh, cloud-init)`);
       }

@@ -130,7 +130,9 @@ export function expiredWaiverSuite(expired: readonly Waiver[], startedAt: string
         `reason: ${w.reason}`,
         w.ticket !== undefined ? `ticket: ${w.ticket}` : '',
         `expires: ${w.expires}`,
-      ].filter(Boolean).join('\n'),
+      ]
+        .filter(Boolean)
+        .join('\n'),
       durationMs: 0,
       attachments: [],
       attempts: 1,

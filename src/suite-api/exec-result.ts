@@ -27,7 +27,12 @@ export type Unobserved = 'transport' | 'sudo' | 'missing';
  * came up); programs that exit 255 themselves (sshd -t/-T) print their own words, not these.
  */
 export function transportFailed(result: ExecResult): boolean {
-  return result.exitCode === 255 && /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(result.stderr);
+  return (
+    result.exitCode === 255 &&
+    /^(ssh: |ssh_exchange_identification|kex_exchange_identification|client_loop: |mux_client_|Connection (closed|reset|refused|timed out)|Control socket|Broken pipe|.*Connection to \S+ closed by remote host)/m.test(
+      result.stderr,
+    )
+  );
 }
 
 /** sudo itself failed (no passwordless sudo for the seeded user): the run's problem, not the image's. */

@@ -38,7 +38,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   const stderr = String(result.stderr ?? '');
   if (result.failed && result.exitCode === undefined) {
     // Could not start, or was killed (timeout, signal).
-    const reason = result.timedOut ? `timed out after ${options.timeoutMs} ms` : (result.cause instanceof Error ? result.cause.message : String(result.shortMessage));
+    const reason = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.cause instanceof Error ? result.cause.message : String(result.shortMessage);
     throw new CommandError([file, ...args], undefined, `${stderr}\n${reason}`, { cause: result.cause });
   }
   const exitCode = result.exitCode ?? 0;

@@ -3,15 +3,7 @@
  * Every read keeps the command and its raw output, so checks can show it as evidence.
  */
 import type { CheckContext, ExecOptions, ExecResult, GuestHandle } from './api.js';
-import {
-  cloudInitStatusFromRunFiles,
-  parseCloudInitStatusJson,
-  parseInstanceData,
-  parseSshdT,
-  type CloudInitStatus,
-  type InstanceData,
-  type Parsed,
-} from './parse.js';
+import { cloudInitStatusFromRunFiles, parseCloudInitStatusJson, parseInstanceData, parseSshdT, type CloudInitStatus, type InstanceData, type Parsed } from './parse.js';
 import { transcript } from './api.js';
 // The contract's evidence helpers, re-exported for this suite's other files (one wording across suites).
 export { transcript };
@@ -68,7 +60,12 @@ export function cloudInitStatus(context: CheckContext, guest: GuestHandle): Prom
     const done = await readText(guest, '/run/cloud-init/result.json');
     const fallbackEvidence = [evidence, `(status output not usable: ${parsed.reason}; reading cloud-init's run files)`, status.evidence, done.evidence].join('\n');
     if (status.state !== 'ok') {
-      return { parsed: { ok: false, reason: `cloud-init status --format json: ${parsed.reason}; ${status.path} ${status.state}` }, raw: result.stdout, exitCode: result.exitCode, evidence: fallbackEvidence };
+      return {
+        parsed: { ok: false, reason: `cloud-init status --format json: ${parsed.reason}; ${status.path} ${status.state}` },
+        raw: result.stdout,
+        exitCode: result.exitCode,
+        evidence: fallbackEvidence,
+      };
     }
     const fromFiles = cloudInitStatusFromRunFiles(status.text, done.state === 'ok' ? done.text : undefined);
     const raw = JSON.stringify({ 'status.json': safeJson(status.text), 'result.json': done.state === 'ok' ? safeJson(done.text) : null }, null, 2);

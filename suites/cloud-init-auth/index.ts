@@ -27,20 +27,7 @@ export const cloudInitAuthSuite = defineSuite({
   tags: ['cloud-init'],
   requires: { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any' } },
   optionsSchema,
-  checks: [
-    datasourceCheck,
-    statusCheck,
-    instanceIdCheck,
-    hostnameCheck,
-    userCheck,
-    authorizedKeysCheck,
-    keyLoginCheck,
-    wrongKeyCheck,
-    passwordLoginCheck,
-    rootLoginCheck,
-    hostKeysCheck,
-    consoleCheck,
-  ],
+  checks: [datasourceCheck, statusCheck, instanceIdCheck, hostnameCheck, userCheck, authorizedKeysCheck, keyLoginCheck, wrongKeyCheck, passwordLoginCheck, rootLoginCheck, hostKeysCheck, consoleCheck],
 });
 
 export default cloudInitAuthSuite;

@@ -445,7 +445,12 @@ export interface LoginReading {
 
 export function readLogin(attempt: LoginLike): LoginReading {
   const transcript = attempt.transcript ?? '';
-  const fromTranscript = /Permission denied \(([^)]*)\)/.exec(transcript)?.[1]?.split(',').map((m) => m.trim()).filter(Boolean) ?? [];
+  const fromTranscript =
+    /Permission denied \(([^)]*)\)/
+      .exec(transcript)?.[1]
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean) ?? [];
   const methods = [...new Set([...attempt.methodsOffered, ...fromTranscript])];
   const forced = /Please login as the user[^\r\n]*/.exec(transcript)?.[0];
   const forcedCommandMessage = forced ? oneLine(forced) : undefined;

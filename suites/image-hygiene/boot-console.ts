@@ -256,7 +256,11 @@ export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>,
     const overridden = terminal === vars.get('GRUB_TERMINAL') && set('GRUB_TERMINAL_OUTPUT') ? ` (over ${set('GRUB_TERMINAL_OUTPUT')!.text})` : '';
     summary.push(`${terminal.text}${overridden}`);
     if (!outputs.some(isSerialTerminal)) {
-      judge({ file: terminal.file, line: terminal.line, text: terminal.text, why: outputs.includes('gfxterm') ? GFXTERM_WHY : DISPLAY_ONLY_WHY }, menu?.serialTerminal, 'leaves a serial terminal active');
+      judge(
+        { file: terminal.file, line: terminal.line, text: terminal.text, why: outputs.includes('gfxterm') ? GFXTERM_WHY : DISPLAY_ONLY_WHY },
+        menu?.serialTerminal,
+        'leaves a serial terminal active',
+      );
     }
   }
   const cmdline = ['GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'].map((k) => vars.get(k)).filter((v): v is NonNullable<typeof v> => !!v);
@@ -267,7 +271,7 @@ export function analyzeDefaultGrub(files: Array<{ file: string; text: string }>,
     judge(
       { file: at?.file ?? main, line: at?.line, text: at?.text ?? 'GRUB_CMDLINE_LINUX unset', why: `update-grub then writes a kernel command line with ${NO_SERIAL_CMDLINE_WHY}` },
       menu?.serialKernel,
-      "boots its default entry with console=ttyS*",
+      'boots its default entry with console=ttyS*',
     );
   }
   const sources = files.map((f) => f.file);

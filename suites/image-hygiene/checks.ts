@@ -78,11 +78,7 @@ export const checkSshHostKeys: SnapshotCheck = (view) => {
   const privateKeys = keys.filter((p) => !p.endsWith('.pub') && !p.endsWith('-cert.pub'));
   return fail(
     `SSH host keys baked into the image (${types.join(', ')}): ${preview(keys.map(basename))}; every clone would share them`,
-    withNotes(
-      view,
-      [...keys.map((p) => describeEntry(p, view.get(p)!)), `${plural(privateKeys.length, 'private key')}; remove /etc/ssh/ssh_host_* before shipping`],
-      '/etc/ssh',
-    ),
+    withNotes(view, [...keys.map((p) => describeEntry(p, view.get(p)!)), `${plural(privateKeys.length, 'private key')}; remove /etc/ssh/ssh_host_* before shipping`], '/etc/ssh'),
   );
 };
 
@@ -164,17 +160,16 @@ export const checkPasswordHashes: SnapshotCheck = (view) => {
   if (lockedWithHash.length) evidence.push(`locked, but still holding a hash: ${lockedWithHash.join(', ')}`);
   const uniq = (xs: string[]) => [...new Set(xs)];
   if (hashes.length || empty.length) {
-    const parts = [
-      ...(hashes.length ? [`password hashes for ${preview(uniq(hashes), 6)}`] : []),
-      ...(empty.length ? [`empty password for ${preview(uniq(empty), 6)}`] : []),
-    ];
+    const parts = [...(hashes.length ? [`password hashes for ${preview(uniq(hashes), 6)}`] : []), ...(empty.length ? [`empty password for ${preview(uniq(empty), 6)}`] : [])];
     return fail(`${parts.join('; ')}: lock them (usermod -p '*') and provision keys at first boot`, evidence.join('\n'));
   }
-  const root = shadow !== undefined ? codeLines(shadow).find(({ line }) => line.startsWith('root:'))?.line.split(':')[1] : undefined;
-  return pass(
-    `no password hashes: ${plural(accounts, 'account')} in /etc/shadow, all locked${root !== undefined ? ` (root: ${root.slice(0, 1)})` : ''}`,
-    evidence.join('\n') || undefined,
-  );
+  const root =
+    shadow !== undefined
+      ? codeLines(shadow)
+          .find(({ line }) => line.startsWith('root:'))
+          ?.line.split(':')[1]
+      : undefined;
+  return pass(`no password hashes: ${plural(accounts, 'account')} in /etc/shadow, all locked${root !== undefined ? ` (root: ${root.slice(0, 1)})` : ''}`, evidence.join('\n') || undefined);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +199,12 @@ export const checkShellHistory: SnapshotCheck = (view) => {
   }
   return pass(
     `no shell or tool history under ${homes.length ? preview(homes) : '/root and /home'}${empty.length ? ` (${plural(empty.length, 'empty history file')})` : ''}`,
-    withNotes(view, empty.map((e) => `fine: ${e}`), '/root', '/home') || undefined,
+    withNotes(
+      view,
+      empty.map((e) => `fine: ${e}`),
+      '/root',
+      '/home',
+    ) || undefined,
   );
 };
 
@@ -285,9 +285,7 @@ export function parseAuthorizedKeys(text: string): KeyLine[] {
 const AUTH_ROOTS = ['/root', '/home', '/etc/ssh'];
 
 export const checkAuthorizedKeys: SnapshotCheck = (view) => {
-  const candidates = view.find(
-    (p, e) => e.type !== 'dir' && AUTH_ROOTS.some((r) => p.startsWith(`${r}/`)) && p.split('/').some((part) => part.startsWith('authorized_keys')),
-  );
+  const candidates = view.find((p, e) => e.type !== 'dir' && AUTH_ROOTS.some((r) => p.startsWith(`${r}/`)) && p.split('/').some((part) => part.startsWith('authorized_keys')));
   const found: string[] = [];
   const evidence: string[] = [];
   const fine: string[] = [];
@@ -340,9 +338,7 @@ export function summarizeLease(text: string | undefined): string {
 }
 
 export const checkDhcpLeases: SnapshotCheck = (view) => {
-  const leases = view.find(
-    (p, e) => e.type === 'file' && e.size > 0 && LEASE_DIRS.some((d) => p.startsWith(`${d}/`)) && (/lease/i.test(basename(p)) || p.startsWith('/var/lib/dhclient/')),
-  );
+  const leases = view.find((p, e) => e.type === 'file' && e.size > 0 && LEASE_DIRS.some((d) => p.startsWith(`${d}/`)) && (/lease/i.test(basename(p)) || p.startsWith('/var/lib/dhclient/')));
   if (leases.length === 0) return pass(`no DHCP leases in ${LEASE_DIRS.slice(0, 4).join(', ')}`, withNotes(view, [], ...LEASE_DIRS) || undefined);
   const described = leases.map((p) => {
     const summary = summarizeLease(view.content(p));
@@ -350,7 +346,11 @@ export const checkDhcpLeases: SnapshotCheck = (view) => {
   });
   return fail(
     `DHCP leases left in the image: ${preview(described, 3)}`,
-    withNotes(view, leases.map((p) => describeEntry(p, view.get(p)!)), ...LEASE_DIRS),
+    withNotes(
+      view,
+      leases.map((p) => describeEntry(p, view.get(p)!)),
+      ...LEASE_DIRS,
+    ),
   );
 };
 
@@ -410,7 +410,11 @@ export const checkMacBoundNetwork: SnapshotCheck = (view) => {
   const names = bindings.map((b) => /NAME="([^"]+)"/.exec(b.text)?.[1]).filter((x): x is string => !!x);
   return fail(
     `network configuration bound to MAC ${preview(macs, 3)}: ${preview(paths, 3)}${names.length ? ` (names ${[...new Set(names)].join(', ')})` : ''}; a clone's NIC has another MAC`,
-    withNotes(view, bindings.map((b) => `${b.path}:${b.line}: ${b.text}`), ...NETWORK_CONFIG),
+    withNotes(
+      view,
+      bindings.map((b) => `${b.path}:${b.line}: ${b.text}`),
+      ...NETWORK_CONFIG,
+    ),
   );
 };
 
@@ -464,7 +468,13 @@ export const checkAptCaches: SnapshotCheck = (view) => {
     ...(bins.length ? [`${bins.map(basename).join(', ')} (${size(bins)}) in /var/cache/apt`] : []),
   ];
   if (parts.length) {
-    return fail(`apt caches left in the image: ${parts.join('; ')}: run apt-get clean and remove the lists`, [...debs, ...lists, ...bins].slice(0, 200).map((p) => describeEntry(p, view.get(p)!)).join('\n'));
+    return fail(
+      `apt caches left in the image: ${parts.join('; ')}: run apt-get clean and remove the lists`,
+      [...debs, ...lists, ...bins]
+        .slice(0, 200)
+        .map((p) => describeEntry(p, view.get(p)!))
+        .join('\n'),
+    );
   }
   return pass('apt caches and package lists are clean');
 };
@@ -522,7 +532,10 @@ export const checkForbiddenPaths: SnapshotCheck = (view, options) => {
   const hits = options.forbiddenPaths.flatMap((pattern) => (view.snapshot.forbidden[pattern] ?? []).map((path) => ({ pattern, path })));
   if (hits.length) {
     return fail(
-      `forbidden paths present: ${preview(hits.map((h) => h.path), 5)}`,
+      `forbidden paths present: ${preview(
+        hits.map((h) => h.path),
+        5,
+      )}`,
       hits.map((h) => `${h.pattern}: ${view.get(h.path) ? describeEntry(h.path, view.get(h.path)!) : h.path}`).join('\n'),
     );
   }

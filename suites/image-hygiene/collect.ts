@@ -521,7 +521,13 @@ export function memdiskFile(data: Buffer, name: string): string | undefined {
     const needle = Buffer.from(`${candidate}\0`, 'latin1');
     for (let at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1)) {
       if (at + 512 > data.length || data.toString('latin1', at + 257, at + 262) !== 'ustar') continue;
-      const size = parseInt(data.toString('latin1', at + 124, at + 136).replace(/\0.*$/s, '').trim(), 8);
+      const size = parseInt(
+        data
+          .toString('latin1', at + 124, at + 136)
+          .replace(/\0.*$/s, '')
+          .trim(),
+        8,
+      );
       if (!Number.isFinite(size) || size < 0 || at + 512 + size > data.length) continue;
       return data.toString('utf8', at + 512, at + 512 + size);
     }

@@ -158,9 +158,7 @@ export class GuestfishSession {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
         if (this.exited) return;
         this.spawnError =
-          error.code === 'ENOENT'
-            ? new GuestfishError(`${program} not found: install libguestfs-tools to inspect images offline`)
-            : new GuestfishError(`cannot start ${program}: ${error.message}`);
+          error.code === 'ENOENT' ? new GuestfishError(`${program} not found: install libguestfs-tools to inspect images offline`) : new GuestfishError(`cannot start ${program}: ${error.message}`);
         this.exited = { code: null, signal: null };
         this.failPending(this.spawnError);
         resolve();
@@ -299,7 +297,10 @@ export class GuestfishSession {
     if (pgid === undefined) return Promise.resolve();
     this.stopping ??= (async () => {
       this.child.stdin.end();
-      signalEach(groupMembers(pgid).filter((pid) => pid !== pgid), 'SIGTERM');
+      signalEach(
+        groupMembers(pgid).filter((pid) => pid !== pgid),
+        'SIGTERM',
+      );
       if (await groupGone(pgid, this.graceMs)) return;
       signalGroup(pgid, 'SIGTERM');
       if (await groupGone(pgid, this.graceMs)) return;
@@ -411,5 +412,8 @@ export function errorLines(stderr: string): string {
 /** The first `libguestfs: error:` line without its prefix. */
 export function firstError(text: string): string {
   const line = text.split('\n').find((l) => /error/i.test(l)) ?? text.split('\n')[0] ?? '';
-  return line.replace(/^\*stdin\*:\d+:\s*/, '').replace(/^libguestfs: error:\s*/, '').trim();
+  return line
+    .replace(/^\*stdin\*:\d+:\s*/, '')
+    .replace(/^libguestfs: error:\s*/, '')
+    .trim();
 }

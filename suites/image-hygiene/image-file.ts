@@ -32,9 +32,7 @@ export function parseQcow2Header(bytes: Uint8Array): Qcow2Header | undefined {
   if (backingOffset !== 0) {
     const end = backingOffset + backingSize;
     backingFile =
-      backingSize > 0 && end <= bytes.length
-        ? Buffer.from(bytes.subarray(backingOffset, end)).toString('utf8')
-        : `(a backing file name of ${backingSize} bytes at offset ${backingOffset})`;
+      backingSize > 0 && end <= bytes.length ? Buffer.from(bytes.subarray(backingOffset, end)).toString('utf8') : `(a backing file name of ${backingSize} bytes at offset ${backingOffset})`;
   }
   return { version, virtualSize, backingFile, cryptMethod, incompatibleFeatures };
 }

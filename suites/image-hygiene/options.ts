@@ -11,9 +11,7 @@ export const optionsSchema = z
      * More paths the image must not contain, as absolute paths or globs expanded inside the image
      * (e.g. `/etc/ssl/private/*.key`, `/opt/build-agent`). Checked by `hyg-forbidden-paths`.
      */
-    forbiddenPaths: z
-      .array(z.string().regex(/^\//, 'must be an absolute path or glob, starting with /'))
-      .default([]),
+    forbiddenPaths: z.array(z.string().regex(/^\//, 'must be an absolute path or glob, starting with /')).default([]),
     /** How long the libguestfs appliance may take to boot (TCG is slow on a busy machine). */
     applianceTimeoutSeconds: z.number().int().positive().default(900),
   })

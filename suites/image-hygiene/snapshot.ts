@@ -182,13 +182,7 @@ export function modeType(mode: number): EntryType {
 // ---------------------------------------------------------------------------------------------
 // hand-made snapshots (unit tests; also handy for a third party writing checks against this suite)
 
-export type FakeEntry =
-  | string
-  | { file: string; mode?: number; uid?: number }
-  | { size: number }
-  | { link: string }
-  | { dir: true }
-  | { other: true };
+export type FakeEntry = string | { file: string; mode?: number; uid?: number } | { size: number } | { link: string } | { dir: true } | { other: true };
 
 /**
  * Builds a snapshot from a compact description: `'/etc/hostname': 'vm1\n'` is a file with that content,

@@ -68,7 +68,11 @@ export async function readFile(guest: GuestHandle, path: string, options: { sudo
 /** Paths `find DIR -maxdepth 1 -type f -name GLOB` lists; none when DIR does not exist. */
 export async function listFiles(guest: GuestHandle, dir: string, glob: string, options: { sudo?: boolean } = {}): Promise<{ paths: string[]; evidence: string }> {
   const ran = await run(guest, ['find', dir, '-maxdepth', '1', '-type', 'f', '-name', glob], { sudo: options.sudo }, `list ${dir}`);
-  const paths = ran.result.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/')).sort();
+  const paths = ran.result.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('/'))
+    .sort();
   return { paths, evidence: ran.evidence };
 }
 

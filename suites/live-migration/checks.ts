@@ -73,8 +73,10 @@ function moveEvidence(record: LegRecord): string {
     outcome.error ? `libvirt: ${outcome.error}` : '',
     outcome.stats ? 'domjobinfo --completed (destination):' : '',
     ...Object.entries(outcome.stats?.raw ?? {}).map(([k, v]) => `  ${k}: ${v}`),
-    `probes: icmp gap ${ms(record.gaps.icmpMs)} (${record.probes.icmp.available ? `${record.probes.icmp.lost}/${record.probes.icmp.sent} lost` : record.probes.icmp.note ?? 'unavailable'}), tcp gap ${ms(record.gaps.tcpMs)} (${record.probes.tcp.lost}/${record.probes.tcp.sent} failed)`,
-  ].filter(Boolean).join('\n');
+    `probes: icmp gap ${ms(record.gaps.icmpMs)} (${record.probes.icmp.available ? `${record.probes.icmp.lost}/${record.probes.icmp.sent} lost` : (record.probes.icmp.note ?? 'unavailable')}), tcp gap ${ms(record.gaps.tcpMs)} (${record.probes.tcp.lost}/${record.probes.tcp.sent} failed)`,
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 const LEG_CHECKS: readonly LegCheckSpec[] = [
@@ -90,7 +92,10 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       const seconds = ((outcome.finishedAt - outcome.startedAt) / 1000).toFixed(1);
       const unsafe = outcome.unsafe ? '; with --unsafe: libvirt calls this shared storage unsafe (a local filesystem)' : '';
       const disk = stats?.diskProcessedBytes ? ` + ${formatMiB(stats.diskProcessedBytes)} disk` : '';
-      return pass(`${record.from.name} -> ${record.to.name} in ${seconds} s, libvirt downtime ${ms(stats?.downtimeMs)}, ${formatMiB(stats?.memoryProcessedBytes ?? stats?.dataProcessedBytes)} memory${disk}${unsafe}`, moveEvidence(record));
+      return pass(
+        `${record.from.name} -> ${record.to.name} in ${seconds} s, libvirt downtime ${ms(stats?.downtimeMs)}, ${formatMiB(stats?.memoryProcessedBytes ?? stats?.dataProcessedBytes)} memory${disk}${unsafe}`,
+        moveEvidence(record),
+      );
     },
   },
   {
@@ -102,7 +107,8 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       const placement = record.placement!;
       const evidence = `${record.to.name}: domstate -> exit ${placement.destination.exitCode}: ${oneLine(placement.destination.stdout || placement.destination.stderr)}\n${record.from.name}: domstate -> exit ${placement.source.exitCode}: ${oneLine(placement.source.stdout || placement.source.stderr)}`;
       if (placement.source.exitCode !== 0 && !isNoSuchDomain(placement.source.stderr)) throw new Error(`${record.from.name}: virsh domstate failed: ${oneLine(placement.source.stderr, 200)}`);
-      if (placement.destination.exitCode !== 0 && !isNoSuchDomain(placement.destination.stderr)) throw new Error(`${record.to.name}: virsh domstate failed: ${oneLine(placement.destination.stderr, 200)}`);
+      if (placement.destination.exitCode !== 0 && !isNoSuchDomain(placement.destination.stderr))
+        throw new Error(`${record.to.name}: virsh domstate failed: ${oneLine(placement.destination.stderr, 200)}`);
       const there = placement.destination.exitCode === 0 ? parseDomState(placement.destination.stdout) : 'not defined';
       const left = placement.source.exitCode === 0 ? parseDomState(placement.source.stdout) : undefined;
       if (there !== 'running') return fail(`on ${record.to.name} the guest is ${there}`, evidence);
@@ -157,7 +163,11 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       const evidence = `${parsed.beats.length} beats, ended: ${parsed.ended}, longest pause the guest saw: ${parsed.longestPauseMs} ms\n${text}`;
       const agent = record.agent.network ? `; ${record.agent.network}` : '';
       if (!result.ok) return fail(`the held session broke after ${parsed.beats.length} beat${parsed.beats.length === 1 ? '' : 's'}: ${result.error}${agent}`, evidence);
-      if (result.value.exitCode !== 0 || !parsed.ended) return fail(`the held session broke (exit ${result.value.exitCode}${result.value.stderr.trim() ? `: ${oneLine(result.value.stderr, 160)}` : ''}) after ${parsed.beats.length} beats${agent}`, evidence);
+      if (result.value.exitCode !== 0 || !parsed.ended)
+        return fail(
+          `the held session broke (exit ${result.value.exitCode}${result.value.stderr.trim() ? `: ${oneLine(result.value.stderr, 160)}` : ''}) after ${parsed.beats.length} beats${agent}`,
+          evidence,
+        );
       return pass(`the session held through the move: ${parsed.beats.length} beats, longest pause ${parsed.longestPauseMs} ms`, evidence);
     },
   },
@@ -212,7 +222,8 @@ const LEG_CHECKS: readonly LegCheckSpec[] = [
       if (!count) return fail('the writer fsynced no chunk at all during the move', evidence);
       if (!writer.progress.done) return fail(`the writer did not finish after the move (${count} chunks written)`, evidence);
       if (!writer.sha256) return fail('the file the writer wrote is missing on the destination', evidence);
-      if (writer.sha256 !== writer.expected) return fail(`the file's checksum on the destination does not match the ${count} fsynced chunks (${writer.sha256.slice(0, 12)}… != ${writer.expected?.slice(0, 12)}…)`, evidence);
+      if (writer.sha256 !== writer.expected)
+        return fail(`the file's checksum on the destination does not match the ${count} fsynced chunks (${writer.sha256.slice(0, 12)}… != ${writer.expected?.slice(0, 12)}…)`, evidence);
       return pass(`${count} fsynced chunks (${writer.duringMove} during the move) read back intact on ${record.to.name}`, evidence);
     },
   },

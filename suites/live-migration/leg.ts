@@ -15,8 +15,21 @@ import { GuestTransportError, done, notYet, poll, type CheckContext, type ExecRe
 import { HEARTBEAT_SCRIPT, KMSG_SCRIPT, STATE_SCRIPT, WORKLOAD_START_SCRIPT, WORKLOAD_STOP_SCRIPT, splitStopOutput } from './guest-scripts.js';
 import type { LiveMigrationOptions } from './options.js';
 import {
-  addressesOfMac, agentAnswered, clockOffset, describeAgentNetwork, expectedWriterSha256, kernelErrors, kernelLinesSince, oneLine, parseGuestState, parseHeartbeat, parseSha256sum, parseWriterProgress,
-  type GuestState, type Heartbeat, type WriterProgress,
+  addressesOfMac,
+  agentAnswered,
+  clockOffset,
+  describeAgentNetwork,
+  expectedWriterSha256,
+  kernelErrors,
+  kernelLinesSince,
+  oneLine,
+  parseGuestState,
+  parseHeartbeat,
+  parseSha256sum,
+  parseWriterProgress,
+  type GuestState,
+  type Heartbeat,
+  type WriterProgress,
 } from './parse.js';
 import { seriesGap, type ProbeReport } from './probes.js';
 import type { SuiteTools } from './tools.js';
@@ -93,7 +106,15 @@ async function agentPing(guest: GuestHandle, host: HostInfo): Promise<{ answered
   return { answered: result.exitCode === 0 && agentAnswered(result.stdout), text: oneLine(`${result.stdout} ${result.stderr}`, 300) };
 }
 
-export async function performLeg(context: CheckContext, guest: GuestHandle, index: number, to: HostInfo, mode: MigrationStorageMode, options: LiveMigrationOptions, tools: SuiteTools): Promise<LegRecord> {
+export async function performLeg(
+  context: CheckContext,
+  guest: GuestHandle,
+  index: number,
+  to: HostInfo,
+  mode: MigrationStorageMode,
+  options: LiveMigrationOptions,
+  tools: SuiteTools,
+): Promise<LegRecord> {
   const from = guest.hypervisor.currentHost();
   const token = tools.token();
   const dir = `/var/tmp/imgtest-migration-leg${index}-${token}`;
@@ -107,7 +128,8 @@ export async function performLeg(context: CheckContext, guest: GuestHandle, inde
   const before = await observe(guest, tools);
   const agentBefore = await agentPing(guest, from);
   const started = await guest.script(WORKLOAD_START_SCRIPT, [dir, token, String(options.dirtyMiB), String(options.dirtyIntervalMs / 1000), stopFile], { timeoutMs: 120_000 });
-  if (started.exitCode !== 0 || !started.stdout.includes('started')) throw new Error(`the in-guest workload did not start (exit ${started.exitCode}): ${oneLine(started.stderr || started.stdout, 200)}`);
+  if (started.exitCode !== 0 || !started.stdout.includes('started'))
+    throw new Error(`the in-guest workload did not start (exit ${started.exitCode}): ${oneLine(started.stderr || started.stdout, 200)}`);
   const markerWritten = (await guest.script(KMSG_SCRIPT, [marker], { sudo: true, timeoutMs: 30_000 })).exitCode === 0;
 
   // The held session: opened before the move, expected to carry beats through it to the end.
@@ -145,10 +167,22 @@ export async function performLeg(context: CheckContext, guest: GuestHandle, inde
   const icmpMs = seriesGap(probeReport.icmp, probeReport);
   const tcpMs = seriesGap(probeReport.tcp, probeReport);
   const record: LegRecord = {
-    index, from, to, mode, outcome, moveStartedAt, moveEndedAt, before, heartbeat, probes: probeReport,
+    index,
+    from,
+    to,
+    mode,
+    outcome,
+    moveStartedAt,
+    moveEndedAt,
+    before,
+    heartbeat,
+    probes: probeReport,
     // ICMP (5/s) measures finest; TCP connects (1/s) only when ping could not run.
     gaps: { icmpMs, tcpMs, guestMs: icmpMs ?? tcpMs },
-    writer, marker, markerWritten, agent: { before: agentBefore.answered, beforeText: agentBefore.text },
+    writer,
+    marker,
+    markerWritten,
+    agent: { before: agentBefore.answered, beforeText: agentBefore.text },
   };
 
   if (outcome.ok) {

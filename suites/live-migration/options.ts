@@ -19,7 +19,10 @@ export const optionsSchema = z
      */
     allowUnsafe: z.boolean().default(true),
     /** `<driver cache=...>` values a writable disk may have (`default` = no cache attribute). */
-    allowedCacheModes: z.array(z.enum(['none', 'directsync', 'writethrough', 'writeback', 'unsafe', 'default'])).min(1).default(['none', 'directsync']),
+    allowedCacheModes: z
+      .array(z.enum(['none', 'directsync', 'writethrough', 'writeback', 'unsafe', 'default']))
+      .min(1)
+      .default(['none', 'directsync']),
     /**
      * How far the guest's clock may be from the host's after a move, ms. (A guest's clock starts from the
      * RTC, which has whole seconds, so it is often up to a second off before anything moves.)

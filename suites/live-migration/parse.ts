@@ -80,7 +80,11 @@ function hostdevLine(block: string): string {
 export function capabilitiesHostCpu(xml: string): string | undefined {
   const host = /<host>([\s\S]*?)<\/host>/.exec(xml)?.[1];
   const cpu = host ? /<cpu>[\s\S]*?<\/cpu>/.exec(host)?.[0] : undefined;
-  return cpu?.replace(/<microcode\b[^>]*\/>/g, '').replace(/<counter\b[^>]*\/>/g, '').replace(/\s+/g, ' ').trim();
+  return cpu
+    ?.replace(/<microcode\b[^>]*\/>/g, '')
+    .replace(/<counter\b[^>]*\/>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 // ---------------------------------------------------------------- virsh
@@ -101,7 +105,11 @@ export function parseCpuCompare(output: string): CpuComparison {
 
 /** `virsh domstate` ("running", "shut off", "running (migrated)") -> the state word(s). */
 export function parseDomState(output: string): string {
-  return output.trim().split('\n')[0]!.replace(/\s*\(.*\)\s*$/, '').trim();
+  return output
+    .trim()
+    .split('\n')[0]!
+    .replace(/\s*\(.*\)\s*$/, '')
+    .trim();
 }
 
 /** virsh's "domain not found" for a name (`failed to get domain`, `Domain not found`). */
@@ -168,18 +176,26 @@ export interface GuestState {
 /** The output of STATE_SCRIPT (see guest-scripts.ts). */
 export function parseGuestState(output: string): GuestState {
   const lines = output.split('\n').map((l) => l.trim());
-  const value = (key: string) => lines.find((l) => l.startsWith(`${key} `))?.slice(key.length + 1).trim() ?? '';
+  const value = (key: string) =>
+    lines
+      .find((l) => l.startsWith(`${key} `))
+      ?.slice(key.length + 1)
+      .trim() ?? '';
   return {
     bootId: value('boot_id'),
     uptimeSeconds: Number(value('uptime')) || 0,
-    interfaces: lines.filter((l) => l.startsWith('if ')).map((l) => {
-      const [, name = '', mac = ''] = l.split(/\s+/);
-      return { name, mac: mac.toLowerCase() };
-    }),
-    addresses: lines.filter((l) => l.startsWith('addr ')).map((l) => {
-      const [, name = '', address = ''] = l.split(/\s+/);
-      return { name, address: address.split('/')[0]! };
-    }),
+    interfaces: lines
+      .filter((l) => l.startsWith('if '))
+      .map((l) => {
+        const [, name = '', mac = ''] = l.split(/\s+/);
+        return { name, mac: mac.toLowerCase() };
+      }),
+    addresses: lines
+      .filter((l) => l.startsWith('addr '))
+      .map((l) => {
+        const [, name = '', address = ''] = l.split(/\s+/);
+        return { name, address: address.split('/')[0]! };
+      }),
   };
 }
 

@@ -29,7 +29,10 @@ export function theGuest(context: CheckContext): GuestHandle {
 
 /** The hosts the legs visit, in order: from the guest's host, round the run's hosts. */
 export function route(hosts: readonly HostInfo[], start: HostInfo, legs: number): HostInfo[] {
-  const at = Math.max(0, hosts.findIndex((h) => h.name === start.name));
+  const at = Math.max(
+    0,
+    hosts.findIndex((h) => h.name === start.name),
+  );
   return Array.from({ length: legs + 1 }, (_, i) => hosts[(at + i) % hosts.length]!);
 }
 
@@ -38,7 +41,14 @@ export async function runPreflight(context: CheckContext, options: LiveMigration
   const xml = await guest.hypervisor.domainXml();
   const facts = domainFacts(xml);
   const start = guest.hypervisor.currentHost();
-  const destinations = [...new Map(route(context.hosts, start, options.legs).slice(1).filter((h) => h.name !== start.name).map((h) => [h.name, h])).values()];
+  const destinations = [
+    ...new Map(
+      route(context.hosts, start, options.legs)
+        .slice(1)
+        .filter((h) => h.name !== start.name)
+        .map((h) => [h.name, h]),
+    ).values(),
+  ];
   const cpu = await checkCpu(guest, facts, start, destinations, tools);
   const hostDevices = facts.hostDevices.length
     ? fail(`the guest has host devices, which cannot move with it: ${facts.hostDevices.join(', ')}`, xml)
@@ -48,7 +58,12 @@ export async function runPreflight(context: CheckContext, options: LiveMigration
   const preflight: Preflight = { cpu, hostDevices, diskCache, storage, mode, failed: [] };
   for (const key of Object.keys(PREFLIGHT_IDS) as (keyof typeof PREFLIGHT_IDS)[]) if (preflight[key].status !== 'pass') preflight.failed.push(PREFLIGHT_IDS[key]);
   context.property('migration.storage', mode ?? 'unknown');
-  context.property('migration.route', route(context.hosts, start, options.legs).map((h) => h.name).join(' -> '));
+  context.property(
+    'migration.route',
+    route(context.hosts, start, options.legs)
+      .map((h) => h.name)
+      .join(' -> '),
+  );
   return preflight;
 }
 
@@ -65,11 +80,13 @@ async function checkCpu(guest: GuestHandle, facts: DomainFacts, start: HostInfo,
       evidence.push(`${host.name}: ${other ?? '(no host CPU in capabilities)'}`);
       if (!own || other !== own) differing.push(host.name);
     }
-    if (differing.length) return fail(`CPU mode ${facts.cpuMode} passes ${start.name}'s own CPU to the guest, and ${differing.join(', ')} report a different host CPU: use a named CPU model`, evidence.join('\n'));
+    if (differing.length)
+      return fail(`CPU mode ${facts.cpuMode} passes ${start.name}'s own CPU to the guest, and ${differing.join(', ')} report a different host CPU: use a named CPU model`, evidence.join('\n'));
     return pass(`CPU mode ${facts.cpuMode}, but every host reports the identical host CPU`, evidence.join('\n'));
   }
   const args = (file: string) => [
-    'hypervisor-cpu-compare', file,
+    'hypervisor-cpu-compare',
+    file,
     ...(facts.virtType ? ['--virttype', facts.virtType] : []),
     ...(facts.arch ? ['--arch', facts.arch] : []),
     ...(facts.machine ? ['--machine', facts.machine] : []),
@@ -94,7 +111,10 @@ function checkCache(facts: DomainFacts, options: LiveMigrationOptions): CheckOut
   const bad = writable.filter((d) => !options.allowedCacheModes.includes((d.cache ?? 'default') as never));
   if (!writable.length) return pass('no writable disk', lines.join('\n'));
   if (bad.length) {
-    return fail(`disk cache mode not allowed for a live migration: ${bad.map((d) => `${d.target} cache=${d.cache ?? 'default (writeback)'}`).join(', ')} (allowed: ${options.allowedCacheModes.join(', ')})`, lines.join('\n'));
+    return fail(
+      `disk cache mode not allowed for a live migration: ${bad.map((d) => `${d.target} cache=${d.cache ?? 'default (writeback)'}`).join(', ')} (allowed: ${options.allowedCacheModes.join(', ')})`,
+      lines.join('\n'),
+    );
   }
   return pass(`writable disks use cache=${[...new Set(writable.map((d) => d.cache ?? 'default'))].join(', ')}`, lines.join('\n'));
 }
@@ -105,13 +125,20 @@ function checkStorage(guest: GuestHandle, options: LiveMigrationOptions): { outc
   const mode: MigrationStorageMode = options.storage === 'auto' ? has : options.storage;
   const evidence = `option storage: ${options.storage}; the guest's volumes: ${storage.kind} pool '${storage.pool}'; allowUnsafe: ${options.allowUnsafe}`;
   if (mode !== has) {
-    const why = mode === 'shared'
-      ? `storage: shared, but the guest's volumes are in the per-host pool '${storage.pool}' (set storage.sharedPool in the run config to a pool every host sees)`
-      : `storage: copy, but the guest's volumes are in the shared pool '${storage.pool}' (copy mode needs per-host pools: unset storage.sharedPool, or use storage: shared)`;
+    const why =
+      mode === 'shared'
+        ? `storage: shared, but the guest's volumes are in the per-host pool '${storage.pool}' (set storage.sharedPool in the run config to a pool every host sees)`
+        : `storage: copy, but the guest's volumes are in the shared pool '${storage.pool}' (copy mode needs per-host pools: unset storage.sharedPool, or use storage: shared)`;
     return { outcome: fail(why, evidence) };
   }
   if (mode === 'copy') {
-    return { mode, outcome: pass(`copy: per-host pool '${storage.pool}'; before each move the destination gets the base image, an empty overlay and the seed, then libvirt copies the overlay (--copy-storage-inc)`, evidence) };
+    return {
+      mode,
+      outcome: pass(
+        `copy: per-host pool '${storage.pool}'; before each move the destination gets the base image, an empty overlay and the seed, then libvirt copies the overlay (--copy-storage-inc)`,
+        evidence,
+      ),
+    };
   }
   const unsafe = options.allowUnsafe
     ? 'on a filesystem libvirt does not trust (a local one) it refuses the move as unsafe; then it is retried with --unsafe and the report says so'

@@ -27,7 +27,8 @@ export const dpkgAuditCheck: Check = {
       }
       if (!health.ok) {
         const parts: string[] = [];
-        if (health.broken.length) parts.push(`${health.broken.length} package(s) not cleanly installed: ${listSome(health.broken.map((p) => `${p.name} (${p.flag === 'ok' ? p.state : `${p.flag}, ${p.state}`})`))}`);
+        if (health.broken.length)
+          parts.push(`${health.broken.length} package(s) not cleanly installed: ${listSome(health.broken.map((p) => `${p.name} (${p.flag === 'ok' ? p.state : `${p.flag}, ${p.state}`})`))}`);
         if (health.auditText) parts.push(`dpkg --audit: ${oneLine(health.auditText.split('\n')[0] ?? '', 120)}`);
         return verdict(false, parts.join('; '), evidence);
       }
@@ -84,11 +85,24 @@ function policyCheck(kind: 'required' | 'forbidden'): Check['run'] {
       const evidenceHead = `${kind} (${entries.length}): ${entries.join(' ')}`;
       if (kind === 'required') {
         const absent = policy.matches.filter((m) => !m.found.length).map((m) => m.entry);
-        const evidence = [evidenceHead, inventoryExcerpt(inv, found.map((p) => p.name)), ...absent.map((a) => `(absent: ${a})`)].join('\n');
+        const evidence = [
+          evidenceHead,
+          inventoryExcerpt(
+            inv,
+            found.map((p) => p.name),
+          ),
+          ...absent.map((a) => `(absent: ${a})`),
+        ].join('\n');
         if (absent.length) return verdict(false, `required package(s) not installed: ${absent.join(', ')}`, evidence);
         return verdict(true, `all ${entries.length} required packages installed: ${listSome(found.map(describePackage), 8)}`, evidence);
       }
-      const evidence = [evidenceHead, inventoryExcerpt(inv, found.map((p) => p.name))].join('\n');
+      const evidence = [
+        evidenceHead,
+        inventoryExcerpt(
+          inv,
+          found.map((p) => p.name),
+        ),
+      ].join('\n');
       if (found.length) return verdict(false, `forbidden package(s) installed: ${listSome(found.map(describePackage), 8)}`, evidence);
       return verdict(true, `none of the ${entries.length} forbidden packages is installed`, evidence);
     });
@@ -123,7 +137,13 @@ export const kernelCheck: Check = {
       if (uname.result.exitCode !== 0 || !release) throw new Error(`uname -r failed (exit ${uname.result.exitCode}): ${oneLine(uname.result.stderr, 200)}`);
       const inv = await inventory(context, guest);
       const judged = judgeKernel(release, inv.inventory);
-      const evidence = [uname.evidence, inventoryExcerpt(inv, inv.inventory.packages.filter((p) => p.name.startsWith('linux-image-')).map((p) => p.name))].join('\n');
+      const evidence = [
+        uname.evidence,
+        inventoryExcerpt(
+          inv,
+          inv.inventory.packages.filter((p) => p.name.startsWith('linux-image-')).map((p) => p.name),
+        ),
+      ].join('\n');
       return verdict(judged.ok, judged.message, evidence);
     }),
 };
@@ -193,7 +213,12 @@ export const vulnerabilitiesCheck: Check = {
         ...assessmentEvidence(a),
       ].join('\n');
       const fixedText = a.fixed.length ? `${a.fixed.length} fix(es) not installed: ${listSome(a.fixed.map(shortFinding), 4)}` : 'no available fix missing';
-      const unfixedText = a.unfixed.length ? `${a.unfixed.length} unfixed: ${listSome(a.unfixed.map((f) => `${f.advisory.id} (${f.advisory.package})`), 4)}` : 'no unfixed issue';
+      const unfixedText = a.unfixed.length
+        ? `${a.unfixed.length} unfixed: ${listSome(
+            a.unfixed.map((f) => `${f.advisory.id} (${f.advisory.package})`),
+            4,
+          )}`
+        : 'no unfixed issue';
       const message = `${fixedText}; ${unfixedText} (${scopeText}, minUrgency ${opts.minUrgency})`;
       const failing = opts.failOn === 'none' ? false : opts.failOn === 'any' ? a.fixed.length + a.unfixed.length > 0 : a.fixed.length > 0;
       return verdict(!failing, message, evidence);
@@ -219,7 +244,9 @@ export const sbomCheck: Check = {
       const name = artifactName('sbom', guest, context, 'cdx.json');
       const path = await context.artifacts.write(name, `${JSON.stringify(sbom, null, 2)}\n`);
       const purls = (sbom.components as { purl: string }[]).map((c) => c.purl);
-      const evidence = [inv.summary, `wrote ${path}: CycloneDX 1.5, ${purls.length} components`, ...purls.slice(0, 5).map((p) => `  ${p}`), purls.length > 5 ? `  … (${purls.length - 5} more)` : ''].filter(Boolean).join('\n');
+      const evidence = [inv.summary, `wrote ${path}: CycloneDX 1.5, ${purls.length} components`, ...purls.slice(0, 5).map((p) => `  ${p}`), purls.length > 5 ? `  … (${purls.length - 5} more)` : '']
+        .filter(Boolean)
+        .join('\n');
       return verdict(true, `CycloneDX 1.5 SBOM of ${purls.length} installed packages written to ${name}`, evidence);
     }),
 };

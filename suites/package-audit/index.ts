@@ -18,7 +18,7 @@ export const packageAuditSuite = defineSuite({
   id: 'package-audit',
   title: 'Installed packages: database health, integrity, policy lists, kernel, vulnerabilities, SBOM',
   description:
-    'Reads the guest\'s dpkg database: dpkg --audit and package states, dpkg --verify for changed non-config files, ' +
+    "Reads the guest's dpkg database: dpkg --audit and package states, dpkg --verify for changed non-config files, " +
     'required and forbidden packages, the running kernel against the newest installed one, installed versions ' +
     'against a Debian security tracker or OSV feed (Debian version ordering), and writes a CycloneDX 1.5 SBOM.',
   tags: ['packages'],

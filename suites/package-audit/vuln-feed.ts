@@ -171,9 +171,7 @@ export function parseOsv(data: unknown, scope: FeedScope): Feed {
             notes.push(`${record.id} (${name}): ${String(range.type)} range ignored (only ECOSYSTEM ranges carry Debian versions)`);
             continue;
           }
-          ranges.push(
-            range.events.filter(isRecord).map((e) => ({ introduced: str(e.introduced), fixed: str(e.fixed), lastAffected: str(e.last_affected) })),
-          );
+          ranges.push(range.events.filter(isRecord).map((e) => ({ introduced: str(e.introduced), fixed: str(e.fixed), lastAffected: str(e.last_affected) })));
         }
       }
       const versions = Array.isArray(affected.versions) ? affected.versions.filter((v): v is string => typeof v === 'string') : undefined;

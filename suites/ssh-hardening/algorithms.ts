@@ -224,7 +224,14 @@ export function parseSshAuditJson(text: string): OfferedAlgorithms {
   try {
     data = JSON.parse(text);
   } catch {
-    throw new Error(`ssh-audit printed no JSON: ${text.replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 200) || '(nothing)'}`);
+    throw new Error(
+      `ssh-audit printed no JSON: ${
+        text
+          .replace(/\x1b\[[0-9;]*m/g, '')
+          .trim()
+          .slice(0, 200) || '(nothing)'
+      }`,
+    );
   }
   if (!isRecord(data)) throw new Error('ssh-audit JSON is not an object');
   const kex = entries(data.kex, 'kex');

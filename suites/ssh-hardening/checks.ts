@@ -123,7 +123,13 @@ function algorithmCheck(tools: HostTools, spec: (typeof ALGORITHM_CHECKS)[number
         const suffix = unmeasured.length ? `; ${unmeasured.join('; ')}` : '';
         // A server that offers nothing cannot be talked to: the probe saw nothing, it did not see a server without ciphers.
         if (!judged.offered.length) throw new Error(`cannot judge the ${spec.what}s: the ${via} saw none offered`);
-        if (judged.weak.length) return verdict(false, `weak ${spec.what}s offered: ${describeWeak(judged.weak)}${suffix}`, evidence, judged.weak.flatMap((w) => w.rules));
+        if (judged.weak.length)
+          return verdict(
+            false,
+            `weak ${spec.what}s offered: ${describeWeak(judged.weak)}${suffix}`,
+            evidence,
+            judged.weak.flatMap((w) => w.rules),
+          );
         return verdict(true, `${judged.offered.length} ${spec.what}s offered, none weak (${via}: ${judged.offered.join(', ')})${suffix}`, evidence);
       }),
   };
@@ -162,7 +168,13 @@ async function hostKeyFiles(context: CheckContext, guest: GuestHandle): Promise<
   const problems = judgeHostKeyFiles(files, opts.minRsaBits);
   const summary = present.map((f) => `${f.key ? `${f.key.type} ${f.key.bits}` : 'unreadable key'} ${describeStat(f.privateStat!)}`);
   if (absent.length) evidence.push(`(listed but absent: ${absent.join(', ')})`);
-  if (problems.length) return verdict(false, `host key files: ${describeProblems(problems)}`, evidence.join('\n'), problems.map((p) => p.rule));
+  if (problems.length)
+    return verdict(
+      false,
+      `host key files: ${describeProblems(problems)}`,
+      evidence.join('\n'),
+      problems.map((p) => p.rule),
+    );
   const unreadable = present.filter((f) => !f.key).map((f) => f.path);
   if (unreadable.length) return verdict(false, `ssh-keygen could not read host key(s): ${unreadable.join(', ')}`, evidence.join('\n'), ['hostkey-file-missing']);
   return verdict(true, `${present.length} host keys, root-owned and private: ${summary.join('; ')}${absent.length ? ` (absent: ${absent.join(', ')})` : ''}`, evidence.join('\n'));
@@ -187,11 +199,18 @@ const configPermsCheck: Check = {
       const stats = parseFindPrintf(ran.result.stdout).filter((s) => s.type === 'd' || s.path === '/etc/ssh/sshd_config' || s.path.endsWith('.conf'));
       if (!stats.some((s) => s.path === '/etc/ssh/sshd_config')) {
         // Only a file that is not there is a finding; a file find could not look at is not.
-        if (!/\/etc\/ssh\/sshd_config'?: No such file or directory/.test(ran.result.stderr)) throw new Error(`cannot read /etc/ssh/sshd_config's mode: find exits ${ran.result.exitCode} (${withoutSudoNoise(ran.result.stderr).trim().split('\n')[0] ?? 'no output'})`);
+        if (!/\/etc\/ssh\/sshd_config'?: No such file or directory/.test(ran.result.stderr))
+          throw new Error(`cannot read /etc/ssh/sshd_config's mode: find exits ${ran.result.exitCode} (${withoutSudoNoise(ran.result.stderr).trim().split('\n')[0] ?? 'no output'})`);
         return verdict(false, '/etc/ssh/sshd_config not found', ran.evidence, ['config-file-access']);
       }
       const problems = judgeConfigFiles(stats);
-      if (problems.length) return verdict(false, `sshd configuration files: ${describeProblems(problems)}`, ran.evidence, problems.map((p) => p.rule));
+      if (problems.length)
+        return verdict(
+          false,
+          `sshd configuration files: ${describeProblems(problems)}`,
+          ran.evidence,
+          problems.map((p) => p.rule),
+        );
       const main = stats.find((s) => s.path === '/etc/ssh/sshd_config')!;
       return verdict(true, `${describeStat(main)}; ${stats.length - 1} more (sshd_config.d and drop-ins) root-owned, not group/world writable`, ran.evidence);
     }),

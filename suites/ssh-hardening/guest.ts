@@ -108,9 +108,13 @@ export function effectiveConfig(context: CheckContext, guest: GuestHandle): Prom
     const ran = await runSshd(guest, ['-T', '-C', spec]);
     const settings = parseSshdT(ran.result.stdout);
     // Exit 0 with nothing printed is no answer (a wrapper, a truncated stream): nothing to judge.
-    if (ran.result.exitCode === 0 && settings.size === 0) throw new Error(`cannot read sshd's effective settings: sshd -T exited 0 but printed nothing (${oneLine(withoutSudoNoise(ran.result.stderr), 200) || 'no output'})`);
+    if (ran.result.exitCode === 0 && settings.size === 0)
+      throw new Error(`cannot read sshd's effective settings: sshd -T exited 0 but printed nothing (${oneLine(withoutSudoNoise(ran.result.stderr), 200) || 'no output'})`);
     if (ran.result.exitCode === 0) {
-      const evidence = [...notes, `$ sudo -n ${ran.argv.join(' ')}   (exit 0, ${ran.result.stdout.split('\n').filter((l) => l.trim()).length} lines; whole output in the sshd-effective-config artifact)`].join('\n');
+      const evidence = [
+        ...notes,
+        `$ sudo -n ${ran.argv.join(' ')}   (exit 0, ${ran.result.stdout.split('\n').filter((l) => l.trim()).length} lines; whole output in the sshd-effective-config artifact)`,
+      ].join('\n');
       return { ok: true, settings, raw: ran.result.stdout, spec, evidence };
     }
     const problem = `sshd -T exits ${ran.result.exitCode}: ${oneLine(withoutSudoNoise(ran.result.stderr) || ran.result.stdout, 200) || '(no output)'}`;

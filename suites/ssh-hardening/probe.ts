@@ -70,7 +70,10 @@ export async function probeServer(address: string, settings: ProbeSettings, tool
       try {
         offered = parseSshAuditJson(result.stdout);
       } catch (error) {
-        throw new Error(`${settings.sshAuditCommand} could not audit ${address}:${settings.port} (exit ${result.exitCode}): ${(error as Error).message}${result.stderr.trim() ? `; ${strip(result.stderr).slice(0, 200)}` : ''}`, { cause: error });
+        throw new Error(
+          `${settings.sshAuditCommand} could not audit ${address}:${settings.port} (exit ${result.exitCode}): ${(error as Error).message}${result.stderr.trim() ? `; ${strip(result.stderr).slice(0, 200)}` : ''}`,
+          { cause: error },
+        );
       }
       const rawJson = JSON.stringify(JSON.parse(result.stdout), null, 2);
       return { offered, evidence: `${shown}   (exit ${result.exitCode}; ssh-audit's exit code reports its own verdict, the JSON is judged here)`, rawJson };
@@ -90,7 +93,9 @@ export async function probeServer(address: string, settings: ProbeSettings, tool
       evidence.push('$ ssh-keyscan: not installed');
     } else {
       rsaBits = rsaBitsFromKeyscan(scan.stdout);
-      evidence.push(`$ ssh-keyscan ${args.join(' ')}   (exit ${scan.exitCode})${rsaBits !== undefined ? `: RSA host key of ${rsaBits} bits` : ''}\n${scan.stdout.trim()}${scan.stderr.trim() ? `\n[stderr] ${scan.stderr.trim()}` : ''}`);
+      evidence.push(
+        `$ ssh-keyscan ${args.join(' ')}   (exit ${scan.exitCode})${rsaBits !== undefined ? `: RSA host key of ${rsaBits} bits` : ''}\n${scan.stdout.trim()}${scan.stderr.trim() ? `\n[stderr] ${scan.stderr.trim()}` : ''}`,
+      );
       if (rsaBits === undefined) unmeasured.hostKeys = 'RSA key size not measured (ssh-keyscan returned no RSA key)';
     }
   }

@@ -18,7 +18,22 @@ import type { GuestHandle } from './api.js';
 import { oneLine, tryRun, verdict, withoutSudoNoise, type GuestVerdict, type Ran, type Unobserved } from './guest.js';
 
 /** Words `systemctl is-enabled` prints (systemctl(1)); anything else is no answer. */
-const ENABLED_STATES = new Set(['enabled', 'enabled-runtime', 'linked', 'linked-runtime', 'alias', 'masked', 'masked-runtime', 'static', 'indirect', 'disabled', 'generated', 'transient', 'bad', 'not-found']);
+const ENABLED_STATES = new Set([
+  'enabled',
+  'enabled-runtime',
+  'linked',
+  'linked-runtime',
+  'alias',
+  'masked',
+  'masked-runtime',
+  'static',
+  'indirect',
+  'disabled',
+  'generated',
+  'transient',
+  'bad',
+  'not-found',
+]);
 /** Words `systemctl is-active` prints. */
 const ACTIVE_STATES = new Set(['active', 'inactive', 'failed', 'activating', 'deactivating', 'reloading', 'maintenance', 'refreshing', 'unknown']);
 const ENABLED = new Set(['enabled', 'enabled-runtime', 'alias']);
@@ -140,7 +155,8 @@ async function viaUnitFiles(guest: GuestHandle, evidence: string[], reasons: str
   const entries = parseUnitFind(ran.result.stdout);
   const judged = judgeUnitFiles(entries);
   const noSystemd = reasons.join('; ');
-  if (!entries.length && /Permission denied/.test(ran.result.stderr)) throw new Error(`cannot tell whether the SSH service is enabled: ${noSystemd}; the unit directories are not readable (${oneLine(ran.result.stderr, 160)})`);
+  if (!entries.length && /Permission denied/.test(ran.result.stderr))
+    throw new Error(`cannot tell whether the SSH service is enabled: ${noSystemd}; the unit directories are not readable (${oneLine(ran.result.stderr, 160)})`);
   // This session came in through the guest's sshd: that it runs needs no systemd to show.
   const running = 'sshd answers (this check runs over SSH)';
   return verdict(judged.ok, `${judged.message}; ${running}; systemd could not be asked (${noSystemd})`, evidence.join('\n'), judged.ok ? [] : ['service-off']);

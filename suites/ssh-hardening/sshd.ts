@@ -136,7 +136,11 @@ export function judgeHostbased(s: SshdSettings): Judgment {
   const lines = shown(s, ['hostbasedauthentication', 'ignorerhosts']);
   const hostbased = first(s, 'hostbasedauthentication');
   const ignore = first(s, 'ignorerhosts');
-  if (hostbased === undefined || ignore === undefined) return notPrinted(['hostbasedauthentication', 'ignorerhosts'].filter((k) => !s.has(k)), lines);
+  if (hostbased === undefined || ignore === undefined)
+    return notPrinted(
+      ['hostbasedauthentication', 'ignorerhosts'].filter((k) => !s.has(k)),
+      lines,
+    );
   const bad: string[] = [];
   if (hostbased.toLowerCase() !== 'no') bad.push(`hostbasedauthentication ${hostbased}`);
   if (ignore.toLowerCase() !== 'yes') bad.push(`ignorerhosts ${ignore}`);

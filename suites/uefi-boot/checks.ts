@@ -95,7 +95,9 @@ export const fallbackLoaderCheck: Check = {
     if (fs && !fs.startsWith('FAT')) return fail(`no readable EFI/BOOT/BOOTX64.EFI: the EFI system partition is ${fs}, not FAT`, evidence);
     const loader = boot.fallbackLoader;
     if (loader) {
-      const broken = boot.reasons.find((r) => r.startsWith(`${loader.path} is not an EFI executable`) || r.startsWith(`${loader.path} is built for`) || /^shim's second stage .* (is missing|is not an EFI executable)/.test(r));
+      const broken = boot.reasons.find(
+        (r) => r.startsWith(`${loader.path} is not an EFI executable`) || r.startsWith(`${loader.path} is built for`) || /^shim's second stage .* (is missing|is not an EFI executable)/.test(r),
+      );
       if (broken) return fail(broken, evidence);
       return pass(`${loader.path} present: ${loader.shim ? 'shim' : 'EFI application'}, ${loader.signed ? 'signed' : 'unsigned'}`, evidence);
     }
@@ -107,7 +109,8 @@ export const fallbackLoaderCheck: Check = {
     const state = guestState(context);
     if (state.booted) {
       const lines = consoleBootLines(await consoleOf(context, state.guest)).filter((l) => l.event === 'starting');
-      if (lines[0] && !namesFile(lines[0].path)) return pass(`the ESP was not readable offline, but the firmware started the disk's removable-media path from an empty variable store (${lines[0].line})`, evidence);
+      if (lines[0] && !namesFile(lines[0].path))
+        return pass(`the ESP was not readable offline, but the firmware started the disk's removable-media path from an empty variable store (${lines[0].line})`, evidence);
     }
     throw new Error('the ESP could not be read offline, and the boot does not show the fallback path either');
   },
@@ -142,9 +145,12 @@ export const freshNvramCheck: Check = {
       // entry naming a file: a file path in the very first option tried means the store was not fresh.
       if (namesFile(first.path)) throw new Error(`the variable store was not empty at power-on: the firmware's first boot option ${first.option} "${first.description}" names ${first.path}`);
       const started = lines.find((l) => l.event === 'starting');
-      if (!started) return fail('the firmware started no boot option from the console\'s point of view', evidence);
+      if (!started) return fail("the firmware started no boot option from the console's point of view", evidence);
       const later = currentEntry?.file ? `; the running system came up through ${current} "${currentEntry.description}" (${currentEntry.file}), which the image's fallback created` : '';
-      return pass(`booted from an empty variable store: the firmware started its own entry ${started.option} "${started.description}" (${started.path}), the disk's removable-media path EFI/BOOT/BOOTX64.EFI${later}`, evidence);
+      return pass(
+        `booted from an empty variable store: the firmware started its own entry ${started.option} "${started.description}" (${started.path}), the disk's removable-media path EFI/BOOT/BOOTX64.EFI${later}`,
+        evidence,
+      );
     }
     // No BdsDxe lines on this firmware's console: judge by the entry the firmware booted.
     if (!currentEntry) return fail(`no firmware boot lines on the console and no BootCurrent entry${current ? ` (${current} not found)` : ''}: cannot tell how the guest booted`, evidence);
@@ -170,7 +176,12 @@ export const secureBootCheck: Check = {
     if (firmware !== 'uefi-secureboot') {
       const reportsHere = boot.claims.uefi ? firmware === 'uefi' : true;
       if (options.secureBoot === 'required' && !claimed && reportsHere) {
-        return { status: 'fail', severity: 'must', message: `Secure Boot is required (suites.uefi-boot.secureBoot: required), but ${offlineObstacle(boot, 'uefi-secureboot') ?? 'the image claims no Secure Boot'}: the firmware would refuse it`, evidence };
+        return {
+          status: 'fail',
+          severity: 'must',
+          message: `Secure Boot is required (suites.uefi-boot.secureBoot: required), but ${offlineObstacle(boot, 'uefi-secureboot') ?? 'the image claims no Secure Boot'}: the firmware would refuse it`,
+          evidence,
+        };
       }
       if (!firmware) return skip('not applicable: this run boots no guest');
       return skip(

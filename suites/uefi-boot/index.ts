@@ -18,7 +18,7 @@ export const uefiBootSuite = defineSuite({
   description:
     'Per firmware of the run: UEFI boot (/sys/firmware/efi), GPT with one FAT EFI system partition, the ' +
     'fallback loader EFI/BOOT/BOOTX64.EFI, booting from an empty variable store, Secure Boot (the image ' +
-    'boots, SecureBoot reads 1, mokutil agrees) and BIOS boot. A firmware refusal is the image\'s failure.',
+    "boots, SecureBoot reads 1, mokutil agrees) and BIOS boot. A firmware refusal is the image's failure.",
   tags: ['boot', 'firmware'],
   requires: { guests: { count: 1, placement: 'any', sharing: 'shared', seesFailedBoots: true } },
   optionsSchema,

@@ -266,4 +266,3 @@ export function mokutilState(text: string | undefined): 'enabled' | 'disabled' |
   if (/(doesn't|does not|not) support|not supported/i.test(text)) return 'unsupported';
   return undefined;
 }
-

@@ -178,7 +178,12 @@ function sshdEffective(fs: ImageFs): Record<string, string> {
           const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
           const dir = abs.slice(0, abs.lastIndexOf('/'));
           const glob = abs.slice(abs.lastIndexOf('/') + 1);
-          const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+          const re = new RegExp(
+            `^${glob
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.')}$`,
+          );
           for (const f of fs.list(dir).filter((n) => re.test(n))) parse(`${dir}/${f}`, depth + 1);
         }
         continue;
@@ -280,25 +285,39 @@ const detectors: Record<string, Detector> = {
       .filter((f) => f.length > 1 && !/^[*!]/.test(f[1]!))
       .map((f) => `${f[0]}: ${f[1] === '' ? 'empty password' : `hash ${f[1]!.slice(0, 3)}...`}`),
   'hyg-shell-history': (fs) =>
-    fs.homes().flatMap((h) => fs.list(h).filter((f) => /^\.(bash|zsh|sh|ash|python|mysql|psql|lesshst)_?history$|^\.lesshst$|^\.viminfo$/.test(f)).map((f) => `${h}/${f}`)),
+    fs.homes().flatMap((h) =>
+      fs
+        .list(h)
+        .filter((f) => /^\.(bash|zsh|sh|ash|python|mysql|psql|lesshst)_?history$|^\.lesshst$|^\.viminfo$/.test(f))
+        .map((f) => `${h}/${f}`),
+    ),
   'hyg-cloud-init-state': (fs) => [
     ...fs.list('/var/lib/cloud').map((f) => `/var/lib/cloud/${f}`),
-    ...fs.list('/var/log').filter((f) => f.startsWith('cloud-init')).map((f) => `/var/log/${f}`),
+    ...fs
+      .list('/var/log')
+      .filter((f) => f.startsWith('cloud-init'))
+      .map((f) => `/var/log/${f}`),
   ],
   'hyg-authorized-keys': (fs) =>
-    fs.homes().flatMap((h) => fs.list(`${h}/.ssh`).filter((f) => /^authorized_keys2?$/.test(f)).map((f) => `${h}/.ssh/${f}`)),
+    fs.homes().flatMap((h) =>
+      fs
+        .list(`${h}/.ssh`)
+        .filter((f) => /^authorized_keys2?$/.test(f))
+        .map((f) => `${h}/.ssh/${f}`),
+    ),
   'hyg-dhcp-leases': (fs) =>
     ['/var/lib/dhcp', '/var/lib/dhclient', '/var/lib/NetworkManager', '/var/lib/systemd/network', '/run/systemd/netif/leases'].flatMap((d) =>
-      fs.list(d).filter((f) => /lease/.test(f) && (fs.read(`${d}/${f}`) ?? '').trim() !== '').map((f) => `${d}/${f}`),
+      fs
+        .list(d)
+        .filter((f) => /lease/.test(f) && (fs.read(`${d}/${f}`) ?? '').trim() !== '')
+        .map((f) => `${d}/${f}`),
     ),
   'hyg-mac-bound-network': (fs) => {
     const found: string[] = [];
     const mac = /([0-9a-f]{2}:){5}[0-9a-f]{2}/i;
     for (const f of fs.list('/etc/udev/rules.d')) if (mac.test(fs.read(`/etc/udev/rules.d/${f}`) ?? '')) found.push(`/etc/udev/rules.d/${f}`);
-    for (const f of ['/etc/network/interfaces', ...fs.list('/etc/network/interfaces.d').map((n) => `/etc/network/interfaces.d/${n}`)])
-      if (/^\s*hwaddress\s/m.test(fs.read(f) ?? '')) found.push(f);
-    for (const d of ['/etc/systemd/network', '/etc/netplan'])
-      for (const f of fs.list(d)) if (/MACAddress\s*=|macaddress:/i.test(fs.read(`${d}/${f}`) ?? '')) found.push(`${d}/${f}`);
+    for (const f of ['/etc/network/interfaces', ...fs.list('/etc/network/interfaces.d').map((n) => `/etc/network/interfaces.d/${n}`)]) if (/^\s*hwaddress\s/m.test(fs.read(f) ?? '')) found.push(f);
+    for (const d of ['/etc/systemd/network', '/etc/netplan']) for (const f of fs.list(d)) if (/MACAddress\s*=|macaddress:/i.test(fs.read(`${d}/${f}`) ?? '')) found.push(`${d}/${f}`);
     return found;
   },
   'hyg-swap': (fs) => [
@@ -343,7 +362,11 @@ const detectors: Record<string, Detector> = {
   },
   'ci-root-login-denied': (fs) => {
     const e = sshdEffective(fs);
-    const rootHash = (fs.read('/etc/shadow') ?? '').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '*';
+    const rootHash =
+      (fs.read('/etc/shadow') ?? '')
+        .split('\n')
+        .find((l) => l.startsWith('root:'))
+        ?.split(':')[1] ?? '*';
     return e.permitrootlogin === 'yes' && e.passwordauthentication === 'yes' && !/^[*!]/.test(rootHash) ? ['root can log in with a password'] : [];
   },
 };
@@ -426,9 +449,7 @@ async function openImage(name: ImageName): Promise<OpenedImage> {
   const rootPartition = table.partitions.find((p) => (table.label === 'gpt' ? p.type === LINUX_FS_TYPE && p.name === 'root' : p.type === '83'));
   if (!rootPartition) throw new Error(`${name}: no root partition in ${JSON.stringify(table)}`);
   const esp = table.partitions.find((p) => p.type === ESP_TYPE || p.type === 'ef');
-  const loop = (
-    await run('losetup', ['--find', '--show', '--read-only', '--offset', String(rootPartition.start * 512), '--sizelimit', String(rootPartition.size * 512), raw])
-  ).stdout.trim();
+  const loop = (await run('losetup', ['--find', '--show', '--read-only', '--offset', String(rootPartition.start * 512), '--sizelimit', String(rootPartition.size * 512), raw])).stdout.trim();
   const mountPoint = join(workDir, `${name}.root`);
   await run('mkdir', ['-p', mountPoint]);
   const image: OpenedImage = { name, qcow2, raw, info, check, table, rootPartition, esp, fs: new ImageFs(mountPoint), loop, mountPoint };
@@ -465,7 +486,10 @@ function readAt(file: string, offset: number, length: number): Buffer {
 async function espFiles(image: OpenedImage): Promise<string[]> {
   if (!image.esp) return [];
   const r = await run('mdir', ['-/', '-b', '-i', `${image.raw}@@${image.esp.start * 512}`, '::/'], { allowFailure: true });
-  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** One file from the ESP (mtools, read-only). */
@@ -503,7 +527,7 @@ function parsePe(data: Buffer): PeFile {
   const dirs = opt + (magic === 0x20b ? 112 : 96);
   const certTable = { offset: data.readUInt32LE(dirs + 4 * 8), size: data.readUInt32LE(dirs + 4 * 8 + 4) };
   const certificates: PeFile['certificates'] = [];
-  for (let p = certTable.offset; certTable.size > 0 && p + 8 <= certTable.offset + certTable.size; ) {
+  for (let p = certTable.offset; certTable.size > 0 && p + 8 <= certTable.offset + certTable.size;) {
     const length = data.readUInt32LE(p);
     if (length < 8) break;
     certificates.push({ revision: data.readUInt16LE(p + 4), type: data.readUInt16LE(p + 6), data: data.subarray(p + 8, p + length) });
@@ -824,7 +848,10 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       it('is present in debian-12-flawed', () => {
         const findings = detectors[id]!(img('debian-12-flawed').fs);
         for (const want of EXPECTED_IN_FLAWED[id]!) {
-          expect(findings.some((f) => f.includes(want)), `${id}: wanted "${want}" in ${JSON.stringify(findings)}`).toBe(true);
+          expect(
+            findings.some((f) => f.includes(want)),
+            `${id}: wanted "${want}" in ${JSON.stringify(findings)}`,
+          ).toBe(true);
         }
       });
 
@@ -859,8 +886,7 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
           maxauthtries: '3',
           logingracetime: '30',
           // OpenSSH 8.4 (Debian 11) has no sntrup761x25519-sha512 (8.5): the same list without it.
-          kexalgorithms:
-            name === 'debian-11-clean' ? 'curve25519-sha256,curve25519-sha256@libssh.org' : 'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
+          kexalgorithms: name === 'debian-11-clean' ? 'curve25519-sha256,curve25519-sha256@libssh.org' : 'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
           ciphers: 'chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr',
           macs: 'hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com',
         });
@@ -874,7 +900,6 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
           expect(e.pubkeyacceptedalgorithms).toBeUndefined();
         }
       });
-
     });
 
     describe.each(CLEAN_IMAGES)('%s', (name) => {
@@ -900,7 +925,7 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
     });
   });
 
-  describe('debian-12-minimal: no D-Bus, Debian\'s stock sshd settings', () => {
+  describe("debian-12-minimal: no D-Bus, Debian's stock sshd settings", () => {
     const name = 'debian-12-minimal';
 
     it('D-Bus is not installed (no daemon, no unit, no package); systemd-logind is masked; systemd, sshd and cloud-init are', () => {

@@ -97,7 +97,10 @@ export async function leftovers(runId: string): Promise<string[]> {
     // Every pool, temporary ones included (their names carry the run id too); refreshed, because a
     // pool both hosts see lists only what this host created until it is refreshed.
     const poolList = await sh('virsh', ['-c', host.uri, 'pool-list', '--all', '--name']);
-    const pools = poolList.stdout.split('\n').map((p) => p.trim()).filter(Boolean);
+    const pools = poolList.stdout
+      .split('\n')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const volumes = await Promise.all(
       pools.map(async (pool) => {
         await sh('virsh', ['-c', host.uri, 'pool-refresh', pool]);

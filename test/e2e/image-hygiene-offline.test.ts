@@ -149,7 +149,10 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
   it('debian-12-clean: every hyg-* check passes', () => {
     const run = runs['debian-12-clean']!;
     const bad = Object.entries(run.results).filter(([, r]) => r instanceof Error || r.status !== 'pass');
-    expect(bad.map(([id]) => id), summary(run)).toEqual([]);
+    expect(
+      bad.map(([id]) => id),
+      summary(run),
+    ).toEqual([]);
     expect(run.snapshot!.os).toMatchObject({ type: 'linux', distro: 'debian', version: '12' });
     for (const path of Object.keys(run.snapshot!.entries)) expect(path).toMatch(/^\/(?!.*\/\/)(?!.*\/$)/);
     expect(run.snapshot!.entries['/var/lib/dbus/machine-id']).toMatchObject({ type: 'symlink', target: '/etc/machine-id' });
@@ -173,13 +176,19 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
     expect(o.evidence).toContain('/boot/grub/grub.cfg: terminal_output gfxterm; console=ttyS0,115200n8');
     expect(run.snapshot!.esps).toBeUndefined(); // BIOS only: no FAT filesystem
     const bad = Object.entries(run.results).filter(([id, r]) => id !== 'hyg-headless-console' && (r instanceof Error || r.status !== 'pass'));
-    expect(bad.map(([id]) => id), summary(run)).toEqual([]);
+    expect(
+      bad.map(([id]) => id),
+      summary(run),
+    ).toEqual([]);
   });
 
   it('debian-12-bios-only (MBR, one ext4 partition): every hyg-* check passes', () => {
     const run = runs['debian-12-bios-only']!;
     const bad = Object.entries(run.results).filter(([, r]) => r instanceof Error || r.status !== 'pass');
-    expect(bad.map(([id]) => id), summary(run)).toEqual([]);
+    expect(
+      bad.map(([id]) => id),
+      summary(run),
+    ).toEqual([]);
     expect(run.snapshot!.mounts).toEqual([{ mountpoint: '/', device: '/dev/sda1' }]);
   });
 
@@ -187,19 +196,23 @@ describe.skipIf(!canRun)('image-hygiene offline on the fixture images', () => {
     for (const image of Object.values(images)) expect(await sha256File(image.path), image.path).toBe(image.sha256);
   });
 
-  it('a disk without an operating system: every snapshot check throws "no operating system found"', async () => {
-    const blank = join(work, 'blank.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '1G']);
-    const image = await imageInfo(blank);
-    const run = await runSuite(image, join(work, 'blank'));
-    console.log(timing('blank disk', run));
-    expect((run.results['hyg-image-file'] as CheckOutcome).status).toBe('pass');
-    for (const check of suite.checks.filter((c) => c.id !== 'hyg-image-file')) {
-      const r = run.results[check.id];
-      expect(r, check.id).toBeInstanceOf(Error);
-      expect((r as Error).message).toMatch(/^offline inspection of blank failed: no operating system found in the image/);
-      expect((r as Error).message).not.toContain('\n');
-    }
-    expect(await sha256File(blank)).toBe(image.sha256);
-  }, 10 * 60_000);
+  it(
+    'a disk without an operating system: every snapshot check throws "no operating system found"',
+    async () => {
+      const blank = join(work, 'blank.qcow2');
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '1G']);
+      const image = await imageInfo(blank);
+      const run = await runSuite(image, join(work, 'blank'));
+      console.log(timing('blank disk', run));
+      expect((run.results['hyg-image-file'] as CheckOutcome).status).toBe('pass');
+      for (const check of suite.checks.filter((c) => c.id !== 'hyg-image-file')) {
+        const r = run.results[check.id];
+        expect(r, check.id).toBeInstanceOf(Error);
+        expect((r as Error).message).toMatch(/^offline inspection of blank failed: no operating system found in the image/);
+        expect((r as Error).message).not.toContain('\n');
+      }
+      expect(await sha256File(blank)).toBe(image.sha256);
+    },
+    10 * 60_000,
+  );
 });

@@ -67,7 +67,9 @@ describe.skipIf(skip)('lab tools (doctor, clean, lock)', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^runs in progress on this machine \(kept\): /);
     for (const line of lines.slice(1, -1)) {
-      expect(line).toMatch(/^(would remove (hv[12]: (domain|volume|temporary pool) imgtest-\d{8}T\d{6}-[0-9a-f]{4}|lab: DHCP lease 10\.78\.0\.\d+ )|clean: imgtest run process|error: |lab: DHCP leases not checked)/);
+      expect(line).toMatch(
+        /^(would remove (hv[12]: (domain|volume|temporary pool) imgtest-\d{8}T\d{6}-[0-9a-f]{4}|lab: DHCP lease 10\.78\.0\.\d+ )|clean: imgtest run process|error: |lab: DHCP leases not checked)/,
+      );
     }
     expect(lines.at(-1)).toMatch(/^clean --dry-run: \d+ item\(s\) would be removed; nothing was removed$/);
     expect(result.stdout).not.toMatch(/^removed /m);

@@ -41,27 +41,35 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
     await writeFile(unsafeRefusedConfig, 'storage:\n  sharedPool: imgtest-shared\nsuites:\n  live-migration:\n    allowUnsafe: false\n    legs: 1\n');
   }, 45 * 60_000);
 
-  it('shared mode (the lab pool both hosts see): no disk copied, --unsafe used and said', async () => {
-    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', sharedConfig, '--report-dir', reportDir]);
-    const { result, suite } = await expectGoodRun(run, reportDir, 'shared');
-    const migrate = caseOf(result, 'mig-leg1-migrate');
-    expect(migrate.message).toMatch(/with --unsafe/);
-    expect(migrate.evidence).not.toMatch(/--copy-storage-inc/);
-    expect(suite.properties['migration.leg1.unsafe']).toMatch(/^yes \(libvirt: Unsafe migration/);
-  }, 30 * 60_000);
+  it(
+    'shared mode (the lab pool both hosts see): no disk copied, --unsafe used and said',
+    async () => {
+      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', sharedConfig, '--report-dir', reportDir]);
+      const { result, suite } = await expectGoodRun(run, reportDir, 'shared');
+      const migrate = caseOf(result, 'mig-leg1-migrate');
+      expect(migrate.message).toMatch(/with --unsafe/);
+      expect(migrate.evidence).not.toMatch(/--copy-storage-inc/);
+      expect(suite.properties['migration.leg1.unsafe']).toMatch(/^yes \(libvirt: Unsafe migration/);
+    },
+    30 * 60_000,
+  );
 
-  it("fails, naming libvirt's refusal, when shared storage on a local filesystem may not be moved with --unsafe", async () => {
-    const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
-    const { result, dir } = await latestRun(reportDir);
-    expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(1);
-    expect(caseOf(result, 'mig-storage-mode').status).toBe('passed');
-    expect(caseOf(result, 'mig-leg1-migrate')).toMatchObject({ status: 'failed', message: expect.stringMatching(/^hv1 -> hv2: Unsafe migration: /) });
-    expect(caseOf(result, 'mig-leg1-same-boot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/^not run: the move failed/) });
-    expect(suiteOf(result).cases.filter((c) => c.status === 'error')).toEqual([]);
-    expect(run.stdout).toMatch(/Unsafe migration/);
-    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-    expect(xml).toMatch(/<testcase[^>]*name="mig-leg1-migrate[^"]*"[^>]*>\s*<failure[^>]*message="[^"]*Unsafe migration/);
-    expect(await leftovers(result.runId)).toEqual([]);
-    expect(await nvramLeftovers(result.runId)).toEqual([]);
-  }, 30 * 60_000);
+  it(
+    "fails, naming libvirt's refusal, when shared storage on a local filesystem may not be moved with --unsafe",
+    async () => {
+      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
+      const { result, dir } = await latestRun(reportDir);
+      expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(1);
+      expect(caseOf(result, 'mig-storage-mode').status).toBe('passed');
+      expect(caseOf(result, 'mig-leg1-migrate')).toMatchObject({ status: 'failed', message: expect.stringMatching(/^hv1 -> hv2: Unsafe migration: /) });
+      expect(caseOf(result, 'mig-leg1-same-boot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/^not run: the move failed/) });
+      expect(suiteOf(result).cases.filter((c) => c.status === 'error')).toEqual([]);
+      expect(run.stdout).toMatch(/Unsafe migration/);
+      const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+      expect(xml).toMatch(/<testcase[^>]*name="mig-leg1-migrate[^"]*"[^>]*>\s*<failure[^>]*message="[^"]*Unsafe migration/);
+      expect(await leftovers(result.runId)).toEqual([]);
+      expect(await nvramLeftovers(result.runId)).toEqual([]);
+    },
+    30 * 60_000,
+  );
 });

@@ -67,47 +67,72 @@ waivers:
 describe.skipIf(!canBootGuests)('imgtest run: selection, waivers and retries (offline suites, no guest)', () => {
   const reportDir = join(repoRoot, 'reports', 'e2e-selection');
 
-  it('skips what is not selected, waives what is waived, fails on an expired waiver, reruns only the flake', async () => {
-    await mkdir(reportDir, { recursive: true });
-    const suiteFile = join(reportDir, 'flaky-suite.mjs');
-    const waiverFile = join(reportDir, 'waivers.yaml');
-    await writeFile(suiteFile, FLAKY_SUITE);
-    await writeFile(waiverFile, WAIVERS);
-    const flawed = await fixture('debian-12-flawed');
-    const run = await imgtest([
-      'run', flawed, '--suite-module', suiteFile, '--suite', 'image-hygiene', 'flaky-demo',
-      '--skip', 'hyg-swap', '--check', 'hyg-*', '--check', 'flaky-demo/*', '--exclude-tag', 'storage',
-      '--waivers', waiverFile, '--retries', '1', '--report-dir', reportDir,
-    ]);
-    const { result, dir } = await latestRun(reportDir);
-    const byId = new Map<string, CaseResult>(result.suites.flatMap((s) => s.cases.map((c) => [`${s.suiteId}/${c.checkId}`, c] as const)));
-    const get = (id: string) => byId.get(id) ?? expect.fail(`no case ${id} in ${[...byId.keys()].join(', ')}`);
+  it(
+    'skips what is not selected, waives what is waived, fails on an expired waiver, reruns only the flake',
+    async () => {
+      await mkdir(reportDir, { recursive: true });
+      const suiteFile = join(reportDir, 'flaky-suite.mjs');
+      const waiverFile = join(reportDir, 'waivers.yaml');
+      await writeFile(suiteFile, FLAKY_SUITE);
+      await writeFile(waiverFile, WAIVERS);
+      const flawed = await fixture('debian-12-flawed');
+      const run = await imgtest([
+        'run',
+        flawed,
+        '--suite-module',
+        suiteFile,
+        '--suite',
+        'image-hygiene',
+        'flaky-demo',
+        '--skip',
+        'hyg-swap',
+        '--check',
+        'hyg-*',
+        '--check',
+        'flaky-demo/*',
+        '--exclude-tag',
+        'storage',
+        '--waivers',
+        waiverFile,
+        '--retries',
+        '1',
+        '--report-dir',
+        reportDir,
+      ]);
+      const { result, dir } = await latestRun(reportDir);
+      const byId = new Map<string, CaseResult>(result.suites.flatMap((s) => s.cases.map((c) => [`${s.suiteId}/${c.checkId}`, c] as const)));
+      const get = (id: string) => byId.get(id) ?? expect.fail(`no case ${id} in ${[...byId.keys()].join(', ')}`);
 
-    // Selection: the flag that ruled each check out is named.
-    expect(get('image-hygiene/hyg-swap')).toMatchObject({ status: 'skipped', message: 'not selected (--skip hyg-swap)' });
-    const storage = result.suites.find((s) => s.suiteId === 'image-hygiene')!.cases.filter((c) => c.message === 'not selected (--exclude-tag storage)');
-    expect(storage.length).toBeGreaterThan(0);
+      // Selection: the flag that ruled each check out is named.
+      expect(get('image-hygiene/hyg-swap')).toMatchObject({ status: 'skipped', message: 'not selected (--skip hyg-swap)' });
+      const storage = result.suites.find((s) => s.suiteId === 'image-hygiene')!.cases.filter((c) => c.message === 'not selected (--exclude-tag storage)');
+      expect(storage.length).toBeGreaterThan(0);
 
-    // Waivers: an unexpired one turns the failure into a skip with its reason and ticket.
-    expect(get('image-hygiene/hyg-machine-id')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/^waived: the build pipeline still bakes the machine-id \(IMG-101, until 2099-12-31\): /) });
-    // An expired one waives nothing, and is a failure of its own that names it.
-    expect(get('image-hygiene/hyg-hostname').status).toBe('failed');
-    expect(get('waivers/waiver-expired[image-hygiene/hyg-hostname]')).toMatchObject({ status: 'failed', severity: 'must', message: expect.stringMatching(/IMG-102.*expired on 2020-01-31/) });
+      // Waivers: an unexpired one turns the failure into a skip with its reason and ticket.
+      expect(get('image-hygiene/hyg-machine-id')).toMatchObject({
+        status: 'skipped',
+        message: expect.stringMatching(/^waived: the build pipeline still bakes the machine-id \(IMG-101, until 2099-12-31\): /),
+      });
+      // An expired one waives nothing, and is a failure of its own that names it.
+      expect(get('image-hygiene/hyg-hostname').status).toBe('failed');
+      expect(get('waivers/waiver-expired[image-hygiene/hyg-hostname]')).toMatchObject({ status: 'failed', severity: 'must', message: expect.stringMatching(/IMG-102.*expired on 2020-01-31/) });
 
-    // Retries: the flake errored once and passed; the defect ran once and is waived (no expiry).
-    expect(get('flaky-demo/flaky-once')).toMatchObject({ status: 'passed', attempts: 2 });
-    expect(get('flaky-demo/flaky-once').earlierAttempts).toEqual([expect.objectContaining({ status: 'error', message: expect.stringMatching(/simulated flake/) })]);
-    expect(get('flaky-demo/flaky-defect')).toMatchObject({ status: 'skipped', attempts: 1, message: expect.stringMatching(/^waived: tracked upstream: a defect, found every time$/) });
+      // Retries: the flake errored once and passed; the defect ran once and is waived (no expiry).
+      expect(get('flaky-demo/flaky-once')).toMatchObject({ status: 'passed', attempts: 2 });
+      expect(get('flaky-demo/flaky-once').earlierAttempts).toEqual([expect.objectContaining({ status: 'error', message: expect.stringMatching(/simulated flake/) })]);
+      expect(get('flaky-demo/flaky-defect')).toMatchObject({ status: 'skipped', attempts: 1, message: expect.stringMatching(/^waived: tracked upstream: a defect, found every time$/) });
 
-    // Other planted defects still fail; the expired waiver alone would make the verdict a failure.
-    expect(result.suites.flatMap((s) => s.cases).some((c) => c.status === 'error')).toBe(false);
-    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-    expect(result.exitCode).toBe(1);
+      // Other planted defects still fail; the expired waiver alone would make the verdict a failure.
+      expect(result.suites.flatMap((s) => s.cases).some((c) => c.status === 'error')).toBe(false);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      expect(result.exitCode).toBe(1);
 
-    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-    expect(xml).toMatch(/<testcase[^>]*name="flaky-once[^"]*"[^>]*>[\s\S]*?<flakyError [^>]*message="check could not run: the metadata mirror did not answer/);
-    expect(xml).toMatch(/<testcase[^>]*name="hyg-machine-id[^"]*"[^>]*>\s*<skipped message="waived: /);
-    expect(xml).toMatch(/<testcase[^>]*name="waiver-expired\[image-hygiene\/hyg-hostname\][^"]*"[^>]*>\s*<failure /);
-    expect((await validateJunit(join(dir, 'junit.xml'))).exitCode, 'junit.xml against junit-10.xsd').toBe(0);
-  }, 10 * 60_000);
+      const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+      expect(xml).toMatch(/<testcase[^>]*name="flaky-once[^"]*"[^>]*>[\s\S]*?<flakyError [^>]*message="check could not run: the metadata mirror did not answer/);
+      expect(xml).toMatch(/<testcase[^>]*name="hyg-machine-id[^"]*"[^>]*>\s*<skipped message="waived: /);
+      expect(xml).toMatch(/<testcase[^>]*name="waiver-expired\[image-hygiene\/hyg-hostname\][^"]*"[^>]*>\s*<failure /);
+      expect((await validateJunit(join(dir, 'junit.xml'))).exitCode, 'junit.xml against junit-10.xsd').toBe(0);
+    },
+    10 * 60_000,
+  );
 });

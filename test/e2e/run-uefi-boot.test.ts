@@ -38,62 +38,82 @@ async function expectClean(result: RunResult, dir: string): Promise<void> {
 
 describe.skipIf(!canBootGuests)('imgtest run --suite uefi-boot (real guests in the lab)', () => {
   describe.skipIf(!recipe('debian-12-uefi-unsigned'))('debian-12-uefi-unsigned', () => {
-    it('auto: UEFI only (the loader is unsigned, no BIOS boot code), and it passes', async () => {
-      const image = await fixture('debian-12-uefi-unsigned');
-      const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
-      expect(result.image.boot!.claims).toEqual({ uefi: true, bios: false, secureBoot: false });
-      expect(result.firmware).toBe('auto -> uefi');
-      const suite = byFirmware(result).get('uefi')!;
-      expect(result.suites.map((s) => s.firmware)).toEqual(['uefi']);
-      expect(suite.guests).toHaveLength(1);
-      expect(summary(suite).filter((l) => / (failed|error): /.test(l))).toEqual([]);
-      expect(exitCode, output).toBe(0);
-      expect(caseOf(suite, 'uefi-fallback-loader').message).toBe('EFI/BOOT/BOOTX64.EFI present: EFI application, unsigned');
-      expect(caseOf(suite, 'uefi-secureboot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/the image claims no Secure Boot/) });
-      expect(caseOf(suite, 'bios-boot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/claims no BIOS boot/) });
-      await expectClean(result, dir);
-    }, 20 * 60_000);
+    it(
+      'auto: UEFI only (the loader is unsigned, no BIOS boot code), and it passes',
+      async () => {
+        const image = await fixture('debian-12-uefi-unsigned');
+        const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
+        expect(result.image.boot!.claims).toEqual({ uefi: true, bios: false, secureBoot: false });
+        expect(result.firmware).toBe('auto -> uefi');
+        const suite = byFirmware(result).get('uefi')!;
+        expect(result.suites.map((s) => s.firmware)).toEqual(['uefi']);
+        expect(suite.guests).toHaveLength(1);
+        expect(summary(suite).filter((l) => / (failed|error): /.test(l))).toEqual([]);
+        expect(exitCode, output).toBe(0);
+        expect(caseOf(suite, 'uefi-fallback-loader').message).toBe('EFI/BOOT/BOOTX64.EFI present: EFI application, unsigned');
+        expect(caseOf(suite, 'uefi-secureboot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/the image claims no Secure Boot/) });
+        expect(caseOf(suite, 'bios-boot')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/claims no BIOS boot/) });
+        await expectClean(result, dir);
+      },
+      20 * 60_000,
+    );
 
-    it('--firmware uefi-secureboot: uefi-secureboot fails with the firmware\'s refusal, exit 1 (not 3)', async () => {
-      const image = await fixture('debian-12-uefi-unsigned');
-      const { exitCode, output, result, dir } = await runUefiBoot(image, 'uefi-secureboot');
-      expect(exitCode, output).toBe(1);
-      const suite = byFirmware(result).get('uefi-secureboot')!;
-      expect(caseOf(suite, 'uefi-secureboot')).toMatchObject({ status: 'failed', severity: 'must', message: expect.stringMatching(/the firmware refused the loader: BdsDxe: failed to load Boot\d{4} .*Access Denied/) });
-      expect(suite.cases.filter((c) => c.status === 'error')).toEqual([]);
-      expect(caseOf(suite, 'uefi-gpt-esp').status).toBe('passed');
-      const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-      expect(xml).toMatch(/<testcase[^>]*name="uefi-secureboot[^"]*"[^>]*>\s*<failure[^>]*Access Denied/);
-      await expectClean(result, dir);
-    }, 15 * 60_000);
+    it(
+      "--firmware uefi-secureboot: uefi-secureboot fails with the firmware's refusal, exit 1 (not 3)",
+      async () => {
+        const image = await fixture('debian-12-uefi-unsigned');
+        const { exitCode, output, result, dir } = await runUefiBoot(image, 'uefi-secureboot');
+        expect(exitCode, output).toBe(1);
+        const suite = byFirmware(result).get('uefi-secureboot')!;
+        expect(caseOf(suite, 'uefi-secureboot')).toMatchObject({
+          status: 'failed',
+          severity: 'must',
+          message: expect.stringMatching(/the firmware refused the loader: BdsDxe: failed to load Boot\d{4} .*Access Denied/),
+        });
+        expect(suite.cases.filter((c) => c.status === 'error')).toEqual([]);
+        expect(caseOf(suite, 'uefi-gpt-esp').status).toBe('passed');
+        const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+        expect(xml).toMatch(/<testcase[^>]*name="uefi-secureboot[^"]*"[^>]*>\s*<failure[^>]*Access Denied/);
+        await expectClean(result, dir);
+      },
+      15 * 60_000,
+    );
   });
 
   describe.skipIf(!recipe('debian-12-bios-only'))('debian-12-bios-only', () => {
-    it('auto: detected BIOS-only, one BIOS guest, the UEFI checks skip saying why', async () => {
-      const image = await fixture('debian-12-bios-only');
-      const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
-      expect(result.image.boot!.claims).toEqual({ uefi: false, bios: true, secureBoot: false });
-      expect(result.image.boot!.reasons).toContain('claims: bios');
-      expect(result.firmware).toBe('auto -> bios');
-      expect(result.suites.map((s) => s.firmware)).toEqual(['bios']);
-      const suite = byFirmware(result).get('bios')!;
-      expect(caseOf(suite, 'bios-boot').status, summary(suite).join('\n')).toBe('passed');
-      expect(caseOf(suite, 'uefi-booted')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/claims no UEFI boot \(the image has no EFI system partition/) });
-      expect(exitCode, output).toBe(0);
-      await expectClean(result, dir);
-    }, 20 * 60_000);
+    it(
+      'auto: detected BIOS-only, one BIOS guest, the UEFI checks skip saying why',
+      async () => {
+        const image = await fixture('debian-12-bios-only');
+        const { exitCode, output, result, dir } = await runUefiBoot(image, 'auto');
+        expect(result.image.boot!.claims).toEqual({ uefi: false, bios: true, secureBoot: false });
+        expect(result.image.boot!.reasons).toContain('claims: bios');
+        expect(result.firmware).toBe('auto -> bios');
+        expect(result.suites.map((s) => s.firmware)).toEqual(['bios']);
+        const suite = byFirmware(result).get('bios')!;
+        expect(caseOf(suite, 'bios-boot').status, summary(suite).join('\n')).toBe('passed');
+        expect(caseOf(suite, 'uefi-booted')).toMatchObject({ status: 'skipped', message: expect.stringMatching(/claims no UEFI boot \(the image has no EFI system partition/) });
+        expect(exitCode, output).toBe(0);
+        await expectClean(result, dir);
+      },
+      20 * 60_000,
+    );
 
-    it('--firmware uefi: the UEFI checks fail naming the missing ESP, exit 1 (not 3)', async () => {
-      const image = await fixture('debian-12-bios-only');
-      const { exitCode, output, result, dir } = await runUefiBoot(image, 'uefi');
-      expect(exitCode, output).toBe(1);
-      const suite = byFirmware(result).get('uefi')!;
-      expect(suite.cases.filter((c) => c.status === 'error')).toEqual([]);
-      for (const id of ['uefi-booted', 'uefi-gpt-esp', 'uefi-fallback-loader', 'uefi-fresh-nvram']) {
-        expect(caseOf(suite, id), id).toMatchObject({ status: 'failed', message: expect.stringMatching(/no EFI system partition/) });
-      }
-      expect(caseOf(suite, 'bios-boot').status).toBe('skipped');
-      await expectClean(result, dir);
-    }, 20 * 60_000);
+    it(
+      '--firmware uefi: the UEFI checks fail naming the missing ESP, exit 1 (not 3)',
+      async () => {
+        const image = await fixture('debian-12-bios-only');
+        const { exitCode, output, result, dir } = await runUefiBoot(image, 'uefi');
+        expect(exitCode, output).toBe(1);
+        const suite = byFirmware(result).get('uefi')!;
+        expect(suite.cases.filter((c) => c.status === 'error')).toEqual([]);
+        for (const id of ['uefi-booted', 'uefi-gpt-esp', 'uefi-fallback-loader', 'uefi-fresh-nvram']) {
+          expect(caseOf(suite, id), id).toMatchObject({ status: 'failed', message: expect.stringMatching(/no EFI system partition/) });
+        }
+        expect(caseOf(suite, 'bios-boot').status).toBe('skipped');
+        await expectClean(result, dir);
+      },
+      20 * 60_000,
+    );
   });
 });

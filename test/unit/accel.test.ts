@@ -32,14 +32,16 @@ describe('kvmFallbackReason', () => {
     expect(kvmFallbackReason({ phase: 'start', message: MSR_REFUSED })).toMatch(/failed to set MSR/);
   });
 
-  it('retries any start failure under KVM, naming libvirt\'s last clause', () => {
+  it("retries any start failure under KVM, naming libvirt's last clause", () => {
     expect(kvmFallbackReason({ phase: 'start', message: OTHER_START_ERROR })).toBe(
       "QEMU did not start the guest under KVM: Cannot access storage file '/var/lib/imgtest/images/x.qcow2': No such file or directory",
     );
   });
 
   it('retries a guest KVM paused, with the emulation failure from its console when there is one', () => {
-    expect(kvmFallbackReason({ phase: 'run', message: '', state: 'paused', stateReason: 'crashed', console: EMULATION_FAILURE_LOG })).toBe('KVM paused the guest (crashed): KVM internal error. Suberror: 1');
+    expect(kvmFallbackReason({ phase: 'run', message: '', state: 'paused', stateReason: 'crashed', console: EMULATION_FAILURE_LOG })).toBe(
+      'KVM paused the guest (crashed): KVM internal error. Suberror: 1',
+    );
     expect(kvmFallbackReason({ phase: 'run', message: '', state: 'paused', stateReason: 'unknown', console: 'SeaBIOS (version 1.16.2-debian-1.16.2-1)' })).toBe('KVM paused the guest (unknown)');
   });
 

@@ -80,7 +80,9 @@ const imageCases: BadInput[] = [
       execFileSync('truncate', ['-s', '1M', path]);
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /cut\.qcow2: the qcow2 is corrupt \(qemu-img check found \d+ corruptions; truncated or overwritten\?\); see: qemu-img check -f qcow2 \S+cut\.qcow2$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /cut\.qcow2: the qcow2 is corrupt \(qemu-img check found \d+ corruptions; truncated or overwritten\?\); see: qemu-img check -f qcow2 \S+cut\.qcow2$/,
   },
   {
     name: 'a qcow2 whose L1 table offset is zeroed',
@@ -89,7 +91,9 @@ const imageCases: BadInput[] = [
       await patch(path, 40, new Uint8Array(8)); // header field l1_table_offset
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /no-l1\.qcow2: the qcow2 is corrupt/,
+    error: ImageError,
+    exitCode: 2,
+    message: /no-l1\.qcow2: the qcow2 is corrupt/,
   },
   {
     name: 'a 100 TiB virtual size',
@@ -98,7 +102,9 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '-f', 'qcow2', path, '100T');
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /huge\.qcow2: virtual size 100 TiB is above the maximum of 2 TiB \(config image\.maxVirtualSizeGiB\)/,
+    error: ImageError,
+    exitCode: 2,
+    message: /huge\.qcow2: virtual size 100 TiB is above the maximum of 2 TiB \(config image\.maxVirtualSizeGiB\)/,
   },
   {
     name: 'a 512-byte raw disk with an MBR',
@@ -107,7 +113,9 @@ const imageCases: BadInput[] = [
       await writeFile(path, mbrSector());
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /mbr\.raw: virtual size 512 B is below the minimum of 1 GiB \(config image\.minVirtualSizeGiB\)/,
+    error: ImageError,
+    exitCode: 2,
+    message: /mbr\.raw: virtual size 512 B is below the minimum of 1 GiB \(config image\.minVirtualSizeGiB\)/,
   },
   {
     name: 'a 64 MiB qcow2 (below the default minimum)',
@@ -116,7 +124,9 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '-f', 'qcow2', path, '64M');
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /small\.qcow2: virtual size 64 MiB is below the minimum of 1 GiB/,
+    error: ImageError,
+    exitCode: 2,
+    message: /small\.qcow2: virtual size 64 MiB is below the minimum of 1 GiB/,
   },
   {
     name: 'a 3 GiB qcow2 above a configured maximum of 2 GiB',
@@ -125,7 +135,9 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '-f', 'qcow2', path, '3G');
       return validateImageFile(path, { limits: imageLimitsFrom(parseConfig('image:\n  maxVirtualSizeGiB: 2\n', 'c.yaml').image) });
     },
-    error: ImageError, exitCode: 2, message: /three\.qcow2: virtual size 3 GiB is above the maximum of 2 GiB/,
+    error: ImageError,
+    exitCode: 2,
+    message: /three\.qcow2: virtual size 3 GiB is above the maximum of 2 GiB/,
   },
   {
     name: 'a backing file, in a file name that is shell syntax',
@@ -135,12 +147,16 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '-f', 'qcow2', '-b', join(dir, 'base.qcow2'), '-F', 'qcow2', path);
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /has a backing file \(.*base\.qcow2\); flatten it first: qemu-img convert -O qcow2 '[^']*\/\$\(touch x\) y\.qcow2' flat\.qcow2$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /has a backing file \(.*base\.qcow2\); flatten it first: qemu-img convert -O qcow2 '[^']*\/\$\(touch x\) y\.qcow2' flat\.qcow2$/,
   },
   {
     name: 'a missing file',
     attempt: () => preflight(join(dir, 'nothing-here.qcow2')),
-    error: ImageError, exitCode: 2, message: /nothing-here\.qcow2: no such file$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /nothing-here\.qcow2: no such file$/,
   },
   {
     name: 'a folder',
@@ -148,7 +164,9 @@ const imageCases: BadInput[] = [
       await mkdir(join(dir, 'a-folder.qcow2'), { recursive: true });
       return preflight(join(dir, 'a-folder.qcow2'));
     },
-    error: ImageError, exitCode: 2, message: /a-folder\.qcow2: not a regular file$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /a-folder\.qcow2: not a regular file$/,
   },
   {
     name: 'a VMDK',
@@ -157,7 +175,9 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '-f', 'vmdk', path, '2G');
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /disk\.vmdk: format vmdk is not supported \(qcow2 or raw\)$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /disk\.vmdk: format vmdk is not supported \(qcow2 or raw\)$/,
   },
   {
     name: 'an encrypted qcow2',
@@ -166,7 +186,9 @@ const imageCases: BadInput[] = [
       qemuImg('create', '-q', '--object', 'secret,id=sec0,data=imgtest', '-f', 'qcow2', '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10', path, '2G');
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /luks\.qcow2: encrypted images are not supported$/,
+    error: ImageError,
+    exitCode: 2,
+    message: /luks\.qcow2: encrypted images are not supported$/,
   },
   {
     name: 'a 2 GiB sparse raw file with no partition table',
@@ -175,7 +197,9 @@ const imageCases: BadInput[] = [
       execFileSync('truncate', ['-s', '2G', path]);
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /zeros\.raw: not a disk image/,
+    error: ImageError,
+    exitCode: 2,
+    message: /zeros\.raw: not a disk image/,
   },
   {
     name: 'a text file (called what it is, not "too small")',
@@ -184,7 +208,9 @@ const imageCases: BadInput[] = [
       await writeFile(path, 'this is not a disk image\n');
       return preflight(path);
     },
-    error: ImageError, exitCode: 2, message: /notes\.txt: not a disk image/,
+    error: ImageError,
+    exitCode: 2,
+    message: /notes\.txt: not a disk image/,
   },
   {
     name: 'a text file given to inspection alone (no bounds)',
@@ -193,7 +219,9 @@ const imageCases: BadInput[] = [
       await writeFile(path, 'x'.repeat(4096));
       return inspectImage(path);
     },
-    error: ImageError, exitCode: 2, message: /notes2\.txt: not a disk image/,
+    error: ImageError,
+    exitCode: 2,
+    message: /notes2\.txt: not a disk image/,
   },
 ];
 
@@ -201,90 +229,128 @@ const configCases: BadInput[] = [
   {
     name: 'duplicate host names',
     attempt: config('hosts:\n  - name: hv1\n    uri: qemu+ssh://root@hv1/system\n  - name: hv1\n    uri: qemu+ssh://root@hv2/system\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:4: hosts\[1\]\.name: duplicate host name 'hv1' \(already hosts\[0\]\)$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:4: hosts\[1\]\.name: duplicate host name 'hv1' \(already hosts\[0\]\)$/,
   },
   {
     name: 'uri: "not a uri"',
     attempt: config('hosts:\n  - name: hv1\n    uri: "not a uri"\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: hosts\[0\]\.uri: .*expected a libvirt URI/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: hosts\[0\]\.uri: .*expected a libvirt URI/,
   },
   {
     name: 'a URI without a scheme',
     attempt: config('hosts:\n  - name: hv1\n    uri: hv1.example.com\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: hosts\[0\]\.uri: "hv1\.example\.com" is not a URI/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: hosts\[0\]\.uri: "hv1\.example\.com" is not a URI/,
   },
   {
     name: 'an ssh URI without a host',
     attempt: config('hosts:\n  - name: hv1\n    uri: qemu+ssh:///system\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: hosts\[0\]\.uri: transport 'ssh' needs a host/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: hosts\[0\]\.uri: transport 'ssh' needs a host/,
   },
   {
     name: 'a misspelt QEMU path',
     attempt: config('hosts:\n  - name: hv1\n    uri: qemu:///sytem\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: hosts\[0\]\.uri: path '\/sytem'/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: hosts\[0\]\.uri: path '\/sytem'/,
   },
   {
     name: 'a migration URI that is a bare host name',
     attempt: config('hosts:\n  - name: hv1\n    uri: qemu:///system\n    migrationUri: hv2\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:4: hosts\[0\]\.migrationUri: "hv2" is not a URI/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:4: hosts\[0\]\.migrationUri: "hv2" is not a URI/,
   },
   {
     name: 'a boot timeout that overflows the timer',
     attempt: config('guest:\n  bootTimeoutSeconds: 99999999999\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: guest\.bootTimeoutSeconds: .*86400/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: guest\.bootTimeoutSeconds: .*86400/,
   },
   {
     name: 'image size bounds the wrong way round',
     attempt: config('image:\n  minVirtualSizeGiB: 10\n  maxVirtualSizeGiB: 5\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: image\.maxVirtualSizeGiB: must not be below minVirtualSizeGiB$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: image\.maxVirtualSizeGiB: must not be below minVirtualSizeGiB$/,
   },
   {
     name: 'a negative image size bound',
     attempt: config('image:\n  maxVirtualSizeGiB: -1\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: image\.maxVirtualSizeGiB: /,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: image\.maxVirtualSizeGiB: /,
   },
   {
     name: 'YAML: bad indentation',
     attempt: config('hosts:\n  - name: hv1\n   uri: qemu:///system\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: invalid YAML: /,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: invalid YAML: /,
   },
   {
     name: 'YAML: a mapping indented under a value',
     attempt: config('guest:\n  memoryMiB: 1024\n    vcpus: 2\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: invalid YAML: /,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: invalid YAML: /,
   },
   {
     name: 'YAML: an unclosed double quote names the line it opens on',
     attempt: config('firmware: auto\nreportDir: "reports\naccel: kvm\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: invalid YAML: Missing closing "quote/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: invalid YAML: Missing closing "quote/,
   },
   {
-    name: "YAML: an unclosed single quote after an escaped one",
+    name: 'YAML: an unclosed single quote after an escaped one',
     attempt: config("firmware: auto\naccel: auto\nreportDir: 'it''s\n\n"),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: invalid YAML: Missing closing 'quote/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: invalid YAML: Missing closing 'quote/,
   },
   {
     name: 'YAML: tab indentation',
     attempt: config('guest:\n\tmemoryMiB: 1024\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: invalid YAML: Tabs are not allowed/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: invalid YAML: Tabs are not allowed/,
   },
   {
     name: 'YAML: a duplicate key',
     attempt: config('firmware: auto\naccel: kvm\nfirmware: bios\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:3: invalid YAML: Map keys must be unique/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:3: invalid YAML: Map keys must be unique/,
   },
   {
     name: 'an unknown field in image',
     attempt: config('image:\n  maxSize: 10\n'),
-    error: ConfigError, exitCode: 2, message: /^imgtest\.yaml:2: image: unknown field\(s\) maxSize$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^imgtest\.yaml:2: image: unknown field\(s\) maxSize$/,
   },
 ];
 
 const runCases: BadInput[] = [
   {
     name: 'one host and a suite that needs two',
-    attempt: async () => requireEnoughHosts(builtInSuites.filter((s) => s.id === 'live-migration'), 1),
-    error: UsageError, exitCode: 2, message: /^live-migration needs 2 hosts, the config has 1: /,
+    attempt: async () =>
+      requireEnoughHosts(
+        builtInSuites.filter((s) => s.id === 'live-migration'),
+        1,
+      ),
+    error: UsageError,
+    exitCode: 2,
+    message: /^live-migration needs 2 hosts, the config has 1: /,
   },
   {
     name: '--report-dir on a file',
@@ -292,7 +358,9 @@ const runCases: BadInput[] = [
       await writeFile(join(dir, 'a-file'), '');
       return checkReportDir(join(dir, 'a-file'), '--report-dir');
     },
-    error: ConfigError, exitCode: 2, message: /^--report-dir \S+a-file: is not a folder$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^--report-dir \S+a-file: is not a folder$/,
   },
   {
     name: '--report-dir below a file',
@@ -300,12 +368,16 @@ const runCases: BadInput[] = [
       await writeFile(join(dir, 'b-file'), '');
       return checkReportDir(join(dir, 'b-file', 'reports'), '--report-dir');
     },
-    error: ConfigError, exitCode: 2, message: /^--report-dir \S+b-file\/reports: \S+b-file is not a folder$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^--report-dir \S+b-file\/reports: \S+b-file is not a folder$/,
   },
   {
     name: '--report-dir where nothing can be created (even by root)',
     attempt: () => checkReportDir('/proc/imgtest-reports', '--report-dir'),
-    error: ConfigError, exitCode: 2, message: /^--report-dir \/proc\/imgtest-reports: cannot create it in \/proc \(E[A-Z]+\)$/,
+    error: ConfigError,
+    exitCode: 2,
+    message: /^--report-dir \/proc\/imgtest-reports: cannot create it in \/proc \(E[A-Z]+\)$/,
   },
 ];
 
@@ -314,7 +386,11 @@ describe('the bad-input corpus', () => {
     expect(imageCases.length + configCases.length + runCases.length).toBeGreaterThanOrEqual(25);
   });
 
-  for (const [group, cases] of [['image', imageCases], ['config', configCases], ['run', runCases]] as const) {
+  for (const [group, cases] of [
+    ['image', imageCases],
+    ['config', configCases],
+    ['run', runCases],
+  ] as const) {
     describe(group, () => {
       for (const c of cases) {
         it(`${c.name}: ${c.error.name}, exit ${c.exitCode}`, async () => {
@@ -374,7 +450,12 @@ describe('what the checks still accept', () => {
 
   it('two hosts for live migration; any host count for suites that need one', () => {
     expect(() => requireEnoughHosts(builtInSuites, 2)).not.toThrow();
-    expect(() => requireEnoughHosts(builtInSuites.filter((s) => s.id !== 'live-migration'), 1)).not.toThrow();
+    expect(() =>
+      requireEnoughHosts(
+        builtInSuites.filter((s) => s.id !== 'live-migration'),
+        1,
+      ),
+    ).not.toThrow();
   });
 
   it('a report dir that exists, or can be made, and leaves nothing behind', async () => {

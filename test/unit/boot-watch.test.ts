@@ -89,7 +89,7 @@ describe('BootWatch', () => {
 });
 
 describe('stallHint', () => {
-  it('names a boot that stopped in GRUB with the console\'s last line', () => {
+  it("names a boot that stopped in GRUB with the console's last line", () => {
     const console = 'SeaBIOS (version 1.16.2)\r\nBooting from Hard Disk...\r\nWelcome to GRUB!\r\n\r\n';
     expect(stallHint(console, 'firmware')).toBe("; the console stopped in GRUB after 'Welcome to GRUB!'");
   });

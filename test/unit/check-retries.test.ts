@@ -21,7 +21,10 @@ const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSi
 /** A check that plays `script` in order (an Error is thrown: an infrastructure error), counting its runs. */
 function scripted(id: string, script: Array<CheckOutcome | Error>): Check & { runs: number } {
   const check = {
-    id, title: id, severity: 'must' as const, runs: 0,
+    id,
+    title: id,
+    severity: 'must' as const,
+    runs: 0,
     run: async () => {
       const step = script[Math.min(check.runs, script.length - 1)]!;
       check.runs++;
@@ -35,8 +38,16 @@ function scripted(id: string, script: Array<CheckOutcome | Error>): Check & { ru
 async function runChecks(checks: Check[], retries: number | undefined, extra: { log?: string[]; signal?: AbortSignal } = {}): Promise<CaseResult[]> {
   const suite = defineSuite({ id: 'r', title: 'r', requires: { offline: true }, checks });
   return runSuiteChecks({
-    suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', onCase: () => undefined, retries,
-    log: (line) => extra.log?.push(line), signal: extra.signal,
+    suite,
+    image,
+    guests: [],
+    hosts: [],
+    options: {},
+    artifactDir: '/nonexistent',
+    onCase: () => undefined,
+    retries,
+    log: (line) => extra.log?.push(line),
+    signal: extra.signal,
   });
 }
 
@@ -47,7 +58,9 @@ describe('the retry loop', () => {
     const [result] = await runChecks([check], 3, { log });
     expect(check.runs).toBe(2);
     expect(result).toMatchObject({ checkId: 'r-flaky', status: 'passed', message: 'sshd config is fine', attempts: 2, retries: 3 });
-    expect(result!.earlierAttempts).toEqual([{ status: 'error', message: 'check could not run: ssh: connection reset by peer', evidence: expect.stringContaining('connection reset'), durationMs: expect.any(Number) }]);
+    expect(result!.earlierAttempts).toEqual([
+      { status: 'error', message: 'check could not run: ssh: connection reset by peer', evidence: expect.stringContaining('connection reset'), durationMs: expect.any(Number) },
+    ]);
     expect(log).toEqual(['r-flaky: check could not run: ssh: connection reset by peer; retry 1 of 3 on the same guests']);
     expect(retryOutcome(result!)).toBe('passed on retry 1 of 3');
   });
@@ -82,17 +95,29 @@ describe('the retry loop', () => {
     const erring = scripted('r-err', [new Error('down'), pass('up')]);
     const suite = defineSuite({ id: 'r', title: 'r', requires: { offline: true }, checks: [erring, scripted('r-skip', [pass('x')])] });
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', onCase: () => undefined, log: () => undefined,
+      suite,
+      image,
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      onCase: () => undefined,
+      log: () => undefined,
       notSelected: ({ id }) => (id === 'r-skip' ? 'not selected (--skip r-skip)' : undefined),
     });
     expect(erring.runs).toBe(1);
-    expect(cases.map((c) => [c.status, c.attempts])).toEqual([['error', 1], ['skipped', 0]]);
+    expect(cases.map((c) => [c.status, c.attempts])).toEqual([
+      ['error', 1],
+      ['skipped', 0],
+    ]);
   });
 
   it('adds up the time of every attempt', async () => {
     let runs = 0;
     const slow: Check = {
-      id: 'r-slow', title: 'slow', severity: 'must',
+      id: 'r-slow',
+      title: 'slow',
+      severity: 'must',
       run: async () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         if (++runs === 1) throw new Error('first try lost the guest');
@@ -106,7 +131,9 @@ describe('the retry loop', () => {
   it('computes a memo value again on a retry when it had failed (a rejected value would fail the retry the same way)', async () => {
     let computed = 0;
     const check: Check = {
-      id: 'r-memo', title: 'memo', severity: 'must',
+      id: 'r-memo',
+      title: 'memo',
+      severity: 'must',
       run: async (context) => {
         const facts = await context.memo('facts', async () => {
           if (++computed === 1) throw new Error('ssh dropped while collecting');
@@ -124,7 +151,9 @@ describe('the retry loop', () => {
     const run = new AbortController();
     let runs = 0;
     const check: Check = {
-      id: 'r-stop', title: 'stop', severity: 'must',
+      id: 'r-stop',
+      title: 'stop',
+      severity: 'must',
       run: async () => {
         runs++;
         run.abort('SIGTERM');
@@ -143,9 +172,13 @@ describe('--retries and the config', () => {
   /** Parses `imgtest run`-like arguments with the real option; returns what the action got. */
   function parse(args: string[]): { retries?: number } {
     let seen: { retries?: number } = {};
-    const program = new Command('t').exitOverride().argument('<image>').addOption(retriesOption()).action((_image: string, opts: { retries?: number }) => {
-      seen = opts;
-    });
+    const program = new Command('t')
+      .exitOverride()
+      .argument('<image>')
+      .addOption(retriesOption())
+      .action((_image: string, opts: { retries?: number }) => {
+        seen = opts;
+      });
     program.parse(['node', 't', 'image.qcow2', ...args]);
     return seen;
   }

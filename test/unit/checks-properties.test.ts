@@ -16,8 +16,15 @@ describe('suite properties', () => {
     });
     const properties: Record<string, string> = {};
     const cases = await runSuiteChecks({
-      suite, image: { path: '/i.qcow2', name: 'i', format: 'qcow2', virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT },
-      guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined, properties,
+      suite,
+      image: { path: '/i.qcow2', name: 'i', format: 'qcow2', virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT },
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      log: () => undefined,
+      onCase: () => undefined,
+      properties,
     });
     expect(cases.map((c) => c.status)).toEqual(['passed', 'passed']);
     expect(properties).toEqual({ 'x.leg1.downtime-ms': '120', 'x.route': 'a -> b' });

@@ -14,7 +14,9 @@ describe('context.signal', () => {
   it("is the run's signal, or one that never fires", async () => {
     const seen: AbortSignal[] = [];
     const suite = defineSuite({
-      id: 'sig', title: 'sig', requires: { offline: true },
+      id: 'sig',
+      title: 'sig',
+      requires: { offline: true },
       checks: [{ id: 's-one', title: 'one', severity: 'must', run: async (context: CheckContext) => (seen.push(context.signal), pass('ok')) }],
     });
     const run = new AbortController();
@@ -32,10 +34,15 @@ describe('context.signal', () => {
   it("a check's timeout fires its signal and ends it as an error, also when it ignores the signal; the next check runs", async () => {
     const reasons: unknown[] = [];
     const suite = defineSuite({
-      id: 'sig', title: 'sig', requires: { offline: true },
+      id: 'sig',
+      title: 'sig',
+      requires: { offline: true },
       checks: [
         {
-          id: 's-stops', title: 'stops its tool', severity: 'must', timeoutSeconds: 0.05,
+          id: 's-stops',
+          title: 'stops its tool',
+          severity: 'must',
+          timeoutSeconds: 0.05,
           run: (context) => new Promise((_, reject) => context.signal.addEventListener('abort', () => (reasons.push(context.signal.reason), reject(new Error('tool stopped'))))),
         },
         { id: 's-hangs', title: 'ignores its signal', severity: 'must', timeoutSeconds: 0.05, run: () => new Promise(() => undefined) },
@@ -56,10 +63,14 @@ describe('context.signal', () => {
     const run = new AbortController();
     const started: string[] = [];
     const suite = defineSuite({
-      id: 'sig', title: 'sig', requires: { offline: true },
+      id: 'sig',
+      title: 'sig',
+      requires: { offline: true },
       checks: [
         {
-          id: 's-long', title: 'long', severity: 'must',
+          id: 's-long',
+          title: 'long',
+          severity: 'must',
           run: (context) => {
             started.push('s-long');
             return new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(new Error(`tool stopped: ${String(context.signal.reason)}`))));
@@ -69,7 +80,17 @@ describe('context.signal', () => {
       ],
     });
     const cases: string[] = [];
-    const running = runSuiteChecks({ suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: (c) => cases.push(`${c.checkId}: ${c.status}: ${c.message}`), signal: run.signal });
+    const running = runSuiteChecks({
+      suite,
+      image,
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      log: () => undefined,
+      onCase: (c) => cases.push(`${c.checkId}: ${c.status}: ${c.message}`),
+      signal: run.signal,
+    });
     await new Promise((resolve) => setTimeout(resolve, 10));
     run.abort('SIGINT');
     await expect(running).rejects.toBe('SIGINT');

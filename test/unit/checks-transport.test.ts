@@ -37,16 +37,31 @@ function lostGuest(error: () => Error = closed): GuestHandle {
 
 async function run(suite: Suite, guests: readonly GuestHandle[], extra: { retries?: number; options?: Record<string, unknown> } = {}): Promise<CaseResult[]> {
   const cases: CaseResult[] = [];
-  await runSuiteChecks({ suite, image, firmware: 'uefi', guests, hosts: guests.map((g) => g.host), options: extra.options ?? {}, artifactDir: '/nonexistent', retries: extra.retries, log: () => undefined, onCase: (c) => cases.push(c) });
+  await runSuiteChecks({
+    suite,
+    image,
+    firmware: 'uefi',
+    guests,
+    hosts: guests.map((g) => g.host),
+    options: extra.options ?? {},
+    artifactDir: '/nonexistent',
+    retries: extra.retries,
+    log: () => undefined,
+    onCase: (c) => cases.push(c),
+  });
   return cases;
 }
 
 describe('a check whose exec throws GuestTransportError', () => {
   const suite = defineSuite({
-    id: 'probe', title: 'probe', requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
+    id: 'probe',
+    title: 'probe',
+    requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
     checks: [
       {
-        id: 'probe-uid', title: 'the seeded user is not root', severity: 'must',
+        id: 'probe-uid',
+        title: 'the seeded user is not root',
+        severity: 'must',
         run: async ({ guests: [guest] }) => {
           const result = await guest!.exec(['id', '-u']);
           return result.stdout.trim() === '0' ? fail('the seeded user is root') : pass(`uid ${result.stdout.trim()}`);
@@ -64,7 +79,9 @@ describe('a check whose exec throws GuestTransportError', () => {
   it('is written to JUnit as <error type="infrastructure">, not <failure>', async () => {
     const cases = await run(suite, [lostGuest()]);
     const xml = renderJunit(runResult({ suites: [suiteResult({ suiteId: 'probe', title: 'probe', cases })] }));
-    expect(xml).toContain(`<error message="check could not run: SSH to cloud@${ADDRESS}: the connection was closed by the remote host before \`id -u\` returned its exit status" type="infrastructure">`);
+    expect(xml).toContain(
+      `<error message="check could not run: SSH to cloud@${ADDRESS}: the connection was closed by the remote host before \`id -u\` returned its exit status" type="infrastructure">`,
+    );
     expect(xml).not.toContain('<failure');
   });
 
@@ -82,7 +99,13 @@ describe('a check whose exec throws GuestTransportError', () => {
   });
 
   it('a host key mismatch is an error that says it is a security event', async () => {
-    const mismatch = () => new GuestHostKeyError(`SECURITY: SSH to cloud@${ADDRESS}: host key mismatch: the guest answered with ssh-ed25519 SHA256:x, which is not one of the 1 key(s) pinned from its serial console (ssh-ed25519 SHA256:y); someone else may be answering at this address, or its host keys were replaced; nothing was run`, ADDRESS, 'ssh-ed25519 SHA256:x', ['ssh-ed25519 SHA256:y']);
+    const mismatch = () =>
+      new GuestHostKeyError(
+        `SECURITY: SSH to cloud@${ADDRESS}: host key mismatch: the guest answered with ssh-ed25519 SHA256:x, which is not one of the 1 key(s) pinned from its serial console (ssh-ed25519 SHA256:y); someone else may be answering at this address, or its host keys were replaced; nothing was run`,
+        ADDRESS,
+        'ssh-ed25519 SHA256:x',
+        ['ssh-ed25519 SHA256:y'],
+      );
     const [only] = await run(suite, [lostGuest(mismatch)]);
     expect(only).toMatchObject({ status: 'error', message: expect.stringMatching(/^check could not run: SECURITY: SSH to cloud@10\.78\.0\.11: host key mismatch/) });
   });

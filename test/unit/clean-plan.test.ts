@@ -21,7 +21,11 @@ const LEASES = [
 describe('clean: parsers', () => {
   it('reads vol-list, pool-list and domiflist (recorded)', () => {
     expect(parseVolList(recorded('vol-list.txt')).map((v) => v.name)).toEqual([
-      `imgtest-${DEAD}-base.qcow2`, `imgtest-${DEAD}-g1-seed.iso`, `imgtest-${DEAD}-g1.qcow2`, `imgtest-${DEAD}-g3-seed.iso`, `imgtest-${DEAD}-g3.qcow2`,
+      `imgtest-${DEAD}-base.qcow2`,
+      `imgtest-${DEAD}-g1-seed.iso`,
+      `imgtest-${DEAD}-g1.qcow2`,
+      `imgtest-${DEAD}-g3-seed.iso`,
+      `imgtest-${DEAD}-g3.qcow2`,
     ]);
     expect(parseVolList(recorded('vol-list.txt'))[0]!.path).toBe(`/var/lib/imgtest/images/imgtest-${DEAD}-base.qcow2`);
     expect(parseVolList(' Name   Path\n--------------\n a.qcow2   /p/a.qcow2\n')).toEqual([{ name: 'a.qcow2', path: '/p/a.qcow2' }]);
@@ -55,7 +59,12 @@ describe('clean: what is removed', () => {
         host: 'hv1',
         domains: [`imgtest-${DEAD}-g1`, `imgtest-${LIVE}-g1`, 'someone-elses-vm'],
         pools: [
-          { name: 'imgtest', volumes: parseVolList(recorded('vol-list.txt')).map((v) => v.name).concat([`imgtest-${LIVE}-base.qcow2`, 'golden.qcow2']) },
+          {
+            name: 'imgtest',
+            volumes: parseVolList(recorded('vol-list.txt'))
+              .map((v) => v.name)
+              .concat([`imgtest-${LIVE}-base.qcow2`, 'golden.qcow2']),
+          },
           { name: 'imgtest-shared', volumes: [`imgtest-${DEAD}-g2.qcow2`] },
           { name: `imgtest-${DEAD}-g2-nvram`, volumes: [`imgtest-${DEAD}-g2_VARS.fd`, `imgtest-${LIVE}-g1_VARS.fd`] },
           { name: 'imgtest-clean-nvram', volumes: [`imgtest-${DEAD}-g1_VARS.fd`, `imgtest-${DEAD}-g9_VARS.fd`, 'win11_VARS.fd'] },

@@ -23,9 +23,14 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', [join(repoRoot, 'bin', 'imgtest.js'), 'run', join(dir, 'no-such-image.qcow2'), '--report-dir', join(dir, 'reports'), ...args], { cwd: dir, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      'node',
+      [join(repoRoot, 'bin', 'imgtest.js'), 'run', join(dir, 'no-such-image.qcow2'), '--report-dir', join(dir, 'reports'), ...args],
+      { cwd: dir, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -45,7 +50,9 @@ describe.skipIf(!built)('imgtest run refuses before anything is done', () => {
   it('an unknown suite id, with the known ones; every problem on its own line', async () => {
     const result = await run(['--config', await config('ids.yaml', '  ssh-hardenning: {}\n  live-migration:\n    legs: 9\n')]);
     expect(result.stderr.split('\n')).toEqual([
-      expect.stringMatching(/^imgtest: ids\.yaml:7: suites\.ssh-hardenning: unknown suite \(known: image-hygiene, cloud-init-auth, ssh-hardening, package-audit, uefi-boot, live-migration\b.*\) \[E_CONFIG\]$/),
+      expect.stringMatching(
+        /^imgtest: ids\.yaml:7: suites\.ssh-hardenning: unknown suite \(known: image-hygiene, cloud-init-auth, ssh-hardening, package-audit, uefi-boot, live-migration\b.*\) \[E_CONFIG\]$/,
+      ),
       'imgtest: ids.yaml:9: suites.live-migration.legs: Too big: expected number to be <=4 [E_CONFIG]',
       '',
     ]);

@@ -10,7 +10,10 @@ describe('config', () => {
   });
 
   it('reads hosts with libvirt URIs', () => {
-    const config = parseConfig(`hosts:\n  - name: hv1\n    uri: qemu+ssh://root@hv1/system\n    pool: images\n    network: { bridge: br0 }\n  - name: hv2\n    uri: qemu+ssh://root@hv2/system\n`, 'c.yaml');
+    const config = parseConfig(
+      `hosts:\n  - name: hv1\n    uri: qemu+ssh://root@hv1/system\n    pool: images\n    network: { bridge: br0 }\n  - name: hv2\n    uri: qemu+ssh://root@hv2/system\n`,
+      'c.yaml',
+    );
     expect(config.hosts).toHaveLength(2);
     expect(config.hosts![0]).toMatchObject({ name: 'hv1', pool: 'images', network: { bridge: 'br0' } });
     expect(config.hosts![1]).toMatchObject({ pool: 'default', network: { network: 'default' } });
@@ -61,7 +64,8 @@ describe('config', () => {
   });
 
   it('host names may repeat in no case; migration URIs are checked like URIs', () => {
-    const hosts = 'hosts:\n  - name: a\n    uri: qemu:///system\n  - name: b\n    uri: qemu+tcp://10.0.0.2/system\n    migrationUri: qemu+tcp://10.1.0.2/system\n  - name: a\n    uri: qemu+tcp://10.0.0.3/system\n';
+    const hosts =
+      'hosts:\n  - name: a\n    uri: qemu:///system\n  - name: b\n    uri: qemu+tcp://10.0.0.2/system\n    migrationUri: qemu+tcp://10.1.0.2/system\n  - name: a\n    uri: qemu+tcp://10.0.0.3/system\n';
     expect(() => parseConfig(hosts, 'c.yaml')).toThrowError(/^c\.yaml:7: hosts\[2\]\.name: duplicate host name 'a' \(already hosts\[0\]\)$/);
     expect(parseConfig(hosts.replace(/name: a\n {4}uri: qemu\+tcp/, 'name: c\n    uri: qemu+tcp'), 'c.yaml').hosts?.map((h) => h.name)).toEqual(['a', 'b', 'c']);
   });

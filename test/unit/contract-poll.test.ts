@@ -3,7 +3,7 @@ import { done, notYet, poll } from '../../src/suite-api/index.js';
 import * as util from '../../src/util/poll.js';
 
 describe('the contract exports the poll helper', () => {
-  it('is the runner\'s own, and a check can wait with its signal and report the last observation', async () => {
+  it("is the runner's own, and a check can wait with its signal and report the last observation", async () => {
     expect(poll).toBe(util.poll);
     let now = 0;
     const waited = await poll(({ attempt }) => (attempt === 99 ? done('synchronised') : notYet(`not yet (${attempt})`)), {

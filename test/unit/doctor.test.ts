@@ -17,7 +17,16 @@ function labProbe(overrides: Partial<HostProbe> = {}): HostProbe {
     version: parseVirshVersion(recorded('version.txt')),
     kvm: { ok: false, error: recorded('domcaps-kvm-q35.stderr.txt') },
     tcg: { ok: true, value: parseDomainCapabilities(recorded('domcaps-qemu-q35.xml')) },
-    pools: [{ name: 'imgtest', role: 'pool', found: true, type: parsePoolType(recorded('pool-dumpxml.xml')), path: parsePoolTargetPath(recorded('pool-dumpxml.xml')), ...parsePoolInfoDetails(recorded('pool-info.txt')) }],
+    pools: [
+      {
+        name: 'imgtest',
+        role: 'pool',
+        found: true,
+        type: parsePoolType(recorded('pool-dumpxml.xml')),
+        path: parsePoolTargetPath(recorded('pool-dumpxml.xml')),
+        ...parsePoolInfoDetails(recorded('pool-info.txt')),
+      },
+    ],
     network: { kind: 'bridge', name: 'brg', interfaces: parseIfaceList(recorded('iface-list.txt')) },
     ...overrides,
   };
@@ -48,9 +57,16 @@ describe('doctor parsers (recorded virsh output)', () => {
   });
 
   it('reads net-info and a network address', () => {
-    expect(parseNetInfo('Name:           default\nUUID:           x\nActive:         yes\nPersistent:     yes\nAutostart:      yes\nBridge:         virbr0\n')).toEqual({ active: true, bridge: 'virbr0' });
+    expect(parseNetInfo('Name:           default\nUUID:           x\nActive:         yes\nPersistent:     yes\nAutostart:      yes\nBridge:         virbr0\n')).toEqual({
+      active: true,
+      bridge: 'virbr0',
+    });
     expect(parseNetInfo('Name: default\nActive:         no\n')).toEqual({ active: false, bridge: undefined });
-    expect(parseNetworkIp("<network><name>default</name><ip address='192.168.122.1' netmask='255.255.255.0'><dhcp/></ip></network>")).toEqual({ address: '192.168.122.1', netmask: '255.255.255.0', prefix: undefined });
+    expect(parseNetworkIp("<network><name>default</name><ip address='192.168.122.1' netmask='255.255.255.0'><dhcp/></ip></network>")).toEqual({
+      address: '192.168.122.1',
+      netmask: '255.255.255.0',
+      prefix: undefined,
+    });
     expect(parseNetworkIp('<network><name>isolated</name></network>')).toBeUndefined();
   });
 
@@ -95,12 +111,18 @@ describe('doctor verdicts', () => {
   it('a host that does not answer is broken and its other checks are skipped; exit 3', () => {
     const lines = hostLines(labProbe({ answer: { ok: false, error: '10.77.0.9:22: no connection within 10 s (hosts[].connectTimeoutSeconds)' } }));
     expect(lines).toHaveLength(1);
-    expect(formatLine(lines[0]!)).toBe('BROKEN  hv1: libvirt does not answer at qemu+ssh://root@10.77.0.1/system (connect timeout 10 s): 10.77.0.9:22: no connection within 10 s (hosts[].connectTimeoutSeconds) (other checks of this host skipped)');
+    expect(formatLine(lines[0]!)).toBe(
+      'BROKEN  hv1: libvirt does not answer at qemu+ssh://root@10.77.0.1/system (connect timeout 10 s): 10.77.0.9:22: no connection within 10 s (hosts[].connectTimeoutSeconds) (other checks of this host skipped)',
+    );
     expect(summarize(lines)).toEqual({ text: 'doctor: 0 ok, 0 warning(s), 0 missing, 1 broken: not ready (hv1)', exitCode: 3 });
   });
 
   it('no OVMF: UEFI missing (required), Secure Boot a warning', () => {
-    const tcg = parseDomainCapabilities(recorded('domcaps-qemu-q35.xml').replace(/<loader supported='yes'>[\s\S]*?<\/loader>/, "<loader supported='no'/>").replace(/<enum name='firmware'>[\s\S]*?<\/enum>/, ''));
+    const tcg = parseDomainCapabilities(
+      recorded('domcaps-qemu-q35.xml')
+        .replace(/<loader supported='yes'>[\s\S]*?<\/loader>/, "<loader supported='no'/>")
+        .replace(/<enum name='firmware'>[\s\S]*?<\/enum>/, ''),
+    );
     const lines = hostLines(labProbe({ tcg: { ok: true, value: tcg } }));
     expect(lines[2]).toMatchObject({ status: 'missing', text: expect.stringMatching(/^UEFI firmware: none offered \(Debian: apt-get install ovmf\)/) });
     expect(lines[3]).toMatchObject({ status: 'warn', text: expect.stringMatching(/no such OVMF build; --firmware uefi-secureboot/) });
@@ -120,7 +142,10 @@ describe('doctor verdicts', () => {
       status: 'missing',
       text: expect.stringContaining("not found (error: Storage pool not found: no storage pool with matching name 'nosuchpool')"),
     });
-    expect(poolLine('hv1', { name: 'p', role: 'pool', found: true, type: 'logical', state: 'running' })).toMatchObject({ status: 'broken', text: "pool p: a 'logical' pool; imgtest needs a dir pool" });
+    expect(poolLine('hv1', { name: 'p', role: 'pool', found: true, type: 'logical', state: 'running' })).toMatchObject({
+      status: 'broken',
+      text: "pool p: a 'logical' pool; imgtest needs a dir pool",
+    });
     expect(poolLine('hv1', { name: 'p', role: 'pool', found: true, type: 'dir', state: 'inactive' })).toMatchObject({ status: 'broken', text: 'pool p: inactive, not running (virsh pool-start p)' });
   });
 
@@ -129,14 +154,28 @@ describe('doctor verdicts', () => {
     expect(networkLine('hv1', { kind: 'bridge', name: 'br0', interfaces })).toMatchObject({ status: 'missing' });
     expect(networkLine('hv1', { kind: 'bridge', name: 'lo', interfaces })).toMatchObject({ status: 'broken', text: 'guest bridge lo: inactive, not up' });
     expect(networkLine('hv1', { kind: 'bridge', name: 'brg', error: 'error: this function is not supported' })).toMatchObject({ status: 'warn' });
-    expect(networkLine('hv1', { kind: 'network', name: 'default', info: { active: false } })).toMatchObject({ status: 'broken', text: 'guest network default: defined but not active (virsh net-start default)' });
+    expect(networkLine('hv1', { kind: 'network', name: 'default', info: { active: false } })).toMatchObject({
+      status: 'broken',
+      text: 'guest network default: defined but not active (virsh net-start default)',
+    });
     expect(networkLine('hv1', { kind: 'network', name: 'default', info: { active: true, bridge: 'virbr0' } })).toMatchObject({ status: 'ok', text: 'guest network default: active (bridge virbr0)' });
     expect(networkLine('hv1', { kind: 'network', name: 'nat', error: "error: Network not found: no network with matching name 'nat'" })).toMatchObject({ status: 'missing' });
   });
 
   it('SSH reach: lab address and DHCP server, lease usage, outdated dnsmasq', () => {
     const ntp = { server: '10.78.0.1', installed: true, running: true, answer: { stratum: 10, offsetMs: 0.2 }, expectedStratum: 10 };
-    const base = { rootAddress: '10.78.0.253', link: 'itl-g-root', addressPresent: true, dhcpServer: '10.78.0.1', pingOk: true, dnsmasqRunning: true, leasesInUse: 3, rangeSize: 240, leaseTime: '10 min', ntp };
+    const base = {
+      rootAddress: '10.78.0.253',
+      link: 'itl-g-root',
+      addressPresent: true,
+      dhcpServer: '10.78.0.1',
+      pingOk: true,
+      dnsmasqRunning: true,
+      leasesInUse: 3,
+      rangeSize: 240,
+      leaseTime: '10 min',
+      ntp,
+    };
     expect(labReachLines(base).map(formatLine)).toEqual([
       'ok      lab: SSH to guests: this machine is on the guest network (10.78.0.253 on itl-g-root; 10.78.0.1 answers)',
       'ok      lab: DHCP: 3 of 240 addresses leased (leases of 10 min)',

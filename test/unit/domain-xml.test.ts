@@ -3,9 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { macFromBytes, renderDomainXml, startDomainArgs, type DomainSpec } from '../../src/hosts/domain-xml.js';
 
 const spec = (over: Partial<DomainSpec> = {}): DomainSpec => ({
-  name: 'imgtest-r1-g1', runId: 'r1', virtType: 'qemu', memoryMiB: 1024, vcpus: 1, firmware: 'bios', pool: 'imgtest',
-  diskVolume: 'imgtest-r1-g1.qcow2', seedVolume: 'imgtest-r1-g1-seed.iso', mac: '52:54:00:aa:bb:cc', network: { bridge: 'brg' },
-  serialLogPath: '/var/lib/imgtest/images/imgtest-r1-g1.serial.log', ...over,
+  name: 'imgtest-r1-g1',
+  runId: 'r1',
+  virtType: 'qemu',
+  memoryMiB: 1024,
+  vcpus: 1,
+  firmware: 'bios',
+  pool: 'imgtest',
+  diskVolume: 'imgtest-r1-g1.qcow2',
+  seedVolume: 'imgtest-r1-g1-seed.iso',
+  mac: '52:54:00:aa:bb:cc',
+  network: { bridge: 'brg' },
+  serialLogPath: '/var/lib/imgtest/images/imgtest-r1-g1.serial.log',
+  ...over,
 });
 
 const wellFormed = (xml: string) => execFileSync('xmllint', ['--noout', '-'], { input: xml });
@@ -48,7 +58,9 @@ describe('renderDomainXml', () => {
 
   it('UEFI states both firmware features, so the host never picks a Secure Boot build for plain UEFI', () => {
     const xml = renderDomainXml(spec({ firmware: 'uefi' }));
-    expect(xml).toMatch(/<os firmware='efi'>\s*<type arch='x86_64' machine='q35'>hvm<\/type>\s*<firmware>\s*<feature enabled='no' name='secure-boot'\/>\s*<feature enabled='no' name='enrolled-keys'\/>\s*<\/firmware>/);
+    expect(xml).toMatch(
+      /<os firmware='efi'>\s*<type arch='x86_64' machine='q35'>hvm<\/type>\s*<firmware>\s*<feature enabled='no' name='secure-boot'\/>\s*<feature enabled='no' name='enrolled-keys'\/>\s*<\/firmware>/,
+    );
     expect(xml).not.toContain('<bios ');
   });
 

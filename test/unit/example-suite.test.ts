@@ -42,7 +42,7 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
     expect([...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1])).toEqual(['imgtest/suite-api']);
   });
 
-  it("passes its own node:test tests (pass, fail, error and option paths) where only imgtest/suite-api resolves", async () => {
+  it('passes its own node:test tests (pass, fail, error and option paths) where only imgtest/suite-api resolves', async () => {
     const files = (await readdir(join(installed.packageDir, 'test'))).filter((f) => f.endsWith('.test.js')).sort();
     expect(files.length).toBeGreaterThan(0);
     // How many tests the files declare: the run must report exactly that many passing.
@@ -95,7 +95,11 @@ describe.skipIf(!built)('example suite imgtest-suite-hello-sysctl, installed out
     const [dmesg] = suite.checks;
     const wrong = await dmesg!.run(fakeContext([fakeGuest({ exec: { ...debian, [sysctl('kernel.dmesg_restrict')]: '0\n' } })]));
     expect(wrong).toMatchObject({ status: 'fail', message: 'kernel.dmesg_restrict is 0, expected 1' });
-    const dropped = new GuestTransportError('SSH to cloud@10.78.0.11: the connection was closed by the remote host before `/usr/sbin/sysctl -n kernel.dmesg_restrict` returned its exit status', '10.78.0.11', 'closed');
+    const dropped = new GuestTransportError(
+      'SSH to cloud@10.78.0.11: the connection was closed by the remote host before `/usr/sbin/sysctl -n kernel.dmesg_restrict` returned its exit status',
+      '10.78.0.11',
+      'closed',
+    );
     const lost = fakeGuest({ exec: { [sysctl('kernel.dmesg_restrict')]: dropped } });
     await expect(dmesg!.run(fakeContext([lost]))).rejects.toBe(dropped);
     const refused = fakeGuest({ exec: { [sysctl('kernel.dmesg_restrict')]: { exitCode: 255, stderr: 'sysctl: something went wrong\n' } } });

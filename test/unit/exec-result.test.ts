@@ -4,7 +4,7 @@ import { commandMissing, sudoFailed, transportFailed, unobserved } from '../../s
 const r = (exitCode: number, stderr = '', stdout = '') => ({ exitCode, stderr, stdout });
 
 describe('unobserved: a command that could not run observed nothing', () => {
-  it('transportFailed (deprecated) still reads the OpenSSH client\'s exit 255', () => {
+  it("transportFailed (deprecated) still reads the OpenSSH client's exit 255", () => {
     expect(transportFailed(r(255, 'ssh: connect to host 10.78.0.20 port 22: Connection refused'))).toBe(true);
     expect(transportFailed(r(255, 'Connection to 10.78.0.20 closed by remote host.'))).toBe(true);
     expect(transportFailed(r(255, 'client_loop: send disconnect: Broken pipe'))).toBe(true);

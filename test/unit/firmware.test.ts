@@ -4,10 +4,26 @@ import { resolveFirmware, unclaimedBecause } from '../../src/runner/firmware.js'
 import type { ImageBootInfo } from '../../src/suite-api/index.js';
 
 const boot = (over: Partial<ImageBootInfo> & { claims: ImageBootInfo['claims'] }): ImageBootInfo => ({ partitionTable: 'gpt', biosBootCode: over.claims.bios, reasons: [], ...over });
-const signedHybrid = boot({ esp: { partition: 1, filesystem: 'FAT32' }, fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true }, claims: { uefi: true, bios: true, secureBoot: true } });
-const unsignedHybrid = boot({ esp: { partition: 1, filesystem: 'FAT32' }, fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: false, shim: false }, claims: { uefi: true, bios: true, secureBoot: false } });
-const uefiUnsigned = boot({ esp: { partition: 1, filesystem: 'FAT32' }, fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: false, shim: false }, claims: { uefi: true, bios: false, secureBoot: false } });
-const uefiSigned = boot({ esp: { partition: 1, filesystem: 'FAT32' }, fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true }, claims: { uefi: true, bios: false, secureBoot: true } });
+const signedHybrid = boot({
+  esp: { partition: 1, filesystem: 'FAT32' },
+  fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true },
+  claims: { uefi: true, bios: true, secureBoot: true },
+});
+const unsignedHybrid = boot({
+  esp: { partition: 1, filesystem: 'FAT32' },
+  fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: false, shim: false },
+  claims: { uefi: true, bios: true, secureBoot: false },
+});
+const uefiUnsigned = boot({
+  esp: { partition: 1, filesystem: 'FAT32' },
+  fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: false, shim: false },
+  claims: { uefi: true, bios: false, secureBoot: false },
+});
+const uefiSigned = boot({
+  esp: { partition: 1, filesystem: 'FAT32' },
+  fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true },
+  claims: { uefi: true, bios: false, secureBoot: true },
+});
 const biosOnly = boot({ partitionTable: 'mbr', claims: { uefi: false, bios: true, secureBoot: false } });
 const nothing = boot({ partitionTable: 'none', claims: { uefi: false, bios: false, secureBoot: false } });
 
@@ -49,8 +65,14 @@ describe('resolveFirmware auto', () => {
 
 describe('resolveFirmware explicit', () => {
   it('is a matrix of one, warning when the image does not claim it', () => {
-    expect(resolveFirmware('uefi-secureboot', signedHybrid)).toEqual({ firmwares: ['uefi-secureboot'], reason: 'firmware uefi-secureboot as asked (the image claims uefi + bios + secure boot)', warning: undefined });
-    expect(resolveFirmware('uefi-secureboot', uefiUnsigned).warning).toBe('the image does not claim uefi-secureboot boot (its fallback loader EFI/BOOT/BOOTX64.EFI is not signed); testing it with uefi-secureboot as asked');
+    expect(resolveFirmware('uefi-secureboot', signedHybrid)).toEqual({
+      firmwares: ['uefi-secureboot'],
+      reason: 'firmware uefi-secureboot as asked (the image claims uefi + bios + secure boot)',
+      warning: undefined,
+    });
+    expect(resolveFirmware('uefi-secureboot', uefiUnsigned).warning).toBe(
+      'the image does not claim uefi-secureboot boot (its fallback loader EFI/BOOT/BOOTX64.EFI is not signed); testing it with uefi-secureboot as asked',
+    );
     expect(resolveFirmware('uefi', biosOnly).warning).toMatch(/no EFI system partition \(MBR partition table\)/);
     expect(resolveFirmware('bios', uefiUnsigned).warning).toMatch(/no boot code in the MBR/);
   });
@@ -59,8 +81,12 @@ describe('resolveFirmware explicit', () => {
 describe('unclaimedBecause', () => {
   it('names what is missing', () => {
     expect(unclaimedBecause('uefi', boot({ claims: { uefi: false, bios: true, secureBoot: false } }))).toBe('no EFI system partition');
-    expect(unclaimedBecause('uefi-secureboot', boot({ esp: { partition: 1, filesystem: 'FAT32' }, claims: { uefi: true, bios: false, secureBoot: false } }))).toBe('no fallback loader EFI/BOOT/BOOTX64.EFI');
-    expect(unclaimedBecause('uefi-secureboot', boot({ esp: { partition: 1 }, claims: { uefi: true, bios: false, secureBoot: false } }))).toBe('no fallback loader EFI/BOOT/BOOTX64.EFI (the ESP could not be read)');
+    expect(unclaimedBecause('uefi-secureboot', boot({ esp: { partition: 1, filesystem: 'FAT32' }, claims: { uefi: true, bios: false, secureBoot: false } }))).toBe(
+      'no fallback loader EFI/BOOT/BOOTX64.EFI',
+    );
+    expect(unclaimedBecause('uefi-secureboot', boot({ esp: { partition: 1 }, claims: { uefi: true, bios: false, secureBoot: false } }))).toBe(
+      'no fallback loader EFI/BOOT/BOOTX64.EFI (the ESP could not be read)',
+    );
     expect(unclaimedBecause('uefi', uefiUnsigned)).toBeUndefined();
   });
 });

@@ -40,7 +40,7 @@ describe('LibvirtHost.withFolderPool', () => {
     expect(Date.now() - started).toBe(4000);
   });
 
-  it('gives up after the budget (30 retries 2 s apart) with libvirt\'s words', async () => {
+  it("gives up after the budget (30 retries 2 s apart) with libvirt's words", async () => {
     vi.useFakeTimers();
     expect(FOLDER_POOL_CONFLICT_RETRY).toEqual({ retries: 30, minTimeout: 2000, factor: 1 });
     const { host, calls } = hostWith(Array.from({ length: 40 }, () => CONFLICT));
@@ -48,7 +48,10 @@ describe('LibvirtHost.withFolderPool', () => {
     const running = host.withFolderPool('/nvram', 'p', async () => 'ran');
     running.catch(() => undefined);
     await vi.runAllTimersAsync();
-    await expect(running).rejects.toMatchObject({ code: 'E_POOL', message: expect.stringMatching(/^host hv1: cannot open \/nvram through a transient pool: [\s\S]*Storage source conflict with pool/) });
+    await expect(running).rejects.toMatchObject({
+      code: 'E_POOL',
+      message: expect.stringMatching(/^host hv1: cannot open \/nvram through a transient pool: [\s\S]*Storage source conflict with pool/),
+    });
     expect(calls.filter((c) => c === 'pool-create-as')).toHaveLength(31);
     expect(Date.now() - started).toBe(60_000);
   });
@@ -56,7 +59,9 @@ describe('LibvirtHost.withFolderPool', () => {
   it('fails at once on any other refusal, without running the task', async () => {
     const { host, calls } = hostWith(["error: cannot create directory '/nvram': Permission denied"]);
     let ran = false;
-    await expect(host.withFolderPool('/nvram', 'p', async () => void (ran = true))).rejects.toThrow("host hv1: cannot open /nvram through a transient pool: error: cannot create directory '/nvram': Permission denied");
+    await expect(host.withFolderPool('/nvram', 'p', async () => void (ran = true))).rejects.toThrow(
+      "host hv1: cannot open /nvram through a transient pool: error: cannot create directory '/nvram': Permission denied",
+    );
     expect(calls).toEqual(['pool-create-as']);
     expect(ran).toBe(false);
   });

@@ -62,14 +62,41 @@ describe.skipIf(!canBuildSeed)('bootGuest', () => {
   });
 
   const spec = (host: LibvirtHost, over: Partial<GuestBootSpec> = {}): GuestBootSpec => ({
-    runId: 'r1', key: 'g1', host, hostInfo: { name: 'hv1', uri: 'qemu:///fake', migrationUri: 'qemu:///fake' }, firmware: 'uefi-secureboot', virtType: 'kvm',
-    baseVolume: 'base.qcow2', baseFormat: 'qcow2', overlayBytes: 2 ** 32, memoryMiB: 1024, vcpus: 1, user: 'imgtest', publicKey: 'ssh-ed25519 AAAA test',
-    privateKeyFile: join(workDir, 'key'), workDir, limits: limits(), cleanup: new CleanupRegistry(), keep: false, onState: () => undefined, pollMs: 5, ...over,
+    runId: 'r1',
+    key: 'g1',
+    host,
+    hostInfo: { name: 'hv1', uri: 'qemu:///fake', migrationUri: 'qemu:///fake' },
+    firmware: 'uefi-secureboot',
+    virtType: 'kvm',
+    baseVolume: 'base.qcow2',
+    baseFormat: 'qcow2',
+    overlayBytes: 2 ** 32,
+    memoryMiB: 1024,
+    vcpus: 1,
+    user: 'imgtest',
+    publicKey: 'ssh-ed25519 AAAA test',
+    privateKeyFile: join(workDir, 'key'),
+    workDir,
+    limits: limits(),
+    cleanup: new CleanupRegistry(),
+    keep: false,
+    onState: () => undefined,
+    pollMs: 5,
+    ...over,
   });
 
   it('QEMU refusing a Secure Boot guest under KVM (no SMM) is a KVM failure to retry under TCG', async () => {
     const calls: string[] = [];
-    const host = fakeHost({ start: () => { throw new Error("error: Failed to start domain 'imgtest-r1-g1'\nerror: internal error: qemu unexpectedly closed the monitor: 2026-11-30T02:51:07Z qemu-system-x86_64: System Management Mode not supported by this hypervisor."); } }, calls);
+    const host = fakeHost(
+      {
+        start: () => {
+          throw new Error(
+            "error: Failed to start domain 'imgtest-r1-g1'\nerror: internal error: qemu unexpectedly closed the monitor: 2026-11-30T02:51:07Z qemu-system-x86_64: System Management Mode not supported by this hypervisor.",
+          );
+        },
+      },
+      calls,
+    );
     const failure = await bootGuest(spec(host)).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(GuestBootFailure);
     expect((failure as GuestBootFailure).kvmFallback).toBe('System Management Mode not supported by this hypervisor.');
@@ -79,7 +106,14 @@ describe.skipIf(!canBuildSeed)('bootGuest', () => {
   });
 
   it('the same refusal under TCG is not retried', async () => {
-    const host = fakeHost({ start: () => { throw new Error('error: internal error: process exited while connecting to monitor: could not open disk'); } }, []);
+    const host = fakeHost(
+      {
+        start: () => {
+          throw new Error('error: internal error: process exited while connecting to monitor: could not open disk');
+        },
+      },
+      [],
+    );
     const failure = (await bootGuest(spec(host, { virtType: 'qemu' })).catch((e: unknown) => e)) as GuestBootFailure;
     expect(failure.kvmFallback).toBeUndefined();
   });
@@ -109,7 +143,7 @@ describe.skipIf(!canBuildSeed)('bootGuest', () => {
     expect(Date.now() - started).toBeGreaterThan(2000);
   }, 15_000);
 
-  it('a firmware refusing the loader is the image\'s failure, not KVM\'s', async () => {
+  it("a firmware refusing the loader is the image's failure, not KVM's", async () => {
     const host = fakeHost({ console: () => 'BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x3,0x0): Access Denied\r\n' }, []);
     const failure = (await bootGuest(spec(host)).catch((e: unknown) => e)) as GuestBootFailure;
     expect(failure.cause).toBe('image');

@@ -31,7 +31,8 @@ const POOL = '/var/lib/imgtest/images';
 const SHARED = '/var/lib/imgtest/shared';
 const NVRAM = `/var/lib/libvirt/qemu/nvram/${NAME}_VARS.fd`;
 
-const RAWSTATS = 'Job type: 3\n\noperation: 4\ntime_elapsed: 2100\ndowntime: 180\nsetup_time: 20\ndata_processed: 50000000\nmemory_processed: 50000000\nmemory_total: 1100000000\ndisk_processed: 0\nmemory_iteration: 4\n';
+const RAWSTATS =
+  'Job type: 3\n\noperation: 4\ntime_elapsed: 2100\ndowntime: 180\nsetup_time: 20\ndata_processed: 50000000\nmemory_processed: 50000000\nmemory_total: 1100000000\ndisk_processed: 0\nmemory_iteration: 4\n';
 
 function domainXml(pool: string, poolPath: string, firmware: 'uefi' | 'bios'): string {
   const nvram = firmware === 'uefi' ? `\n    <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>${NVRAM}</nvram>` : '';
@@ -71,9 +72,17 @@ class FakeLab {
 
   constructor() {
     this.hosts = ['hv1', 'hv2'].map((name, i) => ({
-      name, migrationUri: `qemu+tcp://10.77.0.${i + 1}/system`, files: new Map(), shared: this.shared, sharedFolder: SHARED,
-      pools: new Map([['imgtest', { folder: POOL, known: new Set<string>() }], ['imgtest-shared', { folder: SHARED, known: new Set<string>() }]]),
-      domains: new Map(), vanished: false,
+      name,
+      migrationUri: `qemu+tcp://10.77.0.${i + 1}/system`,
+      files: new Map(),
+      shared: this.shared,
+      sharedFolder: SHARED,
+      pools: new Map([
+        ['imgtest', { folder: POOL, known: new Set<string>() }],
+        ['imgtest-shared', { folder: SHARED, known: new Set<string>() }],
+      ]),
+      domains: new Map(),
+      vanished: false,
     }));
   }
 
@@ -227,7 +236,10 @@ describe('RunnerGuestHypervisor.migrate', () => {
     const poolName = shared ? 'imgtest-shared' : 'imgtest';
     const folder = shared ? SHARED : POOL;
     const [hv1, hv2] = lab.hosts as [FakeHostState, FakeHostState];
-    const hosts: RunHost[] = [hv1, hv2].map((state) => ({ host: lab.libvirtHost(state, poolName), info: { name: state.name, uri: `fake://${state.name}`, migrationUri: state.migrationUri } satisfies HostInfo }));
+    const hosts: RunHost[] = [hv1, hv2].map((state) => ({
+      host: lab.libvirtHost(state, poolName),
+      info: { name: state.name, uri: `fake://${state.name}`, migrationUri: state.migrationUri } satisfies HostInfo,
+    }));
     const image = join(workDir, 'image.qcow2');
     await writeFile(image, 'the image');
     const seedIso = join(workDir, 'seed.iso');
@@ -240,8 +252,20 @@ describe('RunnerGuestHypervisor.migrate', () => {
     if ((options.firmware ?? 'uefi') === 'uefi') hv1.files.set(NVRAM, Buffer.from('variables the guest booted with'));
     hv1.domains.set(NAME, { xml: domainXml(poolName, folder, options.firmware ?? 'uefi') });
     const hypervisor = new RunnerGuestHypervisor({
-      name: NAME, runId: 'run1', key: 'g1', boot: hosts[0]!, overlay: `${NAME}.qcow2`, seed: `${NAME}-seed.iso`, seedIso, serialLog: `${NAME}.serial.log`,
-      overlayBytes: 4 * 2 ** 30, baseVolume: 'imgtest-run1-base.qcow2', baseFormat: 'qcow2', cleanup, keep: false, workDir,
+      name: NAME,
+      runId: 'run1',
+      key: 'g1',
+      boot: hosts[0]!,
+      overlay: `${NAME}.qcow2`,
+      seed: `${NAME}-seed.iso`,
+      seedIso,
+      serialLog: `${NAME}.serial.log`,
+      overlayBytes: 4 * 2 ** 30,
+      baseVolume: 'imgtest-run1-base.qcow2',
+      baseFormat: 'qcow2',
+      cleanup,
+      keep: false,
+      workDir,
       support: { hosts, ensureBase: (host) => bases.ensure(host), shared },
     });
     return { hypervisor, hosts, hv1, hv2 };

@@ -46,7 +46,11 @@ function seam(script: { afterReboot: (poll: number) => Answer; console?: string[
   return { fake, calls };
 }
 
-const dropped = new GuestTransportError('SSH to imgtest@10.78.0.20: the connection was closed by the remote host before `sudo -n -- systemctl reboot` returned its exit status', '10.78.0.20', 'closed');
+const dropped = new GuestTransportError(
+  'SSH to imgtest@10.78.0.20: the connection was closed by the remote host before `sudo -n -- systemctl reboot` returned its exit status',
+  '10.78.0.20',
+  'closed',
+);
 const down = new GuestTransportError('SSH to imgtest@10.78.0.20: cannot connect: connection refused', '10.78.0.20', 'connect');
 
 describe('rebootGuest', () => {
@@ -64,7 +68,7 @@ describe('rebootGuest', () => {
     expect(outcome.seconds).toBe(10);
   });
 
-  it('stops at once, as the image\'s failure, when the console shows emergency mode', async () => {
+  it("stops at once, as the image's failure, when the console shows emergency mode", async () => {
     const emergency = [
       '[ TIME ] Timed out waiting for device dev-disk-by\\x2dlabel-data.device - /dev/disk/by-label/data.\n',
       '[DEPEND] Dependency failed for data.mount - /data.\nYou are in emergency mode. After logging in, type "journalctl -xb" to view\nCannot open access to console, the root account is locked.\n',
@@ -77,7 +81,7 @@ describe('rebootGuest', () => {
     expect(outcome.console).not.toContain('boot 1 console');
   });
 
-  it('calls changed host keys the image\'s failure', async () => {
+  it("calls changed host keys the image's failure", async () => {
     const changed = new GuestHostKeyError('SECURITY: SSH to imgtest@10.78.0.20: host key mismatch: ...', '10.78.0.20', 'ssh-ed25519 SHA256:new', ['ssh-ed25519 SHA256:old']);
     const { fake } = seam({ afterReboot: () => changed });
     const outcome = await rebootGuest(fake, { timeoutSeconds: 300 });
@@ -99,11 +103,16 @@ describe('rebootGuest', () => {
   it('is an infrastructure outcome, not a throw, when the boot id cannot be read before the reboot', async () => {
     const { fake, calls } = seam({ before: down, afterReboot: () => down });
     const outcome = await rebootGuest(fake, { timeoutSeconds: 300 });
-    expect(outcome).toMatchObject({ ok: false, cause: 'infrastructure', seconds: 0, error: 'could not read the boot id before rebooting: SSH to imgtest@10.78.0.20: cannot connect: connection refused' });
+    expect(outcome).toMatchObject({
+      ok: false,
+      cause: 'infrastructure',
+      seconds: 0,
+      error: 'could not read the boot id before rebooting: SSH to imgtest@10.78.0.20: cannot connect: connection refused',
+    });
     expect(calls).not.toContain('[sudo] systemctl reboot');
   });
 
-  it('gives up at the deadline as an infrastructure error naming the console\'s last line', async () => {
+  it("gives up at the deadline as an infrastructure error naming the console's last line", async () => {
     const { fake } = seam({ afterReboot: () => down, console: ['[  OK  ] Reached target reboot.target - System Reboot.\n'] });
     const outcome = await rebootGuest(fake, { timeoutSeconds: 60 });
     expect(outcome).toMatchObject({ ok: false, cause: 'infrastructure', seconds: 60 });
@@ -112,7 +121,7 @@ describe('rebootGuest', () => {
     expect(outcome.error).toContain('Reached target reboot.target');
   });
 
-  it('reports a refused sudo as the image\'s failure without waiting', async () => {
+  it("reports a refused sudo as the image's failure without waiting", async () => {
     const { fake } = seam({ afterReboot: () => down, rebootCommand: { stdout: '', stderr: 'sudo: a password is required', exitCode: 1 } });
     const outcome = await rebootGuest(fake, { timeoutSeconds: 300 });
     expect(outcome).toMatchObject({ ok: false, cause: 'image', seconds: 0 });
@@ -123,7 +132,9 @@ describe('rebootGuest', () => {
 describe('rebootStuck', () => {
   it('reads initramfs shells and panics, and nothing in a normal boot', () => {
     expect(rebootStuck('Gave up waiting for root file system device.\nALERT!  LABEL=root does not exist.  Dropping to a shell!\n(initramfs)')).toBe('Dropping to a shell!');
-    expect(rebootStuck('[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n')).toBe('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)');
+    expect(rebootStuck('[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n')).toBe(
+      'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)',
+    );
     expect(rebootStuck('[  OK  ] Reached target multi-user.target - Multi-User System.\nDebian GNU/Linux 12 vm ttyS0\n\nvm login:')).toBeUndefined();
   });
 });

@@ -25,10 +25,14 @@ describe('sha256File', () => {
     expect(execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0]).toBe(expected);
   });
 
-  it('hashes the holes of a sparse file as zeros (the digest stays the file\'s)', async () => {
+  it("hashes the holes of a sparse file as zeros (the digest stays the file's)", async () => {
     const path = join(dir, 'sparse.raw');
     execFileSync('truncate', ['-s', '8M', path]);
-    expect(await sha256File(path)).toBe(createHash('sha256').update(Buffer.alloc(8 * 2 ** 20)).digest('hex'));
+    expect(await sha256File(path)).toBe(
+      createHash('sha256')
+        .update(Buffer.alloc(8 * 2 ** 20))
+        .digest('hex'),
+    );
   });
 
   it('reports progress on a big file at most once per interval, and not on a small one', async () => {
@@ -64,7 +68,7 @@ describe('qemuImgCheckVerdict', () => {
     expect(qemuImgCheckVerdict(2, json({ corruptions: 1 }), '')).toMatchObject({ reason: expect.stringMatching(/found 1 corruption;/) });
     expect(qemuImgCheckVerdict(2, 'not json', '')).toMatchObject({ reason: expect.stringMatching(/found corruption;/) });
   });
-  it('an unfinished check (1) or anything else is refused with qemu-img\'s last words', () => {
+  it("an unfinished check (1) or anything else is refused with qemu-img's last words", () => {
     expect(qemuImgCheckVerdict(1, '', 'first\nCould not read L1 table\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/could not finish.*: Could not read L1 table$/) });
     expect(qemuImgCheckVerdict(63, '', 'not supported')).toMatchObject({ ok: false, reason: 'qemu-img check failed (exit 63): not supported' });
   });
@@ -79,7 +83,7 @@ describe('file names in messages and hints', () => {
     expect(shellArg('a\nb.qcow2')).toBe("$'a\\x0ab.qcow2'");
   });
 
-  it('the $\'...\' form reads back as the same name in bash', () => {
+  it("the $'...' form reads back as the same name in bash", () => {
     const name = "new\nline 'and' \\ $(x).qcow2";
     expect(execFileSync('bash', ['-c', `printf '%s' ${shellArg(name)}`], { encoding: 'utf8' })).toBe(name);
   });

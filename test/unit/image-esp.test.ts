@@ -15,7 +15,10 @@ const signedGrub = readPe(buildPe({ certificate: { blob: derCommonName('Debian S
 const unsigned = readPe(buildPe());
 
 const hybrid: BootClaims = {
-  table: 'gpt', mbrBootCode: true, partitions: [], claims: { bios: true, uefi: true },
+  table: 'gpt',
+  mbrBootCode: true,
+  partitions: [],
+  claims: { bios: true, uefi: true },
   esp: { index: 1, typeGuid: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b', firstLba: 2048n, lastLba: 206847n, name: 'EFI System Partition', legacyBiosBootable: false },
   reasons: ['GPT with 2 partition(s)', 'EFI system partition is partition 1', 'boot code in the MBR', 'claims: bios + uefi'],
 };
@@ -23,14 +26,22 @@ const hybrid: BootClaims = {
 describe('parseMdirListing', () => {
   it('keeps files, drops folders and the ::/ prefix, keeps long names and case', () => {
     expect(parseMdirListing('::/EFI/\n::/EFI/BOOT/\n::/EFI/BOOT/BOOTX64.EFI\n::/EFI/BOOT/grubx64.efi\n::/EFI/debian/grub.cfg\n::/My Files/a b.txt\n')).toEqual([
-      'EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grubx64.efi', 'EFI/debian/grub.cfg', 'My Files/a b.txt',
+      'EFI/BOOT/BOOTX64.EFI',
+      'EFI/BOOT/grubx64.efi',
+      'EFI/debian/grub.cfg',
+      'My Files/a b.txt',
     ]);
   });
 });
 
 describe('espBootFacts', () => {
   it('signed shim with a signed second stage: claims Secure Boot, says who signed it', () => {
-    const reading: EspReading = { volume: fat32, files: ['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grubx64.efi'], loader: { path: 'EFI/BOOT/BOOTX64.EFI', pe: signedShim }, secondStage: { path: 'EFI/BOOT/grubx64.efi', pe: signedGrub } };
+    const reading: EspReading = {
+      volume: fat32,
+      files: ['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grubx64.efi'],
+      loader: { path: 'EFI/BOOT/BOOTX64.EFI', pe: signedShim },
+      secondStage: { path: 'EFI/BOOT/grubx64.efi', pe: signedGrub },
+    };
     const facts = espBootFacts(reading, 1);
     expect(facts).toMatchObject({ filesystem: 'FAT32', secureBoot: true, fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true } });
     expect(facts.reasons).toEqual([
@@ -51,7 +62,10 @@ describe('espBootFacts', () => {
     expect(facts.reasons[1]).toBe('no EFI/BOOT/BOOTX64.EFI on the ESP (EFI binaries found: EFI/debian/shimx64.efi, EFI/debian/grubx64.efi): a fresh variable store has nothing to boot');
   });
   it('shim without its second stage, and a loader that is no PE', () => {
-    const noGrub = espBootFacts({ volume: fat32, files: ['EFI/BOOT/BOOTX64.EFI'], loader: { path: 'EFI/BOOT/BOOTX64.EFI', pe: signedShim }, secondStage: { path: 'EFI/BOOT/grubx64.efi', missing: true } }, 1);
+    const noGrub = espBootFacts(
+      { volume: fat32, files: ['EFI/BOOT/BOOTX64.EFI'], loader: { path: 'EFI/BOOT/BOOTX64.EFI', pe: signedShim }, secondStage: { path: 'EFI/BOOT/grubx64.efi', missing: true } },
+      1,
+    );
     expect(noGrub.reasons).toContain("shim's second stage EFI/BOOT/grubx64.efi is missing: shim will have nothing to start");
     const text = espBootFacts({ volume: fat32, files: ['EFI/BOOT/BOOTX64.EFI'], loader: { path: 'EFI/BOOT/BOOTX64.EFI', pe: { pe: false, reason: 'no MZ header' } } }, 1);
     expect(text).toMatchObject({ secureBoot: false, fallbackLoader: { signed: false } });
@@ -118,12 +132,20 @@ describe.skipIf(!tools)('inspectImage reads the ESP of a real (small) disk image
   }
 
   it('signed shim on the fallback path: uefi + secure boot, no BIOS boot code', async () => {
-    const shim = buildPe({ sections: [{ name: '.sbat', data: 'sbat,1,SBAT Version,sbat,1,x\nshim,3,UEFI shim,shim,1,x\n' }], certificate: { blob: derCommonName('Microsoft Windows UEFI Driver Publisher') } });
+    const shim = buildPe({
+      sections: [{ name: '.sbat', data: 'sbat,1,SBAT Version,sbat,1,x\nshim,3,UEFI shim,shim,1,x\n' }],
+      certificate: { blob: derCommonName('Microsoft Windows UEFI Driver Publisher') },
+    });
     const grub = buildPe({ certificate: { blob: derCommonName('Debian Secure Boot Signer') } });
-    const image = await inspectImage(disk('signed', { 'EFI/BOOT/BOOTX64.EFI': shim, 'EFI/BOOT/grubx64.efi': grub, 'EFI/debian/grub.cfg': new TextEncoder().encode('search --label root\n') }), { workDir: dir });
+    const image = await inspectImage(disk('signed', { 'EFI/BOOT/BOOTX64.EFI': shim, 'EFI/BOOT/grubx64.efi': grub, 'EFI/debian/grub.cfg': new TextEncoder().encode('search --label root\n') }), {
+      workDir: dir,
+    });
     expect(image.boot).toMatchObject({
-      partitionTable: 'gpt', biosBootCode: false, esp: { partition: 1, filesystem: 'FAT32' },
-      fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true }, claims: { uefi: true, bios: false, secureBoot: true },
+      partitionTable: 'gpt',
+      biosBootCode: false,
+      esp: { partition: 1, filesystem: 'FAT32' },
+      fallbackLoader: { path: 'EFI/BOOT/BOOTX64.EFI', signed: true, shim: true },
+      claims: { uefi: true, bios: false, secureBoot: true },
     });
     expect(image.boot.reasons).toContain("shim's second stage EFI/BOOT/grubx64.efi: signed");
   }, 60_000);

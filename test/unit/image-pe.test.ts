@@ -6,9 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { commonNames, readPe } from '../../src/image/pe.js';
 import { buildPe, concat, derCommonName } from './helpers/pe-builder.js';
 
-const SBAT_SHIM = 'sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nshim,3,UEFI shim,shim,1,https://github.com/rhboot/shim\nshim.debian,1,Debian,shim,15.7,https://tracker.debian.org/pkg/shim\n';
+const SBAT_SHIM =
+  'sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nshim,3,UEFI shim,shim,1,https://github.com/rhboot/shim\nshim.debian,1,Debian,shim,15.7,https://tracker.debian.org/pkg/shim\n';
 const SBAT_GRUB = 'sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\ngrub,3,Free Software Foundation,grub,2.06,https://www.gnu.org/software/grub/\n';
-const signature = concat(new Uint8Array([0x30, 0x82, 0x01, 0x00]), derCommonName('Microsoft Windows UEFI Driver Publisher'), derCommonName('Microsoft Corporation UEFI CA 2011'), derCommonName('Microsoft Windows UEFI Driver Publisher'));
+const signature = concat(
+  new Uint8Array([0x30, 0x82, 0x01, 0x00]),
+  derCommonName('Microsoft Windows UEFI Driver Publisher'),
+  derCommonName('Microsoft Corporation UEFI CA 2011'),
+  derCommonName('Microsoft Windows UEFI Driver Publisher'),
+);
 
 describe('readPe', () => {
   it('an unsigned PE32+ EFI application: no certificate table', () => {
@@ -18,7 +24,16 @@ describe('readPe', () => {
   });
 
   it('a signed shim: Authenticode certificate (data directory 4), .vendor_cert + SBAT shim entry', () => {
-    const info = readPe(buildPe({ sections: [{ name: '.text', data: new Uint8Array(100) }, { name: '.sbat', data: SBAT_SHIM }, { name: '.vendor_cert', data: new Uint8Array(32) }], certificate: { blob: signature } }));
+    const info = readPe(
+      buildPe({
+        sections: [
+          { name: '.text', data: new Uint8Array(100) },
+          { name: '.sbat', data: SBAT_SHIM },
+          { name: '.vendor_cert', data: new Uint8Array(32) },
+        ],
+        certificate: { blob: signature },
+      }),
+    );
     expect(info.pe).toBe(true);
     if (!info.pe) return;
     expect(info.signed).toBe(true);
@@ -30,7 +45,15 @@ describe('readPe', () => {
   });
 
   it('long section names come from the COFF string table', () => {
-    const info = readPe(buildPe({ sections: [{ name: '.text', data: 'x' }, { name: '.vendor_cert', data: 'y' }, { name: '.sbatlevel', data: 'z' }] }));
+    const info = readPe(
+      buildPe({
+        sections: [
+          { name: '.text', data: 'x' },
+          { name: '.vendor_cert', data: 'y' },
+          { name: '.sbatlevel', data: 'z' },
+        ],
+      }),
+    );
     expect(info.pe && info.sections.map((s) => s.name)).toEqual(['.text', '.vendor_cert', '.sbatlevel']);
     expect(info).toMatchObject({ shim: true, signed: false });
   });
@@ -71,17 +94,21 @@ describe('readPe', () => {
   });
 
   const grubMkstandalone = existsSync('/usr/bin/grub-mkstandalone') && existsSync('/usr/lib/grub/x86_64-efi');
-  it.skipIf(!grubMkstandalone)('a real grub-mkstandalone loader is an unsigned x86_64 PE32+, not shim', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'imgtest-pe-'));
-    try {
-      const out = join(dir, 'BOOTX64.EFI');
-      execFileSync('grub-mkstandalone', ['-O', 'x86_64-efi', '-o', out, '--modules=part_gpt', `boot/grub/grub.cfg=/dev/null`]);
-      const info = readPe(new Uint8Array(readFileSync(out)));
-      expect(info).toMatchObject({ pe: true, machine: 'x86_64', pe32plus: true, signed: false, shim: false });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it.skipIf(!grubMkstandalone)(
+    'a real grub-mkstandalone loader is an unsigned x86_64 PE32+, not shim',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'imgtest-pe-'));
+      try {
+        const out = join(dir, 'BOOTX64.EFI');
+        execFileSync('grub-mkstandalone', ['-O', 'x86_64-efi', '-o', out, '--modules=part_gpt', `boot/grub/grub.cfg=/dev/null`]);
+        const info = readPe(new Uint8Array(readFileSync(out)));
+        expect(info).toMatchObject({ pe: true, machine: 'x86_64', pe32plus: true, signed: false, shim: false });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
 
 describe('commonNames', () => {

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  chronyConf,
-  chronydArgs,
-  dnsmasqArgs,
-  hostFirewallRules,
-  knownHosts,
-  libvirtdConf,
-  migrationUri,
-  qemuConf,
-  sshUri,
-  sshWrapperScript,
-  sshdConfig,
-} from '../../src/lab/host-config.js';
+import { chronyConf, chronydArgs, dnsmasqArgs, hostFirewallRules, knownHosts, libvirtdConf, migrationUri, qemuConf, sshUri, sshWrapperScript, sshdConfig } from '../../src/lab/host-config.js';
 
 /** `key = value` settings of a libvirt config text (comments skipped). */
 function settings(text: string): Record<string, string> {
@@ -88,9 +76,12 @@ describe('sshd_config', () => {
 
 describe('ssh access', () => {
   it('writes known_hosts lines without the key comment', () => {
-    expect(knownHosts([{ address: '10.77.0.1', publicKey: 'ssh-ed25519 AAAAC3Nza hv1\n' }, { address: '10.77.0.2', publicKey: 'ssh-ed25519 AAAAC3Nzb hv2' }])).toBe(
-      '10.77.0.1 ssh-ed25519 AAAAC3Nza\n10.77.0.2 ssh-ed25519 AAAAC3Nzb\n',
-    );
+    expect(
+      knownHosts([
+        { address: '10.77.0.1', publicKey: 'ssh-ed25519 AAAAC3Nza hv1\n' },
+        { address: '10.77.0.2', publicKey: 'ssh-ed25519 AAAAC3Nzb hv2' },
+      ]),
+    ).toBe('10.77.0.1 ssh-ed25519 AAAAC3Nza\n10.77.0.2 ssh-ed25519 AAAAC3Nzb\n');
     expect(() => knownHosts([{ address: '10.77.0.1', publicKey: 'garbage' }])).toThrow(/public key/);
   });
 

@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { labHosts } from '../../src/lab/index.js';
 import { rootMountpoints } from '../../src/lab/host-namespace.js';
-import { GUEST_BRIDGE, HOST_GUEST_BRIDGE, HOST_SPECS, LINK_PREFIX, MGMT_BRIDGE, NS_PREFIX, POOL_NAME, POOL_TARGET, ROOT_LINKS, SHARED_POOL_NAME, SHARED_POOL_TARGET, labPaths, peerOf, stateDir } from '../../src/lab/layout.js';
+import {
+  GUEST_BRIDGE,
+  HOST_GUEST_BRIDGE,
+  HOST_SPECS,
+  LINK_PREFIX,
+  MGMT_BRIDGE,
+  NS_PREFIX,
+  POOL_NAME,
+  POOL_TARGET,
+  ROOT_LINKS,
+  SHARED_POOL_NAME,
+  SHARED_POOL_TARGET,
+  labPaths,
+  peerOf,
+  stateDir,
+} from '../../src/lab/layout.js';
 
 const allLinkNames = [
   MGMT_BRIDGE,

@@ -32,7 +32,14 @@ describe('lab lock', () => {
     const state = join(dir, 'lab');
     await mkdir(`${state}.lock`);
     await writeFile(`${state}.lock/pid`, '999999999\n');
-    expect(await withLabLock(state, () => undefined, async () => 'ran', 5_000)).toBe('ran');
+    expect(
+      await withLabLock(
+        state,
+        () => undefined,
+        async () => 'ran',
+        5_000,
+      ),
+    ).toBe('ran');
   });
 
   it('gives up on a live owner after its timeout', async () => {
@@ -41,7 +48,14 @@ describe('lab lock', () => {
     await mkdir(`${state}.lock`);
     await writeFile(`${state}.lock/pid`, `${process.ppid}\n`);
     const lines: string[] = [];
-    await expect(withLabLock(state, (l) => lines.push(l), async () => 'ran', 600)).rejects.toThrow(/locked by pid/);
+    await expect(
+      withLabLock(
+        state,
+        (l) => lines.push(l),
+        async () => 'ran',
+        600,
+      ),
+    ).rejects.toThrow(/locked by pid/);
     expect(lines[0]).toMatch(/waiting for pid/);
   });
 });

@@ -105,23 +105,12 @@ describe('mountinfo', () => {
         '58 27 0:40 / /run/user/0 rw - tmpfs tmpfs rw',
       ].join('\n'),
     );
-    expect(mountsToDrop(copy)).toEqual([
-      '/mnt/with space',
-      '/run/netns',
-      '/run/user/0',
-      '/var/cache/imgtest/fixtures/.work-x/root',
-      '/var/lib/imgtest-lab-other',
-      '/var/lib/imgtest-lab/ns',
-    ]);
+    expect(mountsToDrop(copy)).toEqual(['/mnt/with space', '/run/netns', '/run/user/0', '/var/cache/imgtest/fixtures/.work-x/root', '/var/lib/imgtest-lab-other', '/var/lib/imgtest-lab/ns']);
     expect(mountsToDrop(parseMountInfo('27 1 254:0 / / rw - ext4 /dev/vda rw\n54 27 0:5 / /proc rw - proc proc rw\n'))).toEqual([]);
   });
 
   it('orders mounts under a folder for unmounting: deepest and newest first, siblings by name prefix excluded', () => {
-    expect(mountPointsUnder(entries, '/var/lib/imgtest-lab')).toEqual([
-      '/var/lib/imgtest-lab/ns/hv2.mnt',
-      '/var/lib/imgtest-lab/ns/hv2.uts',
-      '/var/lib/imgtest-lab/ns',
-    ]);
+    expect(mountPointsUnder(entries, '/var/lib/imgtest-lab')).toEqual(['/var/lib/imgtest-lab/ns/hv2.mnt', '/var/lib/imgtest-lab/ns/hv2.uts', '/var/lib/imgtest-lab/ns']);
     expect(mountPointsUnder(entries, '/nowhere')).toEqual([]);
   });
 });

@@ -225,8 +225,17 @@ const DOMCAPS_KVM = `<domainCapabilities>
 `;
 
 const SPEC: DomainSpec = {
-  name: 'imgtest-r1-g1', runId: 'r1', virtType: 'qemu', memoryMiB: 1024, vcpus: 1, firmware: 'bios', pool: 'imgtest',
-  diskVolume: 'imgtest-r1-g1.qcow2', seedVolume: 'imgtest-r1-g1-seed.iso', mac: '52:54:00:aa:bb:cc', network: { bridge: 'brg' },
+  name: 'imgtest-r1-g1',
+  runId: 'r1',
+  virtType: 'qemu',
+  memoryMiB: 1024,
+  vcpus: 1,
+  firmware: 'bios',
+  pool: 'imgtest',
+  diskVolume: 'imgtest-r1-g1.qcow2',
+  seedVolume: 'imgtest-r1-g1-seed.iso',
+  mac: '52:54:00:aa:bb:cc',
+  network: { bridge: 'brg' },
   serialLogPath: '/var/lib/imgtest/images/imgtest-r1-g1.serial.log',
 };
 
@@ -235,11 +244,14 @@ describe('reading a domain', () => {
     const domain = readDomain(RUNNING_UEFI);
     expect(domain).toMatchObject({ type: 'kvm', name: 'imgtest-5f2a-g1', uuid: '0f4a3c8e-2b1d-4e5f-9a6b-7c8d9e0f1a2b', runId: '5f2a', memoryMiB: 1024, vcpus: 1 });
     expect(domain.os).toEqual({
-      firmware: 'efi', arch: 'x86_64', machine: 'pc-q35-7.2',
+      firmware: 'efi',
+      arch: 'x86_64',
+      machine: 'pc-q35-7.2',
       firmwareFeatures: { 'enrolled-keys': false, 'secure-boot': false },
       loader: { path: '/usr/share/OVMF/OVMF_CODE_4M.fd', readonly: 'yes', type: 'pflash', secure: 'no' },
       nvram: { path: '/var/lib/libvirt/qemu/nvram/imgtest-5f2a-g1_VARS.fd', template: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
-      bootDevices: ['hd'], biosUseSerial: false,
+      bootDevices: ['hd'],
+      biosUseSerial: false,
     });
     expect(domain.features).toEqual(['acpi', 'apic']);
     expect(domain.disks.map(({ xml: _xml, ...d }) => d)).toEqual([
@@ -303,16 +315,29 @@ describe('writing', () => {
           const secure = firmware === 'uefi-secureboot';
           expect(domain).toMatchObject({ type: spec.virtType, name: spec.name, runId: 'r1', memoryMiB: 1024, vcpus: 1 });
           expect(domain.os).toEqual({
-            firmware: efi ? 'efi' : undefined, arch: 'x86_64', machine: 'q35',
+            firmware: efi ? 'efi' : undefined,
+            arch: 'x86_64',
+            machine: 'q35',
             firmwareFeatures: efi ? { 'secure-boot': secure, 'enrolled-keys': secure } : {},
-            loader: undefined, nvram: undefined, bootDevices: ['hd'], biosUseSerial: !efi,
+            loader: undefined,
+            nvram: undefined,
+            bootDevices: ['hd'],
+            biosUseSerial: !efi,
           });
           expect(domain.features).toEqual(secure ? ['acpi', 'apic', 'smm'] : ['acpi', 'apic']);
           expect(domain.disks.map(({ xml: _xml, ...d }) => d)).toEqual([
             { type: 'volume', device: 'disk', readonly: false, target: 'vda', bus: 'virtio', driverType: 'qcow2', cache: 'none', pool: spec.pool, volume: spec.diskVolume, file: undefined },
             { type: 'volume', device: 'cdrom', readonly: true, target: 'sda', bus: 'scsi', driverType: 'raw', cache: undefined, pool: spec.pool, volume: spec.seedVolume, file: undefined },
           ]);
-          expect(domain.interfaces).toEqual([{ type: 'bridge' in network ? 'bridge' : 'network', mac: spec.mac, bridge: 'bridge' in network ? network.bridge : undefined, network: 'network' in network ? network.network : undefined, model: 'virtio' }]);
+          expect(domain.interfaces).toEqual([
+            {
+              type: 'bridge' in network ? 'bridge' : 'network',
+              mac: spec.mac,
+              bridge: 'bridge' in network ? network.bridge : undefined,
+              network: 'network' in network ? network.network : undefined,
+              model: 'virtio',
+            },
+          ]);
           expect(domain.serials).toEqual([{ kind: 'serial', type: 'file', path: spec.serialLogPath, append: 'off' }]);
           expect(domain.videoModels).toEqual(video === 'none' ? [] : [video ?? 'vga']);
           expect(domain.sysinfo).toBeUndefined();
@@ -326,7 +351,10 @@ describe('migration rewrite', () => {
     const xml = migrationXml({
       xml: RUNNING_UEFI,
       copiedDiskPaths: new Map([['imgtest-5f2a-g1.qcow2', path]]),
-      sourcePool: 'imgtest', destinationPool: 'other', sourcePoolPath: '/var/lib/imgtest/images', destinationPoolPath: '/data/other',
+      sourcePool: 'imgtest',
+      destinationPool: 'other',
+      sourcePoolPath: '/var/lib/imgtest/images',
+      destinationPoolPath: '/data/other',
     });
     const domain = readDomain(xml);
     expect(domain.disks.map(({ xml: _xml, ...d }) => d)).toEqual([
@@ -349,9 +377,15 @@ describe('migration rewrite', () => {
     const xml = migrationXml({
       xml: VARIANT,
       copiedDiskPaths: new Map([["o'brien & co.qcow2", '/dst/disk.qcow2']]),
-      sourcePool: 'a', destinationPool: 'a', sourcePoolPath: '/srv', destinationPoolPath: '/srv',
+      sourcePool: 'a',
+      destinationPool: 'a',
+      sourcePoolPath: '/srv',
+      destinationPoolPath: '/srv',
     });
-    expect(disksOf(xml).map((d) => [d.type, d.file])).toEqual([['file', '/dst/disk.qcow2'], ['file', '/srv/seed.iso']]);
+    expect(disksOf(xml).map((d) => [d.type, d.file])).toEqual([
+      ['file', '/dst/disk.qcow2'],
+      ['file', '/srv/seed.iso'],
+    ]);
     expect(readDomain(xml).name).toBe('guest&co');
   });
 });
@@ -367,7 +401,9 @@ describe('pools, capabilities, networks', () => {
 
   it('reads domcapabilities: domain type, machine, firmware, loaders, secure', () => {
     expect(readDomainCapabilities(DOMCAPS_KVM)).toEqual({
-      domainType: 'kvm', machine: 'pc-q35-7.2', firmware: ['efi'],
+      domainType: 'kvm',
+      machine: 'pc-q35-7.2',
+      firmware: ['efi'],
       loaders: ['/usr/share/OVMF/OVMF_CODE_4M.ms.fd', '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', '/usr/share/OVMF/OVMF_CODE_4M.fd'],
       secure: ['yes', 'no'],
     });

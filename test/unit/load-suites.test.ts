@@ -34,7 +34,9 @@ describe('loadSuite', () => {
   });
 
   it('refuses, as a usage error naming the module, what is not a suite of this contract', async () => {
-    await expect(loadSuite('./future.mjs', dir)).rejects.toThrow(new UsageError(`suite module ./future.mjs: not an imgtest suite: it was written for suite contract version ${SUITE_API_VERSION + 1}, this imgtest speaks version ${SUITE_API_VERSION}`));
+    await expect(loadSuite('./future.mjs', dir)).rejects.toThrow(
+      new UsageError(`suite module ./future.mjs: not an imgtest suite: it was written for suite contract version ${SUITE_API_VERSION + 1}, this imgtest speaks version ${SUITE_API_VERSION}`),
+    );
     await expect(loadSuite('./unversioned.mjs', dir)).rejects.toThrow(/states no contract version/);
     await expect(loadSuite('./nothing.mjs', dir)).rejects.toThrow(/exports no suite object/);
     await expect(loadSuite('./broken.mjs', dir)).rejects.toThrow(/^suite module \.\/broken\.mjs: cannot be loaded: /);
@@ -57,7 +59,9 @@ describe('suiteShapeProblem', () => {
     expect(suiteShapeProblem({ ...base, checksFor: ['c'] })).toBe('its `checksFor` is not a function');
     expect(suiteShapeProblem({ ...base, tags: ['security', 'cloud-init'], checks: [{ ...base.checks[0], tags: ['ssh'] }] })).toBeUndefined();
     expect(suiteShapeProblem({ ...base, tags: 'security' })).toBe('its `tags` are not tags: "security" (a list of lower-case words: letters, digits, dashes)');
-    expect(suiteShapeProblem({ ...base, checks: [{ ...base.checks[0], tags: ['Boot Time'] }] })).toBe('check c has `tags` that are not tags: ["Boot Time"] (a list of lower-case words: letters, digits, dashes)');
+    expect(suiteShapeProblem({ ...base, checks: [{ ...base.checks[0], tags: ['Boot Time'] }] })).toBe(
+      'check c has `tags` that are not tags: ["Boot Time"] (a list of lower-case words: letters, digits, dashes)',
+    );
   });
 });
 

@@ -66,7 +66,13 @@ describe('matrix: rows from results.json', () => {
 
   it('a passing run: distinct guests, no failed or error ids', () => {
     expect(m.summarize('debian-12-clean', 0, 1512.4, passed)).toEqual({
-      image: 'debian-12-clean', exitCode: 0, guests: 3, wallSeconds: 1512.4, failed: [], errors: [], note: undefined,
+      image: 'debian-12-clean',
+      exitCode: 0,
+      guests: 3,
+      wallSeconds: 1512.4,
+      failed: [],
+      errors: [],
+      note: undefined,
     });
   });
 
@@ -85,11 +91,7 @@ describe('matrix: rows from results.json', () => {
 
 describe('matrix: the markdown table', () => {
   it('renders one row per image with rounded seconds and code-quoted ids', () => {
-    const table = m.renderTable([
-      m.summarize('debian-12-clean', 0, 1512.4, passed),
-      m.summarize('debian-12-gfxterm', 3, 900.6, failed),
-      m.summarize('debian-11-clean', null, 3, undefined),
-    ]);
+    const table = m.renderTable([m.summarize('debian-12-clean', 0, 1512.4, passed), m.summarize('debian-12-gfxterm', 3, 900.6, failed), m.summarize('debian-11-clean', null, 3, undefined)]);
     expect(table).toBe(
       [
         '| image | exit code | guests | wall s | failed | error |',

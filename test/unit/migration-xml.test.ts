@@ -98,7 +98,17 @@ const MIGRATABLE = `<domain type='qemu'>
 describe('parseDomJobInfo', () => {
   it('reads --rawstats', () => {
     const stats = parseDomJobInfo(RAWSTATS);
-    expect(stats).toMatchObject({ timeElapsedMs: 1833, downtimeMs: 432, setupTimeMs: 22, dataProcessedBytes: 45080011, memoryProcessedBytes: 45080011, memoryTotalBytes: 273031168, diskProcessedBytes: 0, memoryIterations: 3, memoryDirtyRatePagesPerSecond: 0 });
+    expect(stats).toMatchObject({
+      timeElapsedMs: 1833,
+      downtimeMs: 432,
+      setupTimeMs: 22,
+      dataProcessedBytes: 45080011,
+      memoryProcessedBytes: 45080011,
+      memoryTotalBytes: 273031168,
+      diskProcessedBytes: 0,
+      memoryIterations: 3,
+      memoryDirtyRatePagesPerSecond: 0,
+    });
     expect(stats.raw['memory_bps']).toBe('88582851');
   });
 
@@ -114,7 +124,18 @@ describe('parseDomJobInfo', () => {
   });
 
   it('has nothing for empty output (no completed job)', () => {
-    expect(parseDomJobInfo('')).toEqual({ raw: {}, timeElapsedMs: undefined, downtimeMs: undefined, setupTimeMs: undefined, dataProcessedBytes: undefined, memoryProcessedBytes: undefined, memoryTotalBytes: undefined, diskProcessedBytes: undefined, memoryIterations: undefined, memoryDirtyRatePagesPerSecond: undefined });
+    expect(parseDomJobInfo('')).toEqual({
+      raw: {},
+      timeElapsedMs: undefined,
+      downtimeMs: undefined,
+      setupTimeMs: undefined,
+      dataProcessedBytes: undefined,
+      memoryProcessedBytes: undefined,
+      memoryTotalBytes: undefined,
+      diskProcessedBytes: undefined,
+      memoryIterations: undefined,
+      memoryDirtyRatePagesPerSecond: undefined,
+    });
   });
 });
 
@@ -141,9 +162,14 @@ describe('domain XML for a move', () => {
     const xml = migrationXml({
       xml: MIGRATABLE,
       copiedDiskPaths: new Map([['imgtest-run1-g1.qcow2', '/srv/pool2/imgtest-run1-g1.qcow2']]),
-      sourcePool: 'imgtest', destinationPool: 'imgtest', sourcePoolPath: '/var/lib/imgtest/images', destinationPoolPath: '/var/lib/imgtest/images',
+      sourcePool: 'imgtest',
+      destinationPool: 'imgtest',
+      sourcePoolPath: '/var/lib/imgtest/images',
+      destinationPoolPath: '/var/lib/imgtest/images',
     });
-    expect(xml).toContain(`<disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2' cache='none'/>\n      <source file='/srv/pool2/imgtest-run1-g1.qcow2'/>\n      <target dev='vda' bus='virtio'/>`);
+    expect(xml).toContain(
+      `<disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2' cache='none'/>\n      <source file='/srv/pool2/imgtest-run1-g1.qcow2'/>\n      <target dev='vda' bus='virtio'/>`,
+    );
     expect(xml).not.toContain('backingStore');
     expect(xml).toContain(`<disk type='volume' device='cdrom'>`);
     expect(xml).toContain(`<source pool='imgtest' volume='imgtest-run1-g1-seed.iso'/>`);
@@ -158,12 +184,18 @@ describe('domain XML for a move', () => {
     const earlier = migrationXml({
       xml: MIGRATABLE,
       copiedDiskPaths: new Map([['imgtest-run1-g1.qcow2', '/var/lib/imgtest/images/imgtest-run1-g1.qcow2']]),
-      sourcePool: 'imgtest', destinationPool: 'imgtest', sourcePoolPath: '/var/lib/imgtest/images', destinationPoolPath: '/var/lib/imgtest/images',
+      sourcePool: 'imgtest',
+      destinationPool: 'imgtest',
+      sourcePoolPath: '/var/lib/imgtest/images',
+      destinationPoolPath: '/var/lib/imgtest/images',
     });
     const back = migrationXml({
       xml: earlier,
       copiedDiskPaths: new Map([['imgtest-run1-g1.qcow2', '/data/other/imgtest-run1-g1.qcow2']]),
-      sourcePool: 'imgtest', destinationPool: 'other', sourcePoolPath: '/var/lib/imgtest/images', destinationPoolPath: '/data/other',
+      sourcePool: 'imgtest',
+      destinationPool: 'other',
+      sourcePoolPath: '/var/lib/imgtest/images',
+      destinationPoolPath: '/data/other',
     });
     expect(back).toContain(`<source file='/data/other/imgtest-run1-g1.qcow2'/>`);
     expect(back).toContain(`<source pool='other' volume='imgtest-run1-g1-seed.iso'/>`);
@@ -171,14 +203,26 @@ describe('domain XML for a move', () => {
   });
 
   it('shared mode: disks untouched, the shared console log continued', () => {
-    const xml = migrationXml({ xml: MIGRATABLE, sourcePool: 'imgtest-shared', destinationPool: 'imgtest-shared', sourcePoolPath: '/var/lib/imgtest/shared', destinationPoolPath: '/var/lib/imgtest/shared' });
+    const xml = migrationXml({
+      xml: MIGRATABLE,
+      sourcePool: 'imgtest-shared',
+      destinationPool: 'imgtest-shared',
+      sourcePoolPath: '/var/lib/imgtest/shared',
+      destinationPoolPath: '/var/lib/imgtest/shared',
+    });
     expect(xml).toContain(`<source pool='imgtest' volume='imgtest-run1-g1.qcow2'/>`);
     expect(xml).toContain('backingStore');
     expect(xml).toContain(`<source path='/var/lib/imgtest/images/imgtest-run1-g1.serial.log' append='on'/>`);
   });
 
   it('adds append to a file console that has none', () => {
-    const xml = migrationXml({ xml: `<serial type='file'><source path='/p/x.log'/><target port='0'/></serial>`, sourcePool: 'a', destinationPool: 'a', sourcePoolPath: '/p', destinationPoolPath: '/p' });
+    const xml = migrationXml({
+      xml: `<serial type='file'><source path='/p/x.log'/><target port='0'/></serial>`,
+      sourcePool: 'a',
+      destinationPool: 'a',
+      sourcePoolPath: '/p',
+      destinationPoolPath: '/p',
+    });
     expect(xml).toBe(`<serial type='file'><source path='/p/x.log' append='on'/><target port='0'/></serial>`);
   });
 });

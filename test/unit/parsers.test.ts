@@ -51,8 +51,11 @@ describe('serial console readers', () => {
     expect(bootRefusal('Boot failed: not a bootable disk\nBooting from Hard Disk...\n')).toBeUndefined();
     expect(bootRefusal('BdsDxe: loading Boot0001 "UEFI Misc Device"\nEFI stub: UEFI Secure Boot is enabled.\n')).toBeUndefined();
     // OVMF with the shell (plain UEFI) falls through to it: the prompt means nothing will boot.
-    const shell = '\x1b[2JBdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found\r\nBdsDxe: starting Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)\r\nUEFI Interactive Shell v2.2\r\nPress ESC in 1 seconds to skip startup.nsh or any other key to continue.\r\nShell> ';
-    expect(bootRefusal(shell)).toBe('the firmware found nothing to boot and stopped at the UEFI shell prompt: BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found (no EFI loader on the disk)');
+    const shell =
+      '\x1b[2JBdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found\r\nBdsDxe: starting Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)\r\nUEFI Interactive Shell v2.2\r\nPress ESC in 1 seconds to skip startup.nsh or any other key to continue.\r\nShell> ';
+    expect(bootRefusal(shell)).toBe(
+      'the firmware found nothing to boot and stopped at the UEFI shell prompt: BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x4)/Pci(0x0,0x0): Not Found (no EFI loader on the disk)',
+    );
     expect(bootRefusal(shell.replace('Shell> ', 'FS0:\\> startup.nsh\r\n'))).toBeUndefined();
   });
   it("tells cloud-init's finished states from running ones", () => {
@@ -99,7 +102,8 @@ describe('virsh and qemu-img output', () => {
     expect(info).toEqual({ format: 'qcow2', virtualSize: 2147483648, actualSize: 205520896, backingFile: 'base.qcow2', encrypted: false });
   });
   it('domifaddr', () => {
-    const out = ' Name       MAC address          Protocol     Address\n-------------------------------------------------\n lo         00:00:00:00:00:00    ipv4         127.0.0.1/8\n ens3       52:54:00:12:34:56    ipv4         10.78.0.142/24\n';
+    const out =
+      ' Name       MAC address          Protocol     Address\n-------------------------------------------------\n lo         00:00:00:00:00:00    ipv4         127.0.0.1/8\n ens3       52:54:00:12:34:56    ipv4         10.78.0.142/24\n';
     expect(parseDomIfAddr(out)).toContainEqual({ mac: '52:54:00:12:34:56', address: '10.78.0.142' });
   });
 });

@@ -57,7 +57,8 @@ describe('readBootClaims', () => {
 
 describe('bytesFromQemuIoDump', () => {
   it('rebuilds bytes from a hex dump', () => {
-    const dump = '00000000:  eb 63 90 00 00 00 00 00 00 00 00 00 00 00 00 00  .c..............\n000001f0:  00 00 00 00 00 00 00 00 00 00 00 00 00 00 55 aa  ..............U.\nread 512/512 bytes at offset 0\n';
+    const dump =
+      '00000000:  eb 63 90 00 00 00 00 00 00 00 00 00 00 00 00 00  .c..............\n000001f0:  00 00 00 00 00 00 00 00 00 00 00 00 00 00 55 aa  ..............U.\nread 512/512 bytes at offset 0\n';
     const bytes = bytesFromQemuIoDump(dump, 512);
     expect(Array.from(bytes.slice(0, 3))).toEqual([0xeb, 0x63, 0x90]);
     expect(bytes[510]).toBe(0x55);

@@ -41,7 +41,11 @@ describe('planRun', () => {
     const tight = planRun({ suites: [suite('read', shared(1)), suite('reboot', exclusive), suite('migrate', exclusive)], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
     expect(tight.guests.map((g) => g.key)).toEqual(['g1']);
     // In plan order, so the executor's per-guest queue runs read, then reboot, then migrate on g1.
-    expect(tight.online.map((a) => [a.suiteId, a.guests])).toEqual([['read', ['g1']], ['reboot', ['g1']], ['migrate', ['g1']]]);
+    expect(tight.online.map((a) => [a.suiteId, a.guests])).toEqual([
+      ['read', ['g1']],
+      ['reboot', ['g1']],
+      ['migrate', ['g1']],
+    ]);
   });
 
   it('adds instance-lifecycle (two guests, spread, changes them) to the default suites without booting another guest', () => {

@@ -34,7 +34,13 @@ describe('poll', () => {
   it('ends at the deadline with the last observation, the last sleep shortened to fall on it', async () => {
     const { clock, now, sleep } = fakeClock();
     const ticks: string[] = [];
-    const result = await poll(({ attempt }) => notYet(`console line ${attempt}`), { intervalMs: 5000, timeoutMs: 12_000, now, sleep, onTick: (t) => void ticks.push(`${t.attempt}@${t.elapsedMs}: ${t.observation}`) });
+    const result = await poll(({ attempt }) => notYet(`console line ${attempt}`), {
+      intervalMs: 5000,
+      timeoutMs: 12_000,
+      now,
+      sleep,
+      onTick: (t) => void ticks.push(`${t.attempt}@${t.elapsedMs}: ${t.observation}`),
+    });
     expect(result).toEqual({ ok: false, reason: 'deadline', last: 'console line 4', attempts: 4, elapsedMs: 12_000 });
     expect(clock.slept).toEqual([5000, 5000, 2000]);
     expect(ticks).toEqual(['1@0: console line 1', '2@5000: console line 2', '3@10000: console line 3', '4@12000: console line 4']);
@@ -91,7 +97,7 @@ describe('poll', () => {
   it('checks the signal between steps when an injected sleep ignores it, and keeps imgtest errors as the reason', async () => {
     const controller = new AbortController();
     const { now } = fakeClock();
-    const timeout = new InfraError('did not finish within 5 s (the check\'s timeout)', { code: 'E_CHECK_TIMEOUT' });
+    const timeout = new InfraError("did not finish within 5 s (the check's timeout)", { code: 'E_CHECK_TIMEOUT' });
     let probes = 0;
     const waiting = poll(() => (probes++, notYet()), { intervalMs: 1000, signal: controller.signal, now, sleep: async () => controller.abort(timeout) });
     await expect(waiting).rejects.toBe(timeout);

@@ -77,7 +77,12 @@ describe("checkLabDhcpPool (the lab's leases file)", () => {
     const paths = labPaths(join(root, 'full'));
     mkdirSync(paths.lab.dir, { recursive: true });
     const lines = [];
-    for (let n = 10; n <= 247; n++) lines.push(`${NOW + 400} 52:54:00:00:${Math.floor(n / 256).toString(16).padStart(2, '0')}:${(n % 256).toString(16).padStart(2, '0')} 10.78.0.${n} imgtest-g${n} 01:52:54:00:00:00:${(n % 256).toString(16).padStart(2, '0')}`);
+    for (let n = 10; n <= 247; n++)
+      lines.push(
+        `${NOW + 400} 52:54:00:00:${Math.floor(n / 256)
+          .toString(16)
+          .padStart(2, '0')}:${(n % 256).toString(16).padStart(2, '0')} 10.78.0.${n} imgtest-g${n} 01:52:54:00:00:00:${(n % 256).toString(16).padStart(2, '0')}`,
+      );
     lines.push(`${NOW - 10} 52:54:00:00:01:00 10.78.0.248 * *`); // expired
     writeFileSync(paths.lab.leases, `${lines.join('\n')}\n`);
     expect(await checkLabDhcpPool(2, paths, NOW)).toEqual({ size: 240, leased: 238, free: 2 });

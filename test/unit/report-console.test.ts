@@ -90,7 +90,11 @@ describe('ConsoleReporter', () => {
     const out = new Capture(false);
     new ConsoleReporter(out).onRunEnd(run());
     const text = out.text;
-    const row = (name: string) => out.lines.find((l) => l.startsWith(`  ${name} `))?.trim().split(/\s{2,}/);
+    const row = (name: string) =>
+      out.lines
+        .find((l) => l.startsWith(`  ${name} `))
+        ?.trim()
+        .split(/\s{2,}/);
     expect(row('suite')).toEqual(['suite', 'passed', 'failed', 'error', 'skipped']);
     expect(row('cloud-init [uefi]')).toEqual(['cloud-init [uefi]', '1', '2', '0', '1']);
     expect(row('ssh')).toEqual(['ssh', '0', '0', '1', '0']);
@@ -107,7 +111,9 @@ describe('ConsoleReporter', () => {
 
   it('a waived failure: SKIP with the waiver in its live line, then listed under "Waived failures" with its source', () => {
     const waived = kase({
-      checkId: 'ssh-weak-macs', status: 'skipped', message: 'waived: stock MACs (SEC-123, until 2027-01-31): offers hmac-sha1',
+      checkId: 'ssh-weak-macs',
+      status: 'skipped',
+      message: 'waived: stock MACs (SEC-123, until 2027-01-31): offers hmac-sha1',
       waiver: { check: 'ssh-weak-*', reason: 'stock MACs', ticket: 'SEC-123', expires: '2027-01-31', source: 'ci/waivers.yaml:3' },
     });
     const out = new Capture(false);
@@ -159,9 +165,7 @@ describe('ConsoleReporter', () => {
     const long = 'x'.repeat(500);
     const out = new Capture(true);
     const result = run({
-      suites: [
-        suite({ suiteId: `s${'y'.repeat(150)}`, cases: [kase({ checkId: 'ci-long', status: 'failed', message: `${'word '.repeat(80)}${long}` })] }),
-      ],
+      suites: [suite({ suiteId: `s${'y'.repeat(150)}`, cases: [kase({ checkId: 'ci-long', status: 'failed', message: `${'word '.repeat(80)}${long}` })] })],
       verdict: 'failed',
       exitCode: 1,
     });

@@ -189,10 +189,11 @@ describe('renderJunit', () => {
     expect(out('ci-status')).toBe('cloud-init finished, no errors\n\n[[ATTACHMENT|/reports/abc/ci-status.txt]]');
     expect(out('ci-errors')).toBe('found 2 errors\n\nline 1\nline 2\n\n[[ATTACHMENT|/reports/abc/serial-g1.log]]');
     // Failing and error cases repeat the suite's attachments after their own.
-    expect(out('ci-ds').split('\n').filter((l) => l.startsWith('[[ATTACHMENT|'))).toEqual([
-      '[[ATTACHMENT|/reports/abc/ssh.log]]',
-      '[[ATTACHMENT|/reports/abc/serial-g1.log]]',
-    ]);
+    expect(
+      out('ci-ds')
+        .split('\n')
+        .filter((l) => l.startsWith('[[ATTACHMENT|')),
+    ).toEqual(['[[ATTACHMENT|/reports/abc/ssh.log]]', '[[ATTACHMENT|/reports/abc/serial-g1.log]]']);
     expect(out('ci-net')).not.toContain('ATTACHMENT');
     const suiteOut = xpath(xml, 'string(/testsuites/testsuite[1]/system-out)');
     expect(suiteOut).toContain('[[ATTACHMENT|/reports/abc/serial-g1.log]]');
@@ -244,13 +245,7 @@ describe('renderJunit', () => {
     );
     expectValid(xml);
     const names = [1, 2, 3, 4, 5].map((i) => xpath(xml, `string(/testsuites/testsuite[${i}]/@name)`));
-    expect(names).toEqual([
-      'debian-12.1-generic.boot-bios',
-      'debian-12.1-generic.boot-uefi',
-      'debian-12.1-generic.boot-uefi-2',
-      'debian-12.1-generic.my_suite',
-      'debian-12.1-generic.cloud-init',
-    ]);
+    expect(names).toEqual(['debian-12.1-generic.boot-bios', 'debian-12.1-generic.boot-uefi', 'debian-12.1-generic.boot-uefi-2', 'debian-12.1-generic.my_suite', 'debian-12.1-generic.cloud-init']);
     expect(xpath(xml, 'string(/testsuites/testsuite[1]/testcase/@classname)')).toBe('debian-12.1-generic.boot-bios');
   });
 
@@ -308,7 +303,9 @@ describe('renderJunit', () => {
 
   it('describes a guest that did not boot without empty facts', () => {
     const xml = renderJunit(
-      run({ suites: [suite({ guests: [{ name: 'imgtest-abc-g2', host: 'hv2', mac: '', firmware: 'bios' }], cases: [kase({ checkId: 'boot', status: 'error', message: 'no address after 600 s' })] })] }),
+      run({
+        suites: [suite({ guests: [{ name: 'imgtest-abc-g2', host: 'hv2', mac: '', firmware: 'bios' }], cases: [kase({ checkId: 'boot', status: 'error', message: 'no address after 600 s' })] })],
+      }),
     );
     expectValid(xml);
     expect(xpath(xml, 'count(//property[@name="guest.imgtest-abc-g2.mac"])')).toBe('0');
@@ -412,7 +409,7 @@ describe('checks run again after infrastructure errors (--retries): Surefire rer
     expect(xpath(xml, "count(//property[@name='check.ci-once.attempts'])")).toBe('0');
   });
 
-  it('cleans the earlier attempts\' text and still validates', () => {
+  it("cleans the earlier attempts' text and still validates", () => {
     const weird = { status: 'error' as const, message: 'lost \u001b[31m<guest>\u0000 & [[ATTACHMENT|/etc/shadow]]', evidence: ']]> \u0007 <stack>', durationMs: -5 };
     const xml = renderJunit(run({ suites: [suite({ cases: [kase({ attempts: 2, retries: 1, earlierAttempts: [weird] })] })] }));
     expectValid(xml);

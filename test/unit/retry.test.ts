@@ -32,7 +32,14 @@ describe('retry (p-retry)', () => {
   it('grows the delay by the factor', async () => {
     vi.useFakeTimers();
     const delays: number[] = [];
-    const running = retry(() => Promise.reject(new Conflict('busy')), { retries: 3, minTimeout: 100, factor: 2, signal: undefined, shouldRetry: transient, onRetry: ({ retryDelay }) => void delays.push(retryDelay) });
+    const running = retry(() => Promise.reject(new Conflict('busy')), {
+      retries: 3,
+      minTimeout: 100,
+      factor: 2,
+      signal: undefined,
+      shouldRetry: transient,
+      onRetry: ({ retryDelay }) => void delays.push(retryDelay),
+    });
     running.catch(() => undefined);
     await vi.runAllTimersAsync();
     await expect(running).rejects.toBeInstanceOf(Conflict);

@@ -10,7 +10,9 @@ import { latestTarget, pointLatest, RunRecord } from '../../src/runner/run-recor
 import { pass, type Suite } from '../../src/suite-api/index.js';
 
 const suite = (id: string, checks: string[]): Suite => ({
-  id, title: `${id} suite`, requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
+  id,
+  title: `${id} suite`,
+  requires: { guests: { count: 1, placement: 'any', sharing: 'shared' } },
   checks: checks.map((c) => ({ id: c, title: `${c} title`, severity: 'must' as const, run: async () => pass('ok') })),
 });
 const suites = [suite('alpha', ['a-one', 'a-two']), suite('beta', ['b-one'])];
@@ -45,7 +47,17 @@ describe('RunRecord', () => {
   it('keeps finished suites and says what was under way when the run ended early', () => {
     const record = new RunRecord(suites, root, 'x.qcow2', '0.1.0');
     record.expect([{ suite: suites[0]!, firmware: 'uefi' }, { suite: suites[0]!, firmware: 'bios' }, { suite: suites[1]! }]);
-    record.add({ suiteId: 'alpha', title: 'alpha suite', firmware: 'uefi', guests: [], attachments: [], properties: {}, startedAt: new Date().toISOString(), durationMs: 5, cases: [{ checkId: 'a-one', title: 't', severity: 'must', status: 'passed', message: 'ok', durationMs: 1, attachments: [] }] });
+    record.add({
+      suiteId: 'alpha',
+      title: 'alpha suite',
+      firmware: 'uefi',
+      guests: [],
+      attachments: [],
+      properties: {},
+      startedAt: new Date().toISOString(),
+      durationMs: 5,
+      cases: [{ checkId: 'a-one', title: 't', severity: 'must', status: 'passed', message: 'ok', durationMs: 1, attachments: [] }],
+    });
     record.doing('g2', 'booting g2 (bios) on hv2');
     record.doing('g1', 'booting g1 (uefi) on hv1');
     record.doing('g1', undefined);
@@ -66,7 +78,13 @@ describe('RunRecord', () => {
 });
 
 describe('runToReport', () => {
-  const lifecycle = (record: RunRecord, signal: AbortSignal, cleanup = new CleanupRegistry(), warnings: string[] = []) => ({ record, cleanup, signal, stopGraceMs: 200, warn: (l: string) => void warnings.push(l) });
+  const lifecycle = (record: RunRecord, signal: AbortSignal, cleanup = new CleanupRegistry(), warnings: string[] = []) => ({
+    record,
+    cleanup,
+    signal,
+    stopGraceMs: 200,
+    warn: (l: string) => void warnings.push(l),
+  });
 
   it('writes the complete result and cleans up once', async () => {
     const record = new RunRecord(suites, root, 'x.qcow2', '0.1.0');

@@ -61,7 +61,10 @@ describe('lab shared lock and lab down', () => {
       await acquireLabShare('20261130T040000-dead', { dir, pid: 999_999_999 });
       expect((await labShareHolders({ dir })).map((h) => h.runId)).toEqual(['20261130T040000-f00d']);
       const refused = await gateLabDown({ log: () => undefined, registry: { dir } }).catch((error: Error & { exitCode?: number }) => error);
-      expect(refused).toMatchObject({ exitCode: 3, message: `lab down: the lab is in use by run 20261130T040000-f00d (pid ${child.pid}); wait for it to end, or 'imgtest lab down --force' stops it first` });
+      expect(refused).toMatchObject({
+        exitCode: 3,
+        message: `lab down: the lab is in use by run 20261130T040000-f00d (pid ${child.pid}); wait for it to end, or 'imgtest lab down --force' stops it first`,
+      });
       const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
       const log: string[] = [];
       await gateLabDown({ force: true, log: (line) => log.push(line), registry: { dir }, graceMs: 5_000 });
@@ -80,19 +83,31 @@ describe('lab shared lock and lab down', () => {
     await mkdir(dir, { recursive: true });
     let joined = false;
     const logs: string[] = [];
-    await withLabLock(state, () => undefined, async () => {
-      expect(await labLockOwner(state)).toEqual({ pid: process.pid, purpose: 'down' });
-      const joining = joinLab('20261130T040000-abcd', state, { log: (l) => logs.push(l), registry: { dir } }).then(() => (joined = true));
-      await new Promise((r) => setTimeout(r, 1_200));
-      expect(joined).toBe(false);
-      void joining;
-    }, undefined, 'down');
+    await withLabLock(
+      state,
+      () => undefined,
+      async () => {
+        expect(await labLockOwner(state)).toEqual({ pid: process.pid, purpose: 'down' });
+        const joining = joinLab('20261130T040000-abcd', state, { log: (l) => logs.push(l), registry: { dir } }).then(() => (joined = true));
+        await new Promise((r) => setTimeout(r, 1_200));
+        expect(joined).toBe(false);
+        void joining;
+      },
+      undefined,
+      'down',
+    );
     await new Promise((r) => setTimeout(r, 800));
     expect(joined).toBe(true);
     expect(logs).toEqual([`waiting for 'imgtest lab down' (pid ${process.pid}) to finish`]);
-    await withLabLock(state, () => undefined, async () => {
-      await joinLab('20261130T040000-abce', state, { log: () => undefined, registry: { dir } });
-    }, undefined, 'up');
+    await withLabLock(
+      state,
+      () => undefined,
+      async () => {
+        await joinLab('20261130T040000-abce', state, { log: () => undefined, registry: { dir } });
+      },
+      undefined,
+      'up',
+    );
     expect((await labShareHolders({ dir })).map((h) => h.runId)).toEqual(['20261130T040000-abcd', '20261130T040000-abce']);
   });
 });

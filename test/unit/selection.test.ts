@@ -81,7 +81,7 @@ describe('a suite none of whose checks is selected boots nothing', () => {
   const hosts = ['hv1', 'hv2'];
   const firmware = ['uefi', 'bios'] as const;
 
-  it('without a selection the plan is the planner\'s', () => {
+  it("without a selection the plan is the planner's", () => {
     const { plan, idle } = planSelected({ suites: builtIn, hosts, firmware: [...firmware] });
     expect(idle).toEqual([]);
     expect(plan.online.map((a) => a.suiteId)).toContain('live-migration');
@@ -110,17 +110,26 @@ describe('a suite none of whose checks is selected boots nothing', () => {
 
 describe('checks not selected are reported skipped, with the reason', () => {
   const suite: Suite = {
-    id: 'sel', title: 'sel', requires: { offline: true },
+    id: 'sel',
+    title: 'sel',
+    requires: { offline: true },
     checks: ['sel-a', 'sel-b', 'sel-c'].map((id) => ({ id, title: id, severity: 'must' as const, run: async () => pass(`${id} ran`) })),
   };
   const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
 
-  it('runSuiteChecks runs the selected ones and skips the others, in the suite\'s order', async () => {
+  it("runSuiteChecks runs the selected ones and skips the others, in the suite's order", async () => {
     const selection = new CheckSelection([], ['sel-b']);
     const reported: string[] = [];
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined,
-      notSelected: (check) => selection.reasonFor(suite, check), onCase: (c) => reported.push(c.checkId),
+      suite,
+      image,
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      log: () => undefined,
+      notSelected: (check) => selection.reasonFor(suite, check),
+      onCase: (c) => reported.push(c.checkId),
     });
     expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['sel-a passed sel-a ran', 'sel-b skipped not selected (--skip sel-b)', 'sel-c passed sel-c ran']);
     expect(reported).toEqual(['sel-a', 'sel-b', 'sel-c']);
@@ -199,15 +208,25 @@ describe('--tag and --exclude-tag', () => {
     const selection = new CheckSelection([], [], { excludeTag: ['time'] });
     const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
     const cases = await runSuiteChecks({
-      suite: net, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined, onCase: () => undefined,
+      suite: net,
+      image,
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      log: () => undefined,
+      onCase: () => undefined,
       notSelected: (c) => selection.reasonFor(net, c),
     });
     expect(cases.map((c) => `${c.checkId} ${c.status} ${c.message}`)).toEqual(['net-dhcp passed net-dhcp ran', 'net-ntp skipped not selected (--exclude-tag time)', 'net-ssh passed net-ssh ran']);
     const record = new RunRecord([net], '/nonexistent', 'x.qcow2', '0.1.0');
     record.selection = new CheckSelection([], [], { tag: ['ssh'] });
-    expect(record.ended('error', 'host hv1 did not answer').suites.find((s) => s.suiteId === 'net')!.cases.map((c) => c.message)).toEqual([
-      'not selected (--tag ssh)', 'not selected (--tag ssh)', 'not run: host hv1 did not answer',
-    ]);
+    expect(
+      record
+        .ended('error', 'host hv1 did not answer')
+        .suites.find((s) => s.suiteId === 'net')!
+        .cases.map((c) => c.message),
+    ).toEqual(['not selected (--tag ssh)', 'not selected (--tag ssh)', 'not run: host hv1 did not answer']);
   });
 
   it('plans guests only for suites with a check selected by tag', () => {
@@ -242,7 +261,11 @@ describe('the built-in suites are tagged from the vocabulary', () => {
       'live-migration': ['migration'],
       'instance-lifecycle': [],
     });
-    const tagsOf = (suite: Suite, id: string) => checkTags(suite, suite.checks.find((c) => c.id === id)!);
+    const tagsOf = (suite: Suite, id: string) =>
+      checkTags(
+        suite,
+        suite.checks.find((c) => c.id === id)!,
+      );
     expect(tagsOf(instanceLifecycle, 'life-time-sync')).toEqual(['time']);
     expect(tagsOf(instanceLifecycle, 'life-disk-growth')).toContain('storage');
     for (const id of ['life-boot-errors', 'life-boot-time', 'life-failed-units', 'life-reboot']) expect(tagsOf(instanceLifecycle, id)).toEqual(['boot']);

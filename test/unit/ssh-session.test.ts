@@ -140,16 +140,18 @@ function session(ssh: SshTarget, server: { port: number }, options: { readyTimeo
   return s;
 }
 
-const answer = (stdout: string, stderr: string, code: number): Handler => (stream) => {
-  if (stderr) stream.stderr.write(stderr);
-  if (stdout) stream.write(stdout);
-  stream.exit(code);
-  stream.end();
-};
+const answer =
+  (stdout: string, stderr: string, code: number): Handler =>
+  (stream) => {
+    if (stderr) stream.stderr.write(stderr);
+    if (stdout) stream.write(stdout);
+    stream.exit(code);
+    stream.end();
+  };
 
 describe('GuestSession (ssh2 exec channel)', () => {
   it('returns stdout, stderr and the exit code; the command is the quoted argv, with sudo -n -- when asked', async () => {
-    const server = await startServer({ "printf '%s\\n' 'a b'": answer('a b\n', 'warning\n', 3), "sudo -n -- id -u": answer('0\n', '', 0) });
+    const server = await startServer({ "printf '%s\\n' 'a b'": answer('a b\n', 'warning\n', 3), 'sudo -n -- id -u': answer('0\n', '', 0) });
     const s = session(await target(server), server);
     expect(await s.exec(['printf', '%s\\n', 'a b'])).toEqual({ stdout: 'a b', stderr: 'warning', exitCode: 3 });
     expect(await s.exec(['id', '-u'], { sudo: true })).toEqual({ stdout: '0', stderr: '', exitCode: 0 });
@@ -185,7 +187,9 @@ describe('GuestSession (ssh2 exec channel)', () => {
         setTimeout(() => connection.end(), 50);
       },
     });
-    const error = await session(await target(server), server).exec(['heartbeat']).catch((e: unknown) => e);
+    const error = await session(await target(server), server)
+      .exec(['heartbeat'])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuestTransportError);
     // The contract exports the same class, so a suite can tell it apart with instanceof.
     expect(error).toBeInstanceOf(ContractTransportError);
@@ -204,7 +208,9 @@ describe('GuestSession (ssh2 exec channel)', () => {
         stream.end();
       },
     });
-    const error = (await session(await target(server), server).exec(['sleep', '600']).catch((e: unknown) => e)) as GuestTransportError;
+    const error = (await session(await target(server), server)
+      .exec(['sleep', '600'])
+      .catch((e: unknown) => e)) as GuestTransportError;
     expect(error).toBeInstanceOf(GuestTransportError);
     expect(error).toMatchObject({ reason: 'signal', details: { signal: 'SIGKILL' } });
     expect(error.message).toMatch(/`sleep 600` was ended by SIGKILL, without an exit status$/);
@@ -212,7 +218,9 @@ describe('GuestSession (ssh2 exec channel)', () => {
 
   it('refuses a host key that is not pinned, as a security event, and runs nothing', async () => {
     const server = await startServer({ '*': answer('ran\n', '', 0) }, { hostKey: 'impostor' });
-    const error = await session(await target(server), server).exec(['id']).catch((e: unknown) => e);
+    const error = await session(await target(server), server)
+      .exec(['id'])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuestHostKeyError);
     expect(error).not.toBeInstanceOf(GuestTransportError);
     const mismatch = error as GuestHostKeyError;
@@ -242,7 +250,9 @@ describe('GuestSession (ssh2 exec channel)', () => {
   it('while not pinned, still refuses another key of a type already recorded (accept-new, not accept-any)', async () => {
     const server = await startServer({ id: answer('1000\n', '', 0) }, { hostKey: 'impostor' });
     const ssh = await target(server, { firstUse: [keys.host.line] });
-    const error = await session(ssh, server).exec(['id']).catch((e: unknown) => e);
+    const error = await session(ssh, server)
+      .exec(['id'])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuestHostKeyError);
     expect((error as Error).message).toContain('the ssh-ed25519 key it offered when first trusted');
     expect(await readFile(ssh.knownHostsFile, 'utf8')).toBe(`[127.0.0.1]:${server.port} ${keys.host.line}\n`);
@@ -306,14 +316,18 @@ describe('GuestSession (ssh2 exec channel)', () => {
     const port = server.port;
     await server.close();
     servers.splice(0);
-    const refused = (await session(ssh, { port }).exec(['true']).catch((e: unknown) => e)) as GuestTransportError;
+    const refused = (await session(ssh, { port })
+      .exec(['true'])
+      .catch((e: unknown) => e)) as GuestTransportError;
     expect(refused).toBeInstanceOf(GuestTransportError);
     expect(refused).toMatchObject({ reason: 'connect', address: '127.0.0.1' });
     expect(refused.message).toBe(`SSH to imgtest@127.0.0.1:${port}: cannot connect: connection refused`);
 
     const other = await startServer({});
     const stranger = { ...(await target(other)), keyFile: keys.stranger.file };
-    const denied = (await session(stranger, other).exec(['true']).catch((e: unknown) => e)) as GuestTransportError;
+    const denied = (await session(stranger, other)
+      .exec(['true'])
+      .catch((e: unknown) => e)) as GuestTransportError;
     expect(denied).toBeInstanceOf(GuestTransportError);
     expect(denied.reason).toBe('auth');
     expect(denied.message).toMatch(/cannot connect: the guest refused the run's key \(All configured authentication methods failed\)$/);
@@ -327,7 +341,9 @@ describe('GuestSession (ssh2 exec channel)', () => {
     try {
       const server = { port } as FakeServer;
       const ssh: SshTarget = { address: '127.0.0.1', user: 'imgtest', keyFile: keys.user.file, knownHostsFile: join(dir, 'none'), pinned: true };
-      const error = (await session(ssh, server, { readyTimeoutMs: 300 }).exec(['true']).catch((e: unknown) => e)) as GuestTransportError;
+      const error = (await session(ssh, server, { readyTimeoutMs: 300 })
+        .exec(['true'])
+        .catch((e: unknown) => e)) as GuestTransportError;
       expect(error).toBeInstanceOf(GuestTransportError);
       expect(error.message).toBe(`SSH to imgtest@127.0.0.1:${port}: cannot connect: no SSH handshake within 0.3 s (connect timeout)`);
     } finally {

@@ -22,8 +22,7 @@ import {
 } from '../../suites/cloud-init-auth/parse.js';
 
 const USER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4S4Uto0/SpysYziHbU5RJnCug2JSpvB/t5HvOHsKAr cloud@imgtest';
-const ECDSA_KEY =
-  'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNdvGF3SLEpC/XhpCa1bIpiTLVo8cmrSpVAla+zuCSnuNo4uK9bdA7AYZ/QajwXrM4L30+MoLRfzlr9FV8z6SwE= root@ci-a';
+const ECDSA_KEY = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNdvGF3SLEpC/XhpCa1bIpiTLVo8cmrSpVAla+zuCSnuNo4uK9bdA7AYZ/QajwXrM4L30+MoLRfzlr9FV8z6SwE= root@ci-a';
 
 // cloud-init 22.4.2 (Debian 12) `cloud-init status --format json`: no extended_status, no recoverable_errors.
 const STATUS_22_4_DONE = `{
@@ -89,10 +88,18 @@ const RESULT_JSON = `{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0][ds
 const INSTANCE_DATA_22_4 = JSON.stringify({
   _beta_keys: ['subplatform'],
   base64_encoded_keys: [],
-  ds: { _doc: 'EXPERIMENTAL: The structure and format of content scoped under the \'ds\' key may change in subsequent releases of cloud-init.', meta_data: { dsmode: 'net', 'instance-id': 'iid-imgtest-run1-1', 'local-hostname': 'imgtest-1' } },
+  ds: {
+    _doc: "EXPERIMENTAL: The structure and format of content scoped under the 'ds' key may change in subsequent releases of cloud-init.",
+    meta_data: { dsmode: 'net', 'instance-id': 'iid-imgtest-run1-1', 'local-hostname': 'imgtest-1' },
+  },
   merged_cfg: 'redacted for non-root user',
   sensitive_keys: ['merged_cfg', 'security-credentials'],
-  sys_info: { dist: ['debian', '12', 'bookworm'], python: '3.11.2', uname: ['Linux', 'imgtest-1', '6.1.0-27-cloud-amd64', '#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)', 'x86_64', ''], variant: 'debian' },
+  sys_info: {
+    dist: ['debian', '12', 'bookworm'],
+    python: '3.11.2',
+    uname: ['Linux', 'imgtest-1', '6.1.0-27-cloud-amd64', '#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)', 'x86_64', ''],
+    variant: 'debian',
+  },
   v1: {
     _beta_keys: ['subplatform'],
     availability_zone: null,
@@ -122,7 +129,10 @@ const INSTANCE_DATA_22_4 = JSON.stringify({
 describe('cloud-init status --format json', () => {
   it('reads 22.4.2 output: done, no errors, recoverable errors not reported by this version', () => {
     const parsed = parseCloudInitStatusJson(STATUS_22_4_DONE);
-    expect(parsed).toMatchObject({ ok: true, value: { source: 'status-json', status: 'done', errors: [], datasource: 'nocloud', detail: 'DataSourceNoCloud [seed=/dev/sr0][dsmode=net]', bootStatusCode: 'enabled-by-generator' } });
+    expect(parsed).toMatchObject({
+      ok: true,
+      value: { source: 'status-json', status: 'done', errors: [], datasource: 'nocloud', detail: 'DataSourceNoCloud [seed=/dev/sr0][dsmode=net]', bootStatusCode: 'enabled-by-generator' },
+    });
     expect(parsed.ok && parsed.value.recoverableErrors).toBeUndefined();
     expect(parsed.ok && parsed.value.extendedStatus).toBeUndefined();
   });
@@ -244,7 +254,9 @@ describe('OpenSSH keys', () => {
 
 describe('system readers', () => {
   it('sshd -T: lowercase keywords, repeated keywords kept', () => {
-    const settings = parseSshdT('port 22\npermitrootlogin without-password\nhostkey /etc/ssh/ssh_host_rsa_key\nhostkey /etc/ssh/ssh_host_ed25519_key\nauthorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n');
+    const settings = parseSshdT(
+      'port 22\npermitrootlogin without-password\nhostkey /etc/ssh/ssh_host_rsa_key\nhostkey /etc/ssh/ssh_host_ed25519_key\nauthorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n',
+    );
     expect(settings.get('permitrootlogin')).toEqual(['without-password']);
     expect(settings.get('hostkey')).toHaveLength(2);
     expect(settings.get('authorizedkeysfile')).toEqual(['.ssh/authorized_keys .ssh/authorized_keys2']);
@@ -291,7 +303,10 @@ describe('system readers', () => {
 
 describe('reading an SSH login attempt', () => {
   it('refused with the methods from the attempt or the transcript', () => {
-    expect(readLogin({ accepted: false, methodsOffered: [], transcript: 'cloud@10.78.0.11: Permission denied (publickey,password).' })).toEqual({ verdict: 'refused', methods: ['publickey', 'password'] });
+    expect(readLogin({ accepted: false, methodsOffered: [], transcript: 'cloud@10.78.0.11: Permission denied (publickey,password).' })).toEqual({
+      verdict: 'refused',
+      methods: ['publickey', 'password'],
+    });
   });
   it("cloud-init's forced command on root counts as authenticated, not accepted", () => {
     const reading = readLogin({ accepted: false, methodsOffered: [], transcript: 'Please login as the user "cloud" rather than the user "root".\n' });

@@ -244,12 +244,14 @@ describe('ci-status', () => {
     expect(context.written.get('cloud-init-status-imgtest-run1-g1.json')).toContain('"status": "done"');
   });
   it('passes on the newer shape with empty recoverable_errors', async () => {
-    const json = '{"boot_status_code":"enabled-by-generator","datasource":"nocloud","detail":"DataSourceNoCloud [seed=/dev/sr0][dsmode=net]","errors":[],"extended_status":"done","last_update":"Mon, 25 Nov 2024 19:12:31 +0000","recoverable_errors":{},"status":"done"}';
+    const json =
+      '{"boot_status_code":"enabled-by-generator","datasource":"nocloud","detail":"DataSourceNoCloud [seed=/dev/sr0][dsmode=net]","errors":[],"extended_status":"done","last_update":"Mon, 25 Nov 2024 19:12:31 +0000","recoverable_errors":{},"status":"done"}';
     const { outcome } = await runCheck('ci-status', [guest(1, { exec: { 'cloud-init status --format json': json } })]);
     expect(outcome).toMatchObject({ status: 'pass', message: 'cloud-init done, no errors, no recoverable errors' });
   });
   it('fails on a 22.4.2 error, naming the failing module', async () => {
-    const error = "('locale', ProcessExecutionError(\"Unexpected error while running command.\\nCommand: ['locale-gen', 'C.UTF-8']\\nExit code: -\\nReason: [Errno 2] No such file or directory: b'locale-gen'\"))";
+    const error =
+      "('locale', ProcessExecutionError(\"Unexpected error while running command.\\nCommand: ['locale-gen', 'C.UTF-8']\\nExit code: -\\nReason: [Errno 2] No such file or directory: b'locale-gen'\"))";
     const json = JSON.stringify({ _schema_version: '1', boot_status_code: 'enabled-by-generator', datasource: 'nocloud', detail: error, errors: [error], status: 'error' });
     const { outcome } = await runCheck('ci-status', [guest(1, { exec: { 'cloud-init status --format json': { stdout: json, exitCode: 1 } } })]);
     expect(outcome.status).toBe('fail');
@@ -268,13 +270,14 @@ describe('ci-status', () => {
     const g = guest(1, {
       exec: {
         'cloud-init status --format json': { exitCode: 2, stderr: 'usage: /usr/bin/cloud-init [-h]\n/usr/bin/cloud-init: error: unrecognized arguments: --format json' },
-        'cat /run/cloud-init/status.json': '{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0][dsmode=net]", "init": {"errors": [], "finished": 2, "start": 1}, "modules-final": {"errors": ["(\'scripts-user\', RuntimeError(\'runparts: 1 failures\'))"], "finished": 4, "start": 3}, "stage": null}}',
+        'cat /run/cloud-init/status.json':
+          '{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0][dsmode=net]", "init": {"errors": [], "finished": 2, "start": 1}, "modules-final": {"errors": ["(\'scripts-user\', RuntimeError(\'runparts: 1 failures\'))"], "finished": 4, "start": 3}, "stage": null}}',
         'cat /run/cloud-init/result.json': '{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0][dsmode=net]", "errors": ["(\'scripts-user\', RuntimeError(\'runparts: 1 failures\'))"]}}',
       },
     });
     const { outcome } = await runCheck('ci-status', [g]);
     expect(outcome).toMatchObject({ status: 'fail', message: "cloud-init status 'error' with errors: ('scripts-user', RuntimeError('runparts: 1 failures'))" });
-    expect(outcome.evidence).toContain('reading cloud-init\'s run files');
+    expect(outcome.evidence).toContain("reading cloud-init's run files");
   });
 });
 
@@ -282,7 +285,9 @@ describe('ci-instance-id', () => {
   it('passes when instance-data and /var/lib/cloud/data agree with the seed', async () => {
     const { outcome } = await runCheck('ci-instance-id');
     expect(outcome).toMatchObject({ status: 'pass' });
-    expect(outcome.message).toBe("imgtest-run1-g1: instance-id 'iid-imgtest-run1-1' as seeded (instance-data.json and /var/lib/cloud/data/instance-id); imgtest-run1-g2: instance-id 'iid-imgtest-run1-2' as seeded (instance-data.json and /var/lib/cloud/data/instance-id)");
+    expect(outcome.message).toBe(
+      "imgtest-run1-g1: instance-id 'iid-imgtest-run1-1' as seeded (instance-data.json and /var/lib/cloud/data/instance-id); imgtest-run1-g2: instance-id 'iid-imgtest-run1-2' as seeded (instance-data.json and /var/lib/cloud/data/instance-id)",
+    );
   });
   it('fails when the instance-id is not the seeded one', async () => {
     const g = guest(2, { exec: { 'cat /run/cloud-init/instance-data.json': instanceData(2, { instanceId: 'iid-baked-0001' }), 'cat /var/lib/cloud/data/instance-id': 'iid-baked-0001\n' } });
@@ -335,7 +340,9 @@ describe('ci-user', () => {
 
 describe('ci-authorized-keys', () => {
   it('passes with exactly the seeded key (comments ignored)', async () => {
-    const { outcome } = await runCheck('ci-authorized-keys', [guest(1, { exec: { 'cat /home/cloud/.ssh/authorized_keys': `# added by cloud-init\n${USER_KEY.replace('imgtest-run1', 'other comment')}\n` } })]);
+    const { outcome } = await runCheck('ci-authorized-keys', [
+      guest(1, { exec: { 'cat /home/cloud/.ssh/authorized_keys': `# added by cloud-init\n${USER_KEY.replace('imgtest-run1', 'other comment')}\n` } }),
+    ]);
     expect(outcome).toMatchObject({ status: 'pass', message: '/home/cloud/.ssh/authorized_keys holds exactly the 1 seeded key' });
   });
   it('fails on a key baked into the image', async () => {
@@ -478,7 +485,9 @@ describe('ci-hostkeys-fresh', () => {
   it('fails when the console printed other keys than the ones on disk', async () => {
     const { outcome } = await runCheck('ci-hostkeys-fresh', [guest(1, { consoleHostKeys: [HOST_KEYS[2].ed25519] }), guest(2)]);
     expect(outcome.status).toBe('fail');
-    expect(outcome.message).toMatch(/^imgtest-run1-g1: host key printed on the serial console is not in \/etc\/ssh: ssh-ed25519 SHA256:VLJRYGfI8gwQfMg\/Hnw\/esHRmHOI\/QmjP54bfOiPD0w \(root@imgtest-2\)$/);
+    expect(outcome.message).toMatch(
+      /^imgtest-run1-g1: host key printed on the serial console is not in \/etc\/ssh: ssh-ed25519 SHA256:VLJRYGfI8gwQfMg\/Hnw\/esHRmHOI\/QmjP54bfOiPD0w \(root@imgtest-2\)$/,
+    );
   });
   it('with one guest and no console keys: passes on mtime, says nothing was compared, notes the skip', async () => {
     const { outcome } = await runCheck('ci-hostkeys-fresh', [guest(1, { consoleHostKeys: [] })]);

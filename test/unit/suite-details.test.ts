@@ -30,8 +30,20 @@ describe('ssh-hardening details: the severity table per profile', () => {
   });
 
   it('shows what the profiles disagree on, e.g. MaxAuthTries and NIST curves', () => {
-    expect(lines.find((l) => l.includes(' max-auth-tries '))?.trim().split(/\s{2,}/).slice(0, 5)).toEqual(['ssh-max-auth-tries', 'max-auth-tries', 'should', 'must', 'must']);
-    expect(lines.find((l) => l.includes(' kex-nist-curves '))?.trim().split(/\s{2,}/).slice(0, 5)).toEqual(['ssh-weak-kex', 'kex-nist-curves', 'should', 'should', 'must']);
+    expect(
+      lines
+        .find((l) => l.includes(' max-auth-tries '))
+        ?.trim()
+        .split(/\s{2,}/)
+        .slice(0, 5),
+    ).toEqual(['ssh-max-auth-tries', 'max-auth-tries', 'should', 'must', 'must']);
+    expect(
+      lines
+        .find((l) => l.includes(' kex-nist-curves '))
+        ?.trim()
+        .split(/\s{2,}/)
+        .slice(0, 5),
+    ).toEqual(['ssh-weak-kex', 'kex-nist-curves', 'should', 'should', 'must']);
   });
 
   it('columns line up: every severity cell starts at the same column', () => {

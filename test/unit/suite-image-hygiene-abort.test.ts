@@ -141,7 +141,10 @@ describe('collectSnapshot: the run is interrupted', () => {
     const folder = readFileSync(fake.env, 'utf8').trim();
     expect(existsSync(folder)).toBe(true);
     abort.abort('SIGHUP');
-    const error = await collecting.then(() => undefined, (e: unknown) => e);
+    const error = await collecting.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CollectError);
     expect((error as Error).message).toBe('guestfish stopped: the run was interrupted (SIGHUP)');
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);

@@ -9,17 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  affectsCollection,
-  collectSnapshot,
-  parseListFilesystems,
-  parseMountpoints,
-  parseOsRelease,
-  parseStat,
-  parseStatList,
-  shouldRead,
-  swapSources,
-} from '../../suites/image-hygiene/collect.js';
+import { affectsCollection, collectSnapshot, parseListFilesystems, parseMountpoints, parseOsRelease, parseStat, parseStatList, shouldRead, swapSources } from '../../suites/image-hygiene/collect.js';
 import { applianceEnv, commandLine, errorLines, GuestfishSession, quoteArg } from '../../suites/image-hygiene/guestfish.js';
 import suite, { SNAPSHOT_MEMO_KEY } from '../../suites/image-hygiene/index.js';
 
@@ -180,9 +170,7 @@ describe('guestfish script quoting', () => {
     expect(() => commandLine('cat; !sh', [])).toThrow(/not a guestfish command/);
   });
   it('keeps the error lines of stderr, without the script position', () => {
-    expect(errorLines('*stdin*:17: libguestfs: error: ls0: opendir: /x: No such file or directory\nlibguestfs: warning: y\n')).toBe(
-      'libguestfs: error: ls0: opendir: /x: No such file or directory',
-    );
+    expect(errorLines('*stdin*:17: libguestfs: error: ls0: opendir: /x: No such file or directory\nlibguestfs: warning: y\n')).toBe('libguestfs: error: ls0: opendir: /x: No such file or directory');
   });
   it('sets the direct backend and TCG unless the user chose', () => {
     expect(applianceEnv({})).toMatchObject({ LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' });
@@ -309,7 +297,19 @@ describe('collectSnapshot (fake guestfish)', () => {
       const results = Object.fromEntries(await Promise.all(suite.checks.map(async (c) => [c.id, await c.run(context)] as const)));
       expect(computed).toEqual([SNAPSHOT_MEMO_KEY]);
       expect(written).toEqual(['image-hygiene-snapshot.json']);
-      for (const id of ['hyg-ssh-host-keys', 'hyg-machine-id', 'hyg-password-hashes', 'hyg-shell-history', 'hyg-cloud-init-state', 'hyg-authorized-keys', 'hyg-dhcp-leases', 'hyg-mac-bound-network', 'hyg-swap', 'hyg-hostname', 'hyg-tmp-files']) {
+      for (const id of [
+        'hyg-ssh-host-keys',
+        'hyg-machine-id',
+        'hyg-password-hashes',
+        'hyg-shell-history',
+        'hyg-cloud-init-state',
+        'hyg-authorized-keys',
+        'hyg-dhcp-leases',
+        'hyg-mac-bound-network',
+        'hyg-swap',
+        'hyg-hostname',
+        'hyg-tmp-files',
+      ]) {
         expect(results[id]!.status, `${id}: ${results[id]!.message}`).toBe('fail');
       }
       expect(results['hyg-authorized-keys']!.message).toContain("/home/o'brien/.ssh/authorized_keys");

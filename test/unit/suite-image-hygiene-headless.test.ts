@@ -190,7 +190,7 @@ describe('hyg-headless-console on the fixtures (recorded files)', () => {
 describe('hyg-headless-console: GRUB terminals', () => {
   const grub = (text: string) => analyzeGrubCfg('/boot/grub/grub.cfg', text);
 
-  it("grub-mkconfig's output for GRUB_TERMINAL=\"console serial\" passes (submenu and recovery entry without console= are not the default)", () => {
+  it('grub-mkconfig\'s output for GRUB_TERMINAL="console serial" passes (submenu and recovery entry without console= are not the default)', () => {
     const r = grub(MKCONFIG_SERIAL);
     expect(r.findings).toEqual([]);
     expect(r.summary).toBe('terminal_output console serial; console=ttyS0,115200');
@@ -235,7 +235,11 @@ describe('hyg-headless-console: GRUB terminals', () => {
 describe('hyg-headless-console: kernel command line', () => {
   it('fails when the default entry has no console=ttyS*, naming the linux line', () => {
     const text = SERIAL_GRUB.replace(' console=tty0 console=ttyS0,115200n8', ' quiet');
-    const out = expectStatus(checkHeadlessConsole(view({ '/boot/grub/grub.cfg': text }), defaults), 'fail', `/boot/grub/grub.cfg:8: linux /boot/vmlinuz-${KVER} root=LABEL=root ro quiet (no console=ttyS0`);
+    const out = expectStatus(
+      checkHeadlessConsole(view({ '/boot/grub/grub.cfg': text }), defaults),
+      'fail',
+      `/boot/grub/grub.cfg:8: linux /boot/vmlinuz-${KVER} root=LABEL=root ro quiet (no console=ttyS0`,
+    );
     expect(out.message).toContain('nothing reaches the serial console');
   });
 
@@ -283,10 +287,7 @@ describe('hyg-headless-console: /etc/default/grub (what update-grub writes next)
     ])!;
     expect(r.findings).toEqual([]);
     expect(r.summary).toBe('GRUB_TERMINAL="console serial"; console=ttyS0,115200');
-    const out = expectStatus(
-      checkHeadlessConsole(view({ '/etc/default/grub': stock, '/etc/default/grub.d/10_cloud.cfg': dropIn, '/boot/grub/grub.cfg': MKCONFIG_SERIAL }), defaults),
-      'pass',
-    );
+    const out = expectStatus(checkHeadlessConsole(view({ '/etc/default/grub': stock, '/etc/default/grub.d/10_cloud.cfg': dropIn, '/boot/grub/grub.cfg': MKCONFIG_SERIAL }), defaults), 'pass');
     expect(out.evidence).toContain('/etc/default/grub (+ /etc/default/grub.d/10_cloud.cfg)');
   });
 

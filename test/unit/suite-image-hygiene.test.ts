@@ -28,15 +28,7 @@ import {
 import { parseQcow2Header } from '../../suites/image-hygiene/image-file.js';
 import suite, { SNAPSHOT_MEMO_KEY } from '../../suites/image-hygiene/index.js';
 import { parseOptions, type HygieneOptions } from '../../suites/image-hygiene/options.js';
-import {
-  SnapshotView,
-  fakeSnapshot,
-  hashScheme,
-  redactPasswordField,
-  redactPasswordFile,
-  type FakeEntry,
-  type HygieneSnapshot,
-} from '../../suites/image-hygiene/snapshot.js';
+import { SnapshotView, fakeSnapshot, hashScheme, redactPasswordField, redactPasswordFile, type FakeEntry, type HygieneSnapshot } from '../../suites/image-hygiene/snapshot.js';
 
 const defaults: HygieneOptions = parseOptions({});
 const HASH = '$6$imgtestbuild01$qtQyr7i85aj5JwaJ5CWhnTI46nMULAEMK4BA68ku8KP1S8QlHDHv3A6rphY7OniWH.X62K/qaY0CL2sJ52pqH/';
@@ -329,12 +321,7 @@ describe('hyg-dhcp-leases', () => {
 describe('hyg-mac-bound-network', () => {
   it('fails on persistent-net rules with a MAC, naming the MAC, file and interface', () => {
     const rule = 'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="52:54:00:b1:1d:01", KERNEL=="eth*", NAME="eth0"';
-    const out = expectFail(
-      checkMacBoundNetwork(view({ '/etc/udev/rules.d/70-persistent-net.rules': `# generated\n${rule}\n` }), defaults),
-      /52:54:00:b1:1d:01/,
-      /70-persistent-net\.rules/,
-      /eth0/,
-    );
+    const out = expectFail(checkMacBoundNetwork(view({ '/etc/udev/rules.d/70-persistent-net.rules': `# generated\n${rule}\n` }), defaults), /52:54:00:b1:1d:01/, /70-persistent-net\.rules/, /eth0/);
     expect(out.evidence).toBe(`/etc/udev/rules.d/70-persistent-net.rules:2: ${rule}`);
   });
   it('finds HWADDR=, netplan macaddress, hwaddress, networkd, NetworkManager and cloud-init leftovers', () => {
@@ -404,7 +391,9 @@ describe('hyg-apt-caches', () => {
   it('passes on the lock files and empty partial folders; skips without apt', () => {
     expectPass(checkAptCaches(view(), defaults));
     const noApt = view({}, {}, ['/var/cache/apt/archives/lock', '/var/cache/apt/archives/partial', '/var/lib/apt/lists/partial', '/var/lib/apt/lists/lock']);
-    expect(checkAptCaches(new SnapshotView({ ...noApt.snapshot, entries: Object.fromEntries(Object.entries(noApt.snapshot.entries).filter(([p]) => !p.includes('/apt'))) }), defaults).status).toBe('skip');
+    expect(checkAptCaches(new SnapshotView({ ...noApt.snapshot, entries: Object.fromEntries(Object.entries(noApt.snapshot.entries).filter(([p]) => !p.includes('/apt'))) }), defaults).status).toBe(
+      'skip',
+    );
   });
 });
 

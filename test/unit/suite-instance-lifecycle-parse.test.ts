@@ -15,7 +15,9 @@ import * as s from './helpers/lifecycle-samples.js';
 
 describe('systemctl', () => {
   it('reads systemctl --failed --no-legend --plain (systemd 252)', () => {
-    expect(parseFailedUnits(s.FAILED_UNITS_FLAWED)).toEqual([{ unit: 'imgtest-build-leftover.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'Leftover from the image build' }]);
+    expect(parseFailedUnits(s.FAILED_UNITS_FLAWED)).toEqual([
+      { unit: 'imgtest-build-leftover.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'Leftover from the image build' },
+    ]);
     expect(parseFailedUnits('')).toEqual([]);
     expect(parseFailedUnits('\n')).toEqual([]);
   });
@@ -34,7 +36,12 @@ describe('systemctl', () => {
   });
 
   it('keeps the installed time units, one per Id (chronyd.service is an alias of chrony.service on Debian)', () => {
-    const text = [s.showBlock('systemd-timesyncd.service', 'loaded', 'inactive', 'dead', 'disabled'), s.showBlock('chrony.service', 'loaded', 'active', 'running', 'enabled'), s.showBlock('chrony.service', 'loaded', 'active', 'running', 'enabled'), s.showBlock('ntpsec.service', 'not-found', 'inactive', 'dead', '')].join('\n');
+    const text = [
+      s.showBlock('systemd-timesyncd.service', 'loaded', 'inactive', 'dead', 'disabled'),
+      s.showBlock('chrony.service', 'loaded', 'active', 'running', 'enabled'),
+      s.showBlock('chrony.service', 'loaded', 'active', 'running', 'enabled'),
+      s.showBlock('ntpsec.service', 'not-found', 'inactive', 'dead', ''),
+    ].join('\n');
     const units = installedTimeUnits(parseUnitStates(text));
     expect(units.map((u) => [u.unit, u.service, u.enabled, u.active])).toEqual([
       ['systemd-timesyncd.service', 'timesyncd', false, false],
@@ -63,7 +70,10 @@ describe('journalctl -o json', () => {
   it('keeps errors up to the cut-off, counts the ignored ones and sets later ones apart', () => {
     const split = splitBootErrors(parseJournalJson(s.JOURNAL_CLEAN), 61_234_567, DEFAULT_BOOT_ERROR_IGNORE);
     expect(split.kept).toEqual([]);
-    expect(split.ignored.map((i) => i.entry.message)).toEqual(['I/O error, dev sr0, sector 8 op 0x0:(READ) flags 0x80700 phys_seg 1 prio class 2', 'Buffer I/O error on dev sr0, logical block 1, async page read']);
+    expect(split.ignored.map((i) => i.entry.message)).toEqual([
+      'I/O error, dev sr0, sector 8 op 0x0:(READ) flags 0x80700 phys_seg 1 prio class 2',
+      'Buffer I/O error on dev sr0, logical block 1, async page read',
+    ]);
     expect(split.late.map((e) => e.identifier)).toEqual(['sshd']);
   });
 
@@ -92,7 +102,11 @@ describe('journalctl -o json', () => {
     expect(splitBootErrors(timer, 60e6, ignoreRules([], 'tcg')).kept).toEqual([]);
     expect(splitBootErrors(timer, 60e6, ignoreRules([], 'kvm')).kept).toHaveLength(1);
     // Another device's timeout counts under TCG too.
-    const disk = parseJournalJson(s.journalJson([{ mono: 3_000_000, identifier: 'systemd', transport: 'journal', message: 'Timed out waiting for device dev-disk-by\\x2dlabel-build\\x2ddata.device - /dev/disk/by-label/build-data.' }]));
+    const disk = parseJournalJson(
+      s.journalJson([
+        { mono: 3_000_000, identifier: 'systemd', transport: 'journal', message: 'Timed out waiting for device dev-disk-by\\x2dlabel-build\\x2ddata.device - /dev/disk/by-label/build-data.' },
+      ]),
+    );
     expect(splitBootErrors(disk, 60e6, ignoreRules([], 'tcg')).kept).toHaveLength(1);
   });
 
@@ -187,7 +201,11 @@ describe('filesystem sizes', () => {
 
 describe('identity', () => {
   it('reads ssh-keygen -lf lines (OpenSSH 9.2)', () => {
-    expect(parseKeygenFingerprint('256 SHA256:NOeBEYQY+BMO7ENDe2nBInMcupqFMfmZKoFc9Pk0pRo root@imgtest-1 (ED25519)\n')).toEqual({ bits: 256, fingerprint: 'SHA256:NOeBEYQY+BMO7ENDe2nBInMcupqFMfmZKoFc9Pk0pRo', type: 'ED25519' });
+    expect(parseKeygenFingerprint('256 SHA256:NOeBEYQY+BMO7ENDe2nBInMcupqFMfmZKoFc9Pk0pRo root@imgtest-1 (ED25519)\n')).toEqual({
+      bits: 256,
+      fingerprint: 'SHA256:NOeBEYQY+BMO7ENDe2nBInMcupqFMfmZKoFc9Pk0pRo',
+      type: 'ED25519',
+    });
     expect(parseKeygenFingerprint('3072 SHA256:abc/def+123 no comment (RSA)')).toMatchObject({ bits: 3072, type: 'RSA' });
   });
 
@@ -212,7 +230,12 @@ describe('identity', () => {
 
   it('reads stat birth times and /proc/stat btime, and tells a baked random seed by its birth', () => {
     const births = parseBirthTimes(`${s.seedBirths(s.BTIME - 7200)}stat: cannot statx '/nope': No such file or directory\n`);
-    expect(births).toEqual(new Map([['/var/lib/systemd/random-seed', s.BTIME - 7200], ['/var/lib/cloud/instance', s.BTIME + 41]]));
+    expect(births).toEqual(
+      new Map([
+        ['/var/lib/systemd/random-seed', s.BTIME - 7200],
+        ['/var/lib/cloud/instance', s.BTIME + 41],
+      ]),
+    );
     expect(parseBtime(s.procStat())).toBe(s.BTIME);
     const evidence = '';
     expect(bakedSeed({ seed: s.BTIME - 7200, instance: s.BTIME + 41, boot: s.BTIME, evidence })).toMatch(/created .* before the instance's first boot/);

@@ -168,7 +168,9 @@ describe('life-boot-errors', () => {
     const world = lab();
     const outcome = await runCheck('life-boot-errors', context([guest(1, world, { patch: { [JOURNAL_KEY]: s.JOURNAL_FLAWED } })]), world);
     expect(outcome.status).toBe('fail');
-    expect(outcome.message).toBe('imgtest-run1-g1: 2 error lines at priority err or above during boot: imgtest-planted: planted kernel error at boot (imgtest fixture) (+1 more); 1 ignored, 1 after boot not judged');
+    expect(outcome.message).toBe(
+      'imgtest-run1-g1: 2 error lines at priority err or above during boot: imgtest-planted: planted kernel error at boot (imgtest fixture) (+1 more); 1 ignored, 1 after boot not judged',
+    );
     expect(outcome.evidence).toContain('[    8.123456] systemd: Failed to start imgtest-build-leftover.service - Leftover from the image build.');
     expect(outcome.evidence).toContain('ignored: read error probing the seed CD-ROM (sr0)');
     expect(outcome.evidence).toContain('boot ends at cloud-final.service active at 61.2 s (cloud-init done)');
@@ -191,7 +193,10 @@ describe('life-boot-errors', () => {
 
   it('without cloud-final.service, cuts off at the runner readiness on the kernel clock (cloud-init done minus the kernel stage)', async () => {
     const world = lab();
-    const late = s.journalJson([{ mono: 47_000_000, identifier: 'sshd', transport: 'syslog', message: 'error: kex_exchange_identification: Connection closed by remote host' }, { mono: 45_000_000, message: 'EXT4-fs error (device vda2): ext4_lookup:1855: inode #2: comm cloud-init: deleted inode referenced: 131' }]);
+    const late = s.journalJson([
+      { mono: 47_000_000, identifier: 'sshd', transport: 'syslog', message: 'error: kex_exchange_identification: Connection closed by remote host' },
+      { mono: 45_000_000, message: 'EXT4-fs error (device vda2): ext4_lookup:1855: inode #2: comm cloud-init: deleted inode referenced: 131' },
+    ]);
     const g = guest(1, world, { patch: { [JOURNAL_KEY]: late, [s.CLOUD_FINAL_KEY]: '0\n' } });
     const outcome = await runCheck('life-boot-errors', context([g]), world);
     // 48.2 s - 2.1 s = 46.1 s: the ext4 error at 45 s counts, sshd at 47 s does not.
@@ -212,7 +217,9 @@ describe('life-boot-time', () => {
     const slow = guest(1, world, { boot: { accel: 'kvm', seconds: 151.3, stages: { firmware: 0.5, kernel: 3.2, address: 95.1, ssh: 120.4, cloudInit: 151.3 } } });
     const outcome = await runCheck('life-boot-time', context([slow]), world);
     expect(outcome.status).toBe('fail');
-    expect(outcome.message).toBe('imgtest-run1-g1: booted too slowly: 151 s from power-on to cloud-init done under kvm (limit 120 s); stages from power-on: firmware 0.5 s, kernel 3.2 s, address 95.1 s, ssh 120 s, cloud-init 151 s; systemd-analyze: kernel 1.9 s + initrd 2.2 s + userspace 18.0 s = 22.1 s');
+    expect(outcome.message).toBe(
+      'imgtest-run1-g1: booted too slowly: 151 s from power-on to cloud-init done under kvm (limit 120 s); stages from power-on: firmware 0.5 s, kernel 3.2 s, address 95.1 s, ssh 120 s, cloud-init 151 s; systemd-analyze: kernel 1.9 s + initrd 2.2 s + userspace 18.0 s = 22.1 s',
+    );
   });
 
   it('allows a TCG guest 1200 s by default (650 s passes) and follows the option', async () => {
@@ -226,7 +233,11 @@ describe('life-boot-time', () => {
 
   it('says so when systemd-analyze is missing or the boot is not finished, without an error', async () => {
     const world = lab();
-    const missing = await runCheck('life-boot-time', context([guest(1, world, { patch: { '[sudo] systemd-analyze time': { exitCode: 1, stderr: 'sudo: systemd-analyze: command not found\n' } } })]), world);
+    const missing = await runCheck(
+      'life-boot-time',
+      context([guest(1, world, { patch: { '[sudo] systemd-analyze time': { exitCode: 1, stderr: 'sudo: systemd-analyze: command not found\n' } } })]),
+      world,
+    );
     expect(missing.status).toBe('pass');
     expect(missing.message).toContain('systemd-analyze: systemd-analyze is not installed');
     const busy = await runCheck('life-boot-time', context([guest(1, world, { patch: { '[sudo] systemd-analyze time': { exitCode: 1, stdout: s.ANALYZE_NOT_FINISHED } } })]), world);
@@ -237,7 +248,11 @@ describe('life-boot-time', () => {
 describe('life-disk-growth', () => {
   const notGrown = () => {
     const root = s.rootPartitionBytes(2 * s.GiB);
-    return { [LSBLK_KEY]: s.lsblkGpt(s.DISK_BYTES, root), '[sudo] dumpe2fs -h /dev/vda2': s.dumpe2fs(root), [`[sudo] grep -E cc_growpart|cc_resizefs|growpart|resize2fs|xfs_growfs|resizefs /var/log/cloud-init.log`]: s.GROWTH_LOG_NO_GROWPART };
+    return {
+      [LSBLK_KEY]: s.lsblkGpt(s.DISK_BYTES, root),
+      '[sudo] dumpe2fs -h /dev/vda2': s.dumpe2fs(root),
+      [`[sudo] grep -E cc_growpart|cc_resizefs|growpart|resize2fs|xfs_growfs|resizefs /var/log/cloud-init.log`]: s.GROWTH_LOG_NO_GROWPART,
+    };
   };
 
   it('passes when partition and filesystem reach the end of the grown disk', async () => {
@@ -299,7 +314,11 @@ describe('life-clone-unique', () => {
 
   it('fails on a baked machine-id, random seed and dhclient DUID, naming the value and both guests', async () => {
     const world = lab();
-    const baked = { 'cat /etc/machine-id': 'b4k3d0000000000000000000000000ff\n', '[sudo] sha256sum /var/lib/systemd/random-seed': `${'5e'.repeat(32)}  /var/lib/systemd/random-seed\n`, '[sudo] cat /var/lib/dhcp/dhclient.enp1s0.leases': s.DHCLIENT_LEASE_BAKED_DUID };
+    const baked = {
+      'cat /etc/machine-id': 'b4k3d0000000000000000000000000ff\n',
+      '[sudo] sha256sum /var/lib/systemd/random-seed': `${'5e'.repeat(32)}  /var/lib/systemd/random-seed\n`,
+      '[sudo] cat /var/lib/dhcp/dhclient.enp1s0.leases': s.DHCLIENT_LEASE_BAKED_DUID,
+    };
     const outcome = await runCheck('life-clone-unique', context([guest(1, world, { patch: baked }), guest(2, world, { patch: baked })]), world);
     expect(outcome.status).toBe('fail');
     expect(outcome.message).toContain('machine-id b4k3d0000000000000000000000000ff is the same on imgtest-run1-g1 and imgtest-run1-g2');
@@ -313,8 +332,8 @@ describe('life-clone-unique', () => {
     const outcome = await runCheck('life-clone-unique', context([guest(1, world, { patch: baked }), guest(2, world, { patch: baked })]), world);
     expect(outcome.status).toBe('fail');
     expect(outcome.message).toBe(
-      'imgtest-run1-g1: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance\'s first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed; ' +
-        'imgtest-run1-g2: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance\'s first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed',
+      "imgtest-run1-g1: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance's first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed; " +
+        "imgtest-run1-g2: /var/lib/systemd/random-seed was created 2025-11-30T03:40:11Z, before the instance's first boot (2025-11-30T06:40:11Z): baked into the image, every instance starts from the same seed",
     );
   });
 
@@ -342,7 +361,10 @@ describe('life-time-sync', () => {
   it('passes with systemd-timesyncd enabled, active and synchronised, and the clock 12 ms ahead', async () => {
     const world = lab();
     const outcome = await runCheck('life-time-sync', context([guest(1, world)]), world);
-    expect(outcome).toMatchObject({ status: 'pass', message: 'imgtest-run1-g1: systemd-timesyncd.service enabled and active; synchronised (/run/systemd/timesync/synchronized exists); clock +12 ms off the host\'s (±0 ms)' });
+    expect(outcome).toMatchObject({
+      status: 'pass',
+      message: "imgtest-run1-g1: systemd-timesyncd.service enabled and active; synchronised (/run/systemd/timesync/synchronized exists); clock +12 ms off the host's (±0 ms)",
+    });
   });
 
   it('fails without any time sync service', async () => {
@@ -354,7 +376,11 @@ describe('life-time-sync', () => {
 
   it('fails a disabled service', async () => {
     const world = lab();
-    const outcome = await runCheck('life-time-sync', context([guest(1, world, { patch: { [s.TIME_UNITS_KEY]: s.timeUnitsShow({ 'systemd-timesyncd.service': ['inactive', 'dead', 'disabled'] }) } })]), world);
+    const outcome = await runCheck(
+      'life-time-sync',
+      context([guest(1, world, { patch: { [s.TIME_UNITS_KEY]: s.timeUnitsShow({ 'systemd-timesyncd.service': ['inactive', 'dead', 'disabled'] }) } })]),
+      world,
+    );
     expect(outcome.message).toBe('imgtest-run1-g1: no time synchronisation service is enabled and running: systemd-timesyncd.service disabled, inactive/dead');
   });
 
@@ -371,7 +397,9 @@ describe('life-time-sync', () => {
   it('reads chrony and ntpsec their own way', async () => {
     const world = lab();
     const chrony = guest(1, world, { patch: { [s.TIME_UNITS_KEY]: s.timeUnitsShow({ 'chrony.service': ['active', 'running', 'enabled'] }), '[sudo] chronyc -n tracking': s.CHRONY_SYNCED } });
-    expect((await runCheck('life-time-sync', context([chrony]), world)).message).toContain('imgtest-run1-g1: chrony.service enabled and active; synchronised (reference 0A4E0001 (10.78.0.1), leap status Normal)');
+    expect((await runCheck('life-time-sync', context([chrony]), world)).message).toContain(
+      'imgtest-run1-g1: chrony.service enabled and active; synchronised (reference 0A4E0001 (10.78.0.1), leap status Normal)',
+    );
     const ntpsec = guest(1, world, { patch: { [s.TIME_UNITS_KEY]: s.timeUnitsShow({ 'ntpsec.service': ['active', 'running', 'enabled'] }), 'ntpq -pn': s.NTPQ_UNSYNCED } });
     const outcome = await runCheck('life-time-sync', context([ntpsec], { timeSyncWaitSeconds: 10 }), world);
     expect(outcome.message).toContain('ntpsec.service is not synchronised after 10 s although the network offers 10.78.0.1 (no system peer among 2 peer(s))');
@@ -387,7 +415,10 @@ describe('life-time-sync', () => {
     const world = lab();
     const g = guest(1, world, { patch: { 'test -e /run/systemd/timesync/synchronized': { exitCode: 1 }, 'date +%s.%N': s.epoch(s.T0 + 1600) } });
     const outcome = await runCheck('life-time-sync', context([g], {}, []), world);
-    expect(outcome).toMatchObject({ status: 'pass', message: "imgtest-run1-g1: systemd-timesyncd.service enabled and active; clock +1600 ms off the host's (±0 ms); synchronisation not judged (no known time server)" });
+    expect(outcome).toMatchObject({
+      status: 'pass',
+      message: "imgtest-run1-g1: systemd-timesyncd.service enabled and active; clock +1600 ms off the host's (±0 ms); synchronisation not judged (no known time server)",
+    });
     expect(g.calls).not.toContain('test -e /run/systemd/timesync/synchronized');
   });
 });
@@ -402,7 +433,10 @@ describe('life-reboot', () => {
       '[DEPEND] Dependency failed for local-fs.target - Local File Systems.',
       'You are in emergency mode. After logging in, type "journalctl -xb" to view',
     ].join('\n');
-    const g = guest(1, world, { patch: { [FSTAB_ARGV.join(' ')]: s.FSTAB_FLAWED }, outcome: { ok: false, seconds: 104, bootIdAfter: undefined, error: 'the guest entered emergency mode', cause: 'image', console } });
+    const g = guest(1, world, {
+      patch: { [FSTAB_ARGV.join(' ')]: s.FSTAB_FLAWED },
+      outcome: { ok: false, seconds: 104, bootIdAfter: undefined, error: 'the guest entered emergency mode', cause: 'image', console },
+    });
     const outcome = await runCheck('life-reboot', context([g, guest(2, world)]), world);
     expect(outcome.status).toBe('fail');
     expect(outcome.message).toBe('imgtest-run1-g1: did not come back from a reboot: the guest entered emergency mode');
@@ -427,7 +461,10 @@ describe('life-reboot', () => {
       [FAILED_KEY]: 'imgtest-firstboot.service loaded failed failed imgtest first boot\n',
       '[sudo] timeout 600 systemctl is-system-running --wait': { exitCode: 1, stdout: 'degraded\n' },
     };
-    const g = guest(1, world, { patch: { [FSTAB_ARGV.join(' ')]: s.FSTAB_FLAWED, [MOUNTED_ARGV.join(' ')]: s.mountedList(['/', '/boot/efi', '/srv/data']) }, after: { ...after, [MOUNTED_ARGV.join(' ')]: s.mountedList(['/', '/boot/efi']) } });
+    const g = guest(1, world, {
+      patch: { [FSTAB_ARGV.join(' ')]: s.FSTAB_FLAWED, [MOUNTED_ARGV.join(' ')]: s.mountedList(['/', '/boot/efi', '/srv/data']) },
+      after: { ...after, [MOUNTED_ARGV.join(' ')]: s.mountedList(['/', '/boot/efi']) },
+    });
     const outcome = await runCheck('life-reboot', context([g]), world);
     expect(outcome.status).toBe('fail');
     expect(outcome.message).toBe(
@@ -442,7 +479,9 @@ describe('life-reboot', () => {
     const world = lab();
     const g = guest(1, world, { outcome: { bootIdAfter: 'boot-1-a' }, after: { '[sudo] timeout 600 systemctl is-system-running --wait': { exitCode: 124 } } });
     const outcome = await runCheck('life-reboot', context([g]), world);
-    expect(outcome.message).toBe('imgtest-run1-g1: after a reboot: boot_id unchanged (boot-1-a): the guest did not reboot; the boot did not finish after the reboot (systemctl is-system-running: timed out after 600 s)');
+    expect(outcome.message).toBe(
+      'imgtest-run1-g1: after a reboot: boot_id unchanged (boot-1-a): the guest did not reboot; the boot did not finish after the reboot (systemctl is-system-running: timed out after 600 s)',
+    );
   });
 
   it('reboots every guest, passes the configured deadline, and keeps a nofail mount that was never there as a note', async () => {
@@ -478,7 +517,11 @@ describe('what cannot be observed is an error, never a defect', () => {
       ['[sudo] dumpe2fs -h /dev/vda2', { exitCode: 1, stderr: 'sudo: a password is required\n' }, /cannot measure the ext4 filesystem: sudo -n was refused/],
       [IP_ADDR_ARGV.join(' '), { exitCode: 127, stderr: 'sh: 1: ip: not found\n' }, /cannot list network interfaces: the program is not installed/],
       // The guest handle throws when the connection drops; the check lets it through as it is.
-      [ROOT_ARGV.join(' '), new GuestTransportError(`SSH to cloud@10.78.0.11: the connection was closed by the remote host before \`${ROOT_ARGV.join(' ')}\` returned its exit status`, '10.78.0.11', 'closed'), /^SSH to cloud@10\.78\.0\.11: the connection was closed by the remote host before `findmnt/],
+      [
+        ROOT_ARGV.join(' '),
+        new GuestTransportError(`SSH to cloud@10.78.0.11: the connection was closed by the remote host before \`${ROOT_ARGV.join(' ')}\` returned its exit status`, '10.78.0.11', 'closed'),
+        /^SSH to cloud@10\.78\.0\.11: the connection was closed by the remote host before `findmnt/,
+      ],
     ];
     await expect(runCheck('life-disk-growth', context([guest(1, world, { patch: { [cases[0]![0]]: cases[0]![1] } })]), world)).rejects.toThrow(cases[0]![2]);
     await expect(runCheck('life-reboot', context([guest(1, world, { patch: { [cases[1]![0]]: cases[1]![1] } })]), world)).rejects.toThrow(cases[1]![2]);
@@ -496,7 +539,11 @@ describe('what cannot be observed is an error, never a defect', () => {
   it('a defect on one guest still fails when the other could not be observed', async () => {
     const world = lab();
     const broken = guest(2, world, { patch: { [FAILED_KEY]: new GuestTransportError('SSH to cloud@10.78.0.12: cannot connect: connection refused', '10.78.0.12', 'connect') } });
-    const outcome = await runCheck('life-failed-units', context([guest(1, world, { patch: { [FAILED_KEY]: s.FAILED_UNITS_FLAWED, '[sudo] journalctl -b -u imgtest-build-leftover.service -n 20 --no-pager': s.LEFTOVER_JOURNAL } }), broken]), world);
+    const outcome = await runCheck(
+      'life-failed-units',
+      context([guest(1, world, { patch: { [FAILED_KEY]: s.FAILED_UNITS_FLAWED, '[sudo] journalctl -b -u imgtest-build-leftover.service -n 20 --no-pager': s.LEFTOVER_JOURNAL } }), broken]),
+      world,
+    );
     expect(outcome.status).toBe('fail');
     expect(outcome.message).toContain('(and 1 guest could not be observed)');
     expect(outcome.evidence).toContain('could not observe: SSH to cloud@10.78.0.12: cannot connect: connection refused');

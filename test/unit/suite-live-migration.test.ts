@@ -108,10 +108,14 @@ function scenario(s: ScenarioOptions = {}) {
           if (!answers) return { stdout: '', stderr: 'error: Guest agent is not responding: QEMU guest agent is not connected', exitCode: 1 };
           if (args[2] === '{"execute":"guest-network-get-interfaces"}') {
             const ipv4 = addressLost() ? [] : [{ 'ip-address-type': 'ipv4', 'ip-address': ADDRESS, prefix: 24 }];
-            return ok(JSON.stringify({ return: [
-              { name: 'lo', 'hardware-address': '00:00:00:00:00:00', 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': '127.0.0.1', prefix: 8 }] },
-              { name: 'enp1s0', 'hardware-address': MAC, 'ip-addresses': [...ipv4, { 'ip-address-type': 'ipv6', 'ip-address': 'fe80::5054:ff:fe27:4a64', prefix: 64 }] },
-            ] }));
+            return ok(
+              JSON.stringify({
+                return: [
+                  { name: 'lo', 'hardware-address': '00:00:00:00:00:00', 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': '127.0.0.1', prefix: 8 }] },
+                  { name: 'enp1s0', 'hardware-address': MAC, 'ip-addresses': [...ipv4, { 'ip-address-type': 'ipv6', 'ip-address': 'fe80::5054:ff:fe27:4a64', prefix: 64 }] },
+                ],
+              }),
+            );
           }
           return ok('{"return":{}}');
         }
@@ -132,9 +136,23 @@ function scenario(s: ScenarioOptions = {}) {
       clock += 3000;
       moveWindows.push({ start, end: clock });
       const base: MigrationOutcome = {
-        ok: true, from: host.name, to: to.name, storage: options.storage, unsafe: false, command: ['migrate', '--live', NAME, to.migrationUri], prepared: ['overlay created'],
-        startedAt: start, finishedAt: clock,
-        stats: { downtimeMs: 150 + leg, timeElapsedMs: 2900, memoryProcessedBytes: 60 * 2 ** 20, dataProcessedBytes: 60 * 2 ** 20, diskProcessedBytes: 10 * 2 ** 20, raw: { downtime: String(150 + leg) } },
+        ok: true,
+        from: host.name,
+        to: to.name,
+        storage: options.storage,
+        unsafe: false,
+        command: ['migrate', '--live', NAME, to.migrationUri],
+        prepared: ['overlay created'],
+        startedAt: start,
+        finishedAt: clock,
+        stats: {
+          downtimeMs: 150 + leg,
+          timeElapsedMs: 2900,
+          memoryProcessedBytes: 60 * 2 ** 20,
+          dataProcessedBytes: 60 * 2 ** 20,
+          diskProcessedBytes: 10 * 2 ** 20,
+          raw: { downtime: String(150 + leg) },
+        },
         ...scripted,
       };
       if (base.ok) {
@@ -149,7 +167,8 @@ function scenario(s: ScenarioOptions = {}) {
   const addressLost = () => s.addressLostOnLeg !== undefined && leg >= s.addressLostOnLeg;
   // What the guest's ssh2 session throws: no connection to the guest, or the held one dropping.
   const unreachable = () => new GuestTransportError(`SSH to cloud@${ADDRESS}: cannot connect: connection timed out`, ADDRESS, 'connect');
-  const dropped = (why: string, stdout: string) => new GuestTransportError(`SSH to cloud@${ADDRESS}: ${why} before \`sh -s -- /var/tmp/x/stop\` returned its exit status`, ADDRESS, 'closed', { output: { stdout, stderr: '' } });
+  const dropped = (why: string, stdout: string) =>
+    new GuestTransportError(`SSH to cloud@${ADDRESS}: ${why} before \`sh -s -- /var/tmp/x/stop\` returned its exit status`, ADDRESS, 'closed', { output: { stdout, stderr: '' } });
   const guest = fakeGuest({ name: NAME, address: ADDRESS, hypervisor });
   (guest as { mac: string }).mac = MAC;
   guest.script = async (text, args = [], _options) => {
@@ -186,7 +205,9 @@ function scenario(s: ScenarioOptions = {}) {
     if (key === 'date +%s.%N') return ok(`${((clock + offsetMs) / 1000).toFixed(9)}\n`);
     if (key === 'dmesg' && options.sudo) {
       const marker = markers[markers.length - 1] ?? '';
-      return ok([...(s.kernelBeforeMarker ?? ['[    1.000] Linux version 6.1.0']), `[  100.000] ${marker}`, ...(s.kernelAfterMove ?? ['[  101.000] virtio_net virtio1 enp1s0: Link is Up'])].join('\n'));
+      return ok(
+        [...(s.kernelBeforeMarker ?? ['[    1.000] Linux version 6.1.0']), `[  100.000] ${marker}`, ...(s.kernelAfterMove ?? ['[  101.000] virtio_net virtio1 enp1s0: Link is Up'])].join('\n'),
+      );
     }
     throw new Error(`unscripted exec ${key}`);
   };
@@ -217,8 +238,16 @@ describe('live-migration suite', () => {
     expect(ids.slice(0, 4)).toEqual(['mig-cpu-migratable', 'mig-no-host-devices', 'mig-disk-cache', 'mig-storage-mode']);
     expect(ids).toHaveLength(4 + 10 * MAX_LEGS);
     expect(ids.slice(4, 14)).toEqual([
-      'mig-leg1-migrate', 'mig-leg1-running-on-destination', 'mig-leg1-same-boot', 'mig-leg1-same-address', 'mig-leg1-ssh-session',
-      'mig-leg1-clock', 'mig-leg1-kernel-log', 'mig-leg1-file-integrity', 'mig-leg1-guest-agent', 'mig-leg1-network-gap',
+      'mig-leg1-migrate',
+      'mig-leg1-running-on-destination',
+      'mig-leg1-same-boot',
+      'mig-leg1-same-address',
+      'mig-leg1-ssh-session',
+      'mig-leg1-clock',
+      'mig-leg1-kernel-log',
+      'mig-leg1-file-integrity',
+      'mig-leg1-guest-agent',
+      'mig-leg1-network-gap',
     ]);
     expect(suite.checks.find((c) => c.id === 'mig-leg2-network-gap')!.severity).toBe('should');
   });
@@ -262,7 +291,8 @@ describe('live-migration suite', () => {
 
   it("a move libvirt refuses fails the leg with libvirt's message; what depends on it is skipped", async () => {
     const { context, tools } = scenario({
-      storage: 'shared', options: { allowUnsafe: false },
+      storage: 'shared',
+      options: { allowUnsafe: false },
       move: () => ({ ok: false, error: 'Unsafe migration: Migration without shared storage is unsafe', stats: undefined }),
     });
     const results = await runAll(createLiveMigrationSuite(tools), context);
@@ -282,7 +312,10 @@ describe('live-migration suite', () => {
   });
 
   it('host-passthrough between hosts with different CPUs fails preflight; nothing moves', async () => {
-    const { context, tools, migrations } = scenario({ xml: domainXml({ cpu: "<cpu mode='host-passthrough' check='none'/>" }), hostCpu: { hv1: '<model>Skylake</model>', hv2: '<model>Haswell</model>' } });
+    const { context, tools, migrations } = scenario({
+      xml: domainXml({ cpu: "<cpu mode='host-passthrough' check='none'/>" }),
+      hostCpu: { hv1: '<model>Skylake</model>', hv2: '<model>Haswell</model>' },
+    });
     const results = await runAll(createLiveMigrationSuite(tools), context);
     expect(results.get('mig-cpu-migratable')).toMatchObject({ status: 'fail', message: expect.stringMatching(/host-passthrough passes hv1's own CPU.*hv2 report a different host CPU/) });
     expect(results.get('mig-leg1-migrate')).toMatchObject({ status: 'skip', message: 'not run: preflight failed (mig-cpu-migratable)' });
@@ -321,7 +354,7 @@ describe('live-migration suite', () => {
       ],
     });
     expect((await runAll(createLiveMigrationSuite(clean.tools), clean.context)).get('mig-leg1-kernel-log')!.status).toBe('pass');
-    const hurt = scenario({ kernelAfterMove: ['[  102.000] clocksource: timekeeping watchdog on CPU0: Marking clocksource \'tsc\' as unstable because the skew is too large:'] });
+    const hurt = scenario({ kernelAfterMove: ["[  102.000] clocksource: timekeeping watchdog on CPU0: Marking clocksource 'tsc' as unstable because the skew is too large:"] });
     const results = await runAll(createLiveMigrationSuite(hurt.tools), hurt.context);
     expect(results.get('mig-leg1-kernel-log')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^1 kernel error line\(s\) since the move began: clocksource: /) });
   });
@@ -335,16 +368,28 @@ describe('live-migration suite', () => {
 
   it('guest agent: skipped when the image has none, failed when it stops answering after the move', async () => {
     const none = scenario({ agent: 'never' });
-    expect((await runAll(createLiveMigrationSuite(none.tools), none.context)).get('mig-leg1-guest-agent')).toMatchObject({ status: 'skip', message: expect.stringMatching(/did not answer before the move either/) });
+    expect((await runAll(createLiveMigrationSuite(none.tools), none.context)).get('mig-leg1-guest-agent')).toMatchObject({
+      status: 'skip',
+      message: expect.stringMatching(/did not answer before the move either/),
+    });
     const lost = scenario({ agent: 'lost-after-move' });
-    expect((await runAll(createLiveMigrationSuite(lost.tools), lost.context)).get('mig-leg1-guest-agent')).toMatchObject({ status: 'fail', message: expect.stringMatching(/answered on hv1 but not on hv2/) });
+    expect((await runAll(createLiveMigrationSuite(lost.tools), lost.context)).get('mig-leg1-guest-agent')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/answered on hv1 but not on hv2/),
+    });
   });
 
   it('a broken held session, a clock jump and a long network gap fail their checks', async () => {
     const { context, tools } = scenario({ brokenSessionOnLeg: 1, clockJumpMs: 5000, icmpGapMs: 3600, options: { maxNetworkGapMs: 3000 } });
     const results = await runAll(createLiveMigrationSuite(tools), context);
-    expect(results.get('mig-leg1-ssh-session')).toMatchObject({ status: 'fail', message: 'the held session broke after 2 beats: SSH to cloud@10.78.0.11: the connection was closed by the remote host before `sh -s -- /var/tmp/x/stop` returned its exit status' });
-    expect(results.get('mig-leg1-clock')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^after the move the guest's clock is 5\d\d\d ms off the host's \(tolerance 5000 ms; before the move: 300 ms\)$/) });
+    expect(results.get('mig-leg1-ssh-session')).toMatchObject({
+      status: 'fail',
+      message: 'the held session broke after 2 beats: SSH to cloud@10.78.0.11: the connection was closed by the remote host before `sh -s -- /var/tmp/x/stop` returned its exit status',
+    });
+    expect(results.get('mig-leg1-clock')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^after the move the guest's clock is 5\d\d\d ms off the host's \(tolerance 5000 ms; before the move: 300 ms\)$/),
+    });
     expect(results.get('mig-leg1-network-gap')).toMatchObject({ status: 'fail', message: expect.stringMatching(/did not answer for 4\d\d\d ms \(allowed 3000 ms\)/) });
   });
 
@@ -352,7 +397,10 @@ describe('live-migration suite', () => {
     const { context, tools } = scenario({ addressLostOnLeg: 1 });
     const results = await runAll(createLiveMigrationSuite(tools), context);
     const lost = /; the guest agent answers and reports no IPv4 address on enp1s0 \(it had 10\.78\.0\.11 before the move\): the guest lost its address, not only its connection$/;
-    expect(results.get('mig-leg1-same-boot')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the guest could not be read after the move: SSH to cloud@10\.78\.0\.11: cannot connect: connection timed out; the guest agent answers/) });
+    expect(results.get('mig-leg1-same-boot')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^the guest could not be read after the move: SSH to cloud@10\.78\.0\.11: cannot connect: connection timed out; the guest agent answers/),
+    });
     expect(results.get('mig-leg1-ssh-session')).toMatchObject({ message: expect.stringMatching(/^the held session broke after 1 beat: SSH to cloud@10\.78\.0\.11: the connection stopped answering/) });
     for (const id of ['mig-leg1-same-boot', 'mig-leg1-same-address', 'mig-leg1-clock', 'mig-leg1-ssh-session', 'mig-leg1-kernel-log']) {
       expect(results.get(id), id).toMatchObject({ status: 'fail', message: expect.stringMatching(lost) });
@@ -367,7 +415,10 @@ describe('live-migration suite', () => {
   it('a move that shifts the clock more than allowed fails clock, even within the absolute tolerance', async () => {
     const { context, tools } = scenario({ clockJumpMs: -2600 });
     const results = await runAll(createLiveMigrationSuite(tools), context);
-    expect(results.get('mig-leg1-clock')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^the move shifted the guest's clock by -2600 ms against the host's \(tolerance 2000 ms; now -2300 ms off\)$/) });
+    expect(results.get('mig-leg1-clock')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^the move shifted the guest's clock by -2600 ms against the host's \(tolerance 2000 ms; now -2300 ms off\)$/),
+    });
   });
 
   it('a host that vanishes mid-move is an error for that leg; later legs are skipped', async () => {

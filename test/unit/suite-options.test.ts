@@ -32,7 +32,7 @@ async function problems(yaml: string, suites: Suite[] = builtIn, selected: Suite
   return (error as Error).message.split('\n');
 }
 
-describe('suite options are validated by the suites\' schemas', () => {
+describe("suite options are validated by the suites' schemas", () => {
   it('every built-in suite declares a Standard Schema', () => {
     for (const suite of builtIn) {
       expect(suite.optionsSchema?.['~standard'].version, suite.id).toBe(1);
@@ -40,7 +40,7 @@ describe('suite options are validated by the suites\' schemas', () => {
     }
   });
 
-  it('a value of the wrong type: file, line, suites.<id>.<field>, the schema\'s message', async () => {
+  it("a value of the wrong type: file, line, suites.<id>.<field>, the schema's message", async () => {
     expect(await problems('firmware: auto\nsuites:\n  ssh-hardening:\n    maxAuthTries: "x"\n')).toEqual([
       'imgtest.yaml:4: suites.ssh-hardening.maxAuthTries: Invalid input: expected number, received string',
     ]);
@@ -80,7 +80,7 @@ describe('suite options are validated by the suites\' schemas', () => {
     ]);
   });
 
-  it('returns the schemas\' outputs, defaults filled in, for the suites that run and the ones configured', async () => {
+  it("returns the schemas' outputs, defaults filled in, for the suites that run and the ones configured", async () => {
     const options = await check('suites:\n  live-migration:\n    legs: 3\n', builtIn, [sshHardening]);
     expect(Object.keys(options).sort()).toEqual(['live-migration', 'ssh-hardening']);
     expect(options['live-migration']).toMatchObject({ legs: 3, storage: 'auto', clockToleranceMs: 5000 });
@@ -89,7 +89,9 @@ describe('suite options are validated by the suites\' schemas', () => {
 
   it('without a config file the defaults are validated; a problem then names no file', async () => {
     const needy = defineSuite({
-      id: 'needy', title: 'needs an option', requires: { offline: true },
+      id: 'needy',
+      title: 'needs an option',
+      requires: { offline: true },
       checks: [{ id: 'needy-one', title: 'one', severity: 'must', run: async () => pass('ok') }],
       optionsSchema: handWritten((value) => (typeof (value as { token?: unknown }).token === 'string' ? { value } : { issues: [{ message: 'required', path: [{ key: 'token' }] }] })),
     });
@@ -102,7 +104,9 @@ describe('suite options are validated by the suites\' schemas', () => {
   it('takes any Standard Schema: a hand-written, asynchronous one; a suite without a schema gets its section as written', async () => {
     const seen: unknown[] = [];
     const custom = defineSuite({
-      id: 'custom', title: 'custom', requires: { offline: true },
+      id: 'custom',
+      title: 'custom',
+      requires: { offline: true },
       checks: [{ id: 'custom-one', title: 'one', severity: 'must', run: async () => pass('ok') }],
       optionsSchema: handWritten(async (value) => {
         seen.push(value);
@@ -132,7 +136,7 @@ describe('checks chosen by the options (checksFor)', () => {
     expect(await ids('suites:\n  live-migration: { legs: 4 }\n')).toEqual(liveMigration.checks.map((c) => c.id));
   });
 
-  it('a suite without checksFor runs every check; checksFor keeps the suite\'s order and may only pick its own checks', () => {
+  it("a suite without checksFor runs every check; checksFor keeps the suite's order and may only pick its own checks", () => {
     expect(resolveSuite(sshHardening, {})).toBe(sshHardening);
     const check = (id: string) => ({ id, title: id, severity: 'must' as const, run: async () => pass('ok') });
     const suite = defineSuite({ id: 'picky', title: 'picky', requires: { offline: true }, checks: [check('p-a'), check('p-b'), check('p-c')], checksFor: () => [check('p-c'), check('p-a')] });

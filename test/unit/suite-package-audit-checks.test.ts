@@ -127,7 +127,9 @@ describe('pkg-required / pkg-forbidden', () => {
     expect(outcome.evidence).toContain('install ok installed\ttelnetd\tall\t0.17+2.4-2+deb12u3\tinetutils\t2:2.4-2+deb12u3');
   });
   it('fails when a required package is missing', async () => {
-    const without = CLEAN_INVENTORY.split('\n').filter((l) => !l.includes('\tqemu-guest-agent\t')).join('\n');
+    const without = CLEAN_INVENTORY.split('\n')
+      .filter((l) => !l.includes('\tqemu-guest-agent\t'))
+      .join('\n');
     const { outcome } = await runCheck('pkg-required', { ...CLEAN, [INVENTORY_KEY]: without });
     expect(outcome).toMatchObject({ status: 'fail', message: 'required package(s) not installed: qemu-guest-agent' });
   });
@@ -189,7 +191,10 @@ describe('pkg-vulnerabilities', () => {
     expect((await runCheck('pkg-vulnerabilities', CLEAN, { vulnerabilityFeed: TRACKER_FEED, failOn: 'none' })).outcome.status).toBe('pass');
     const onlyUnfixed = { vulnerabilityFeed: TRACKER_FEED, ignoreVulnerabilities: ['CVE-2099-10001'] };
     expect((await runCheck('pkg-vulnerabilities', CLEAN, onlyUnfixed)).outcome.status).toBe('pass');
-    expect((await runCheck('pkg-vulnerabilities', CLEAN, { ...onlyUnfixed, failOn: 'any' })).outcome).toMatchObject({ status: 'fail', message: expect.stringContaining('1 unfixed: CVE-2099-10002 (openssh)') });
+    expect((await runCheck('pkg-vulnerabilities', CLEAN, { ...onlyUnfixed, failOn: 'any' })).outcome).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('1 unfixed: CVE-2099-10002 (openssh)'),
+    });
   });
   it('is an error when the feed cannot be read', async () => {
     await expect(runCheck('pkg-vulnerabilities', CLEAN, { vulnerabilityFeed: `${dir}missing.json` })).rejects.toThrow(/vulnerability feed .*missing\.json/);

@@ -131,7 +131,10 @@ describe.skipIf(!dpkgAvailable())('compareDebianVersions agrees with the real dp
   it('on every pair of the table, both ways', () => {
     const disagreements: string[] = [];
     for (const [a, , b] of CASES) {
-      for (const [x, y] of [[a, b], [b, a]] as const) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const ours = compareDebianVersions(x, y);
         const theirs = dpkgCompare(x, y);
         if (ours !== theirs) disagreements.push(`${x} vs ${y}: ours ${ours}, dpkg ${theirs}`);

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkPolicy,
-  globToRegExp,
-  INVENTORY_ARGV,
-  judgeDatabase,
-  judgeKernel,
-  kernelPackages,
-  parseDpkgSearch,
-  parseInventory,
-  parseVerify,
-} from '../../suites/package-audit/dpkg.js';
+import { checkPolicy, globToRegExp, INVENTORY_ARGV, judgeDatabase, judgeKernel, kernelPackages, parseDpkgSearch, parseInventory, parseVerify } from '../../suites/package-audit/dpkg.js';
 import { describeOs, isDpkgFamily, parseOsRelease } from '../../suites/package-audit/os-release.js';
 import { parseOptions, DEFAULT_FORBIDDEN } from '../../suites/package-audit/options.js';
 import { buildSbom, debPurl } from '../../suites/package-audit/sbom.js';
@@ -116,7 +106,9 @@ dpkg --configure <package> or the configure menu option in dselect:
     expect(judgeDatabase('', parseInventory(INVENTORY))).toMatchObject({ ok: true, broken: [] });
   });
   it('fails on unfinished states and error flags, naming them', () => {
-    const inv = parseInventory(`${INVENTORY}\ninstall reinstreq half-installed\tzstd\tamd64\t1.5.4+dfsg2-5\tlibzstd\t1.5.4+dfsg2-5\ninstall ok half-configured\tlocales\tall\t2.36-9+deb12u14\tglibc\t2.36-9+deb12u14\ninstall ok triggers-pending\tman-db\tamd64\t2.11.2-2\tman-db\t2.11.2-2`);
+    const inv = parseInventory(
+      `${INVENTORY}\ninstall reinstreq half-installed\tzstd\tamd64\t1.5.4+dfsg2-5\tlibzstd\t1.5.4+dfsg2-5\ninstall ok half-configured\tlocales\tall\t2.36-9+deb12u14\tglibc\t2.36-9+deb12u14\ninstall ok triggers-pending\tman-db\tamd64\t2.11.2-2\tman-db\t2.11.2-2`,
+    );
     const health = judgeDatabase(AUDIT, inv);
     expect(health.ok).toBe(false);
     expect(health.broken.map((p) => p.name)).toEqual(['zstd', 'locales', 'man-db']);
@@ -217,7 +209,13 @@ describe('SBOM', () => {
   });
   it('builds a CycloneDX 1.5 document', () => {
     const packages = parseInventory(INVENTORY).packages.filter((p) => p.state === 'installed');
-    const bom = buildSbom({ packages, os, image: { name: 'debian-12-clean', sha256: 'a'.repeat(64), path: '/images/debian-12-clean.qcow2' }, timestamp: '2099-01-01T00:00:00.000Z', serial: '00000000-0000-4000-8000-000000000000' });
+    const bom = buildSbom({
+      packages,
+      os,
+      image: { name: 'debian-12-clean', sha256: 'a'.repeat(64), path: '/images/debian-12-clean.qcow2' },
+      timestamp: '2099-01-01T00:00:00.000Z',
+      serial: '00000000-0000-4000-8000-000000000000',
+    });
     expect(bom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.5', version: 1, serialNumber: 'urn:uuid:00000000-0000-4000-8000-000000000000' });
     const components = bom.components as { name: string; version: string; purl: string; type: string; 'bom-ref': string }[];
     expect(components).toHaveLength(9);

@@ -63,7 +63,9 @@ describe('installed versions against the fixture feeds', () => {
         expect(a.unfixed[0]!.binaries.map((b) => b.name).sort()).toEqual(['openssh-client', 'openssh-server', 'openssh-sftp-server']);
         expect(a.problems).toEqual([]);
         const notAffected = a.notAffected.map((n) => n.advisory.aliases[0] ?? n.advisory.id).sort();
-        expect(notAffected).toEqual(name === 'OSV' ? ['CVE-2099-10003', 'CVE-2099-10006', 'CVE-2099-10011', 'CVE-2099-10012'] : ['CVE-2099-10003', 'CVE-2099-10004', 'CVE-2099-10006', 'CVE-2099-10007']);
+        expect(notAffected).toEqual(
+          name === 'OSV' ? ['CVE-2099-10003', 'CVE-2099-10006', 'CVE-2099-10011', 'CVE-2099-10012'] : ['CVE-2099-10003', 'CVE-2099-10004', 'CVE-2099-10006', 'CVE-2099-10007'],
+        );
       });
       it('flawed image: also the inetutils (telnetd) fix, matched through the source package', () => {
         const a = assess(feed, FLAWED, DEFAULTS);

@@ -114,9 +114,14 @@ permitlisten any
 permituserenvironment no
 pubkeyauthoptions none
 `;
-const AUDIT_DEBIAN12_STOCK = "{\"banner\": {\"comments\": \"Debian-2+deb12u10\", \"protocol\": [2, 0], \"raw\": \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\", \"software\": \"OpenSSH_9.2p1\"}, \"compression\": [\"none\", \"zlib@openssh.com\"], \"enc\": [\"chacha20-poly1305@openssh.com\", \"aes128-ctr\", \"aes192-ctr\", \"aes256-ctr\", \"aes128-gcm@openssh.com\", \"aes256-gcm@openssh.com\"], \"fingerprints\": [{\"hash\": \"FqoTbGRths8ZOWeBrBj5AupcAanaTJIceXSQf0RtgAw\", \"hash_alg\": \"SHA256\", \"hostkey\": \"ssh-ed25519\"}, {\"hash\": \"cc:f9:1f:88:78:90:b7:1f:3f:ea:f2:73:88:f3:b0:06\", \"hash_alg\": \"MD5\", \"hostkey\": \"ssh-ed25519\"}, {\"hash\": \"CuK5Uuxu3D3cagD45bhON7a/HCapiXW//zhB8Hun5lY\", \"hash_alg\": \"SHA256\", \"hostkey\": \"ssh-rsa\"}, {\"hash\": \"23:b9:41:97:be:c5:52:07:2f:00:28:a0:67:61:ff:c2\", \"hash_alg\": \"MD5\", \"hostkey\": \"ssh-rsa\"}], \"kex\": [{\"algorithm\": \"sntrup761x25519-sha512\"}, {\"algorithm\": \"sntrup761x25519-sha512@openssh.com\"}, {\"algorithm\": \"curve25519-sha256\"}, {\"algorithm\": \"curve25519-sha256@libssh.org\"}, {\"algorithm\": \"ecdh-sha2-nistp256\"}, {\"algorithm\": \"ecdh-sha2-nistp384\"}, {\"algorithm\": \"ecdh-sha2-nistp521\"}, {\"algorithm\": \"diffie-hellman-group-exchange-sha256\", \"keysize\": 2048}, {\"algorithm\": \"diffie-hellman-group16-sha512\"}, {\"algorithm\": \"diffie-hellman-group18-sha512\"}, {\"algorithm\": \"diffie-hellman-group14-sha256\"}, {\"algorithm\": \"kex-strict-s-v00@openssh.com\"}], \"key\": [{\"algorithm\": \"rsa-sha2-512\", \"keysize\": 3072}, {\"algorithm\": \"rsa-sha2-256\", \"keysize\": 3072}, {\"algorithm\": \"ecdsa-sha2-nistp256\"}, {\"algorithm\": \"ssh-ed25519\"}], \"mac\": [\"umac-64-etm@openssh.com\", \"umac-128-etm@openssh.com\", \"hmac-sha2-256-etm@openssh.com\", \"hmac-sha2-512-etm@openssh.com\", \"hmac-sha1-etm@openssh.com\", \"umac-64@openssh.com\", \"umac-128@openssh.com\", \"hmac-sha2-256\", \"hmac-sha2-512\", \"hmac-sha1\"], \"target\": \"127.0.0.1\"}";
-const HELLO_DEBIAN12_STOCK = Buffer.from("U1NILTIuMC1PcGVuU1NIXzkuMnAxIERlYmlhbi0yK2RlYjEydTEwDQoAAARsCxQhC9tYOfTGSg6IKldkR+O6AAABPXNudHJ1cDc2MXgyNTUxOS1zaGE1MTIsc250cnVwNzYxeDI1NTE5LXNoYTUxMkBvcGVuc3NoLmNvbSxjdXJ2ZTI1NTE5LXNoYTI1NixjdXJ2ZTI1NTE5LXNoYTI1NkBsaWJzc2gub3JnLGVjZGgtc2hhMi1uaXN0cDI1NixlY2RoLXNoYTItbmlzdHAzODQsZWNkaC1zaGEyLW5pc3RwNTIxLGRpZmZpZS1oZWxsbWFuLWdyb3VwLWV4Y2hhbmdlLXNoYTI1NixkaWZmaWUtaGVsbG1hbi1ncm91cDE2LXNoYTUxMixkaWZmaWUtaGVsbG1hbi1ncm91cDE4LXNoYTUxMixkaWZmaWUtaGVsbG1hbi1ncm91cDE0LXNoYTI1NixrZXgtc3RyaWN0LXMtdjAwQG9wZW5zc2guY29tAAAAOXJzYS1zaGEyLTUxMixyc2Etc2hhMi0yNTYsZWNkc2Etc2hhMi1uaXN0cDI1Nixzc2gtZWQyNTUxOQAAAGxjaGFjaGEyMC1wb2x5MTMwNUBvcGVuc3NoLmNvbSxhZXMxMjgtY3RyLGFlczE5Mi1jdHIsYWVzMjU2LWN0cixhZXMxMjgtZ2NtQG9wZW5zc2guY29tLGFlczI1Ni1nY21Ab3BlbnNzaC5jb20AAABsY2hhY2hhMjAtcG9seTEzMDVAb3BlbnNzaC5jb20sYWVzMTI4LWN0cixhZXMxOTItY3RyLGFlczI1Ni1jdHIsYWVzMTI4LWdjbUBvcGVuc3NoLmNvbSxhZXMyNTYtZ2NtQG9wZW5zc2guY29tAAAA1XVtYWMtNjQtZXRtQG9wZW5zc2guY29tLHVtYWMtMTI4LWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTItMjU2LWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTItNTEyLWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTEtZXRtQG9wZW5zc2guY29tLHVtYWMtNjRAb3BlbnNzaC5jb20sdW1hYy0xMjhAb3BlbnNzaC5jb20saG1hYy1zaGEyLTI1NixobWFjLXNoYTItNTEyLGhtYWMtc2hhMQAAANV1bWFjLTY0LWV0bUBvcGVuc3NoLmNvbSx1bWFjLTEyOC1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGEyLTI1Ni1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGEyLTUxMi1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGExLWV0bUBvcGVuc3NoLmNvbSx1bWFjLTY0QG9wZW5zc2guY29tLHVtYWMtMTI4QG9wZW5zc2guY29tLGhtYWMtc2hhMi0yNTYsaG1hYy1zaGEyLTUxMixobWFjLXNoYTEAAAAVbm9uZSx6bGliQG9wZW5zc2guY29tAAAAFW5vbmUsemxpYkBvcGVuc3NoLmNvbQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", 'base64');
-const KEYSCAN_DEBIAN12_STOCK = "[127.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDTluDZ+X8lYEWnZVSUcmGHg9jF95c4sZ4CznWKVkP0BN4wCSLQImfz1q2FhEYevJbMhIE+CSNa6rQUje570OOjziJWLKGjy8zrya+iSGsMvoFwprjIEJn2UBIMq7nDcqMvSi4SVKlYvThiy1T6cs8wnjLBQD6EZZZMG8UZZpOJsPInUpRW1wIbBd9Q9M6xzmHRHIWWC3fRtLV6PJrfQ2xR3egkfC4CEQLFKbmbop0tbnYihLOF4ieuTPSC9W18F/jVHIfeviyL0dtPLmWPgQWnQmWNF1P9qUz2rUvV6AgAaStgTATW7PvdYejpu3LEvnY40bqFM7AzuWr8D6QfHnx2JezGkz0FrE7XRQQRWRCP/gsl46KhBNeN6K6UZ538Kwp7FQMw6fzIasMnNvPP1IW4EoU+xFQKnihtb8mxNnemPuz30ibGWMKFk+GR2ZoP2UeavCOMgwFn5uZIxk9A26SCNa3R+CazWAvUFgBsjpZ99ijztCVVaOBIuymTJfJGAIs=\n";
+const AUDIT_DEBIAN12_STOCK =
+  '{"banner": {"comments": "Debian-2+deb12u10", "protocol": [2, 0], "raw": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10", "software": "OpenSSH_9.2p1"}, "compression": ["none", "zlib@openssh.com"], "enc": ["chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"], "fingerprints": [{"hash": "FqoTbGRths8ZOWeBrBj5AupcAanaTJIceXSQf0RtgAw", "hash_alg": "SHA256", "hostkey": "ssh-ed25519"}, {"hash": "cc:f9:1f:88:78:90:b7:1f:3f:ea:f2:73:88:f3:b0:06", "hash_alg": "MD5", "hostkey": "ssh-ed25519"}, {"hash": "CuK5Uuxu3D3cagD45bhON7a/HCapiXW//zhB8Hun5lY", "hash_alg": "SHA256", "hostkey": "ssh-rsa"}, {"hash": "23:b9:41:97:be:c5:52:07:2f:00:28:a0:67:61:ff:c2", "hash_alg": "MD5", "hostkey": "ssh-rsa"}], "kex": [{"algorithm": "sntrup761x25519-sha512"}, {"algorithm": "sntrup761x25519-sha512@openssh.com"}, {"algorithm": "curve25519-sha256"}, {"algorithm": "curve25519-sha256@libssh.org"}, {"algorithm": "ecdh-sha2-nistp256"}, {"algorithm": "ecdh-sha2-nistp384"}, {"algorithm": "ecdh-sha2-nistp521"}, {"algorithm": "diffie-hellman-group-exchange-sha256", "keysize": 2048}, {"algorithm": "diffie-hellman-group16-sha512"}, {"algorithm": "diffie-hellman-group18-sha512"}, {"algorithm": "diffie-hellman-group14-sha256"}, {"algorithm": "kex-strict-s-v00@openssh.com"}], "key": [{"algorithm": "rsa-sha2-512", "keysize": 3072}, {"algorithm": "rsa-sha2-256", "keysize": 3072}, {"algorithm": "ecdsa-sha2-nistp256"}, {"algorithm": "ssh-ed25519"}], "mac": ["umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com", "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"], "target": "127.0.0.1"}';
+const HELLO_DEBIAN12_STOCK = Buffer.from(
+  'U1NILTIuMC1PcGVuU1NIXzkuMnAxIERlYmlhbi0yK2RlYjEydTEwDQoAAARsCxQhC9tYOfTGSg6IKldkR+O6AAABPXNudHJ1cDc2MXgyNTUxOS1zaGE1MTIsc250cnVwNzYxeDI1NTE5LXNoYTUxMkBvcGVuc3NoLmNvbSxjdXJ2ZTI1NTE5LXNoYTI1NixjdXJ2ZTI1NTE5LXNoYTI1NkBsaWJzc2gub3JnLGVjZGgtc2hhMi1uaXN0cDI1NixlY2RoLXNoYTItbmlzdHAzODQsZWNkaC1zaGEyLW5pc3RwNTIxLGRpZmZpZS1oZWxsbWFuLWdyb3VwLWV4Y2hhbmdlLXNoYTI1NixkaWZmaWUtaGVsbG1hbi1ncm91cDE2LXNoYTUxMixkaWZmaWUtaGVsbG1hbi1ncm91cDE4LXNoYTUxMixkaWZmaWUtaGVsbG1hbi1ncm91cDE0LXNoYTI1NixrZXgtc3RyaWN0LXMtdjAwQG9wZW5zc2guY29tAAAAOXJzYS1zaGEyLTUxMixyc2Etc2hhMi0yNTYsZWNkc2Etc2hhMi1uaXN0cDI1Nixzc2gtZWQyNTUxOQAAAGxjaGFjaGEyMC1wb2x5MTMwNUBvcGVuc3NoLmNvbSxhZXMxMjgtY3RyLGFlczE5Mi1jdHIsYWVzMjU2LWN0cixhZXMxMjgtZ2NtQG9wZW5zc2guY29tLGFlczI1Ni1nY21Ab3BlbnNzaC5jb20AAABsY2hhY2hhMjAtcG9seTEzMDVAb3BlbnNzaC5jb20sYWVzMTI4LWN0cixhZXMxOTItY3RyLGFlczI1Ni1jdHIsYWVzMTI4LWdjbUBvcGVuc3NoLmNvbSxhZXMyNTYtZ2NtQG9wZW5zc2guY29tAAAA1XVtYWMtNjQtZXRtQG9wZW5zc2guY29tLHVtYWMtMTI4LWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTItMjU2LWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTItNTEyLWV0bUBvcGVuc3NoLmNvbSxobWFjLXNoYTEtZXRtQG9wZW5zc2guY29tLHVtYWMtNjRAb3BlbnNzaC5jb20sdW1hYy0xMjhAb3BlbnNzaC5jb20saG1hYy1zaGEyLTI1NixobWFjLXNoYTItNTEyLGhtYWMtc2hhMQAAANV1bWFjLTY0LWV0bUBvcGVuc3NoLmNvbSx1bWFjLTEyOC1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGEyLTI1Ni1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGEyLTUxMi1ldG1Ab3BlbnNzaC5jb20saG1hYy1zaGExLWV0bUBvcGVuc3NoLmNvbSx1bWFjLTY0QG9wZW5zc2guY29tLHVtYWMtMTI4QG9wZW5zc2guY29tLGhtYWMtc2hhMi0yNTYsaG1hYy1zaGEyLTUxMixobWFjLXNoYTEAAAAVbm9uZSx6bGliQG9wZW5zc2guY29tAAAAFW5vbmUsemxpYkBvcGVuc3NoLmNvbQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==',
+  'base64',
+);
+const KEYSCAN_DEBIAN12_STOCK =
+  '[127.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDTluDZ+X8lYEWnZVSUcmGHg9jF95c4sZ4CznWKVkP0BN4wCSLQImfz1q2FhEYevJbMhIE+CSNa6rQUje570OOjziJWLKGjy8zrya+iSGsMvoFwprjIEJn2UBIMq7nDcqMvSi4SVKlYvThiy1T6cs8wnjLBQD6EZZZMG8UZZpOJsPInUpRW1wIbBd9Q9M6xzmHRHIWWC3fRtLV6PJrfQ2xR3egkfC4CEQLFKbmbop0tbnYihLOF4ieuTPSC9W18F/jVHIfeviyL0dtPLmWPgQWnQmWNF1P9qUz2rUvV6AgAaStgTATW7PvdYejpu3LEvnY40bqFM7AzuWr8D6QfHnx2JezGkz0FrE7XRQQRWRCP/gsl46KhBNeN6K6UZ538Kwp7FQMw6fzIasMnNvPP1IW4EoU+xFQKnihtb8mxNnemPuz30ibGWMKFk+GR2ZoP2UeavCOMgwFn5uZIxk9A26SCNa3R+CazWAvUFgBsjpZ99ijztCVVaOBIuymTJfJGAIs=\n';
 
 const SPEC = 'user=cloud,host=imgtest-probe,addr=10.78.0.1';
 const STAT_KEYS =
@@ -190,11 +195,17 @@ describe('Debian 12 stock sshd_config, password login off in a drop-in', () => {
     const outcomes = await runAll(STOCK, fakeHost(AUDIT_DEBIAN12_STOCK));
     expect(failures(outcomes)).toEqual(STOCK_FINDINGS.map((id) => `${id}:should`));
     expect(Object.values(outcomes).every((o) => o.status === 'pass' || o.status === 'fail')).toBe(true);
-    expect(outcomes['ssh-weak-macs']!.message).toMatch(/^weak MACs offered: umac-64-etm@openssh\.com \(64-bit tag\), hmac-sha1-etm@openssh\.com \(SHA-1\), umac-64@openssh\.com \(64-bit tag, encrypt-and-MAC, not -etm\)/);
+    expect(outcomes['ssh-weak-macs']!.message).toMatch(
+      /^weak MACs offered: umac-64-etm@openssh\.com \(64-bit tag\), hmac-sha1-etm@openssh\.com \(SHA-1\), umac-64@openssh\.com \(64-bit tag, encrypt-and-MAC, not -etm\)/,
+    );
     expect(outcomes['ssh-weak-macs']!.message).toContain('rule mac-64bit-tag (should under baseline): CIS Debian Linux 12 Benchmark 5.1.15');
-    expect(outcomes['ssh-weak-kex']!.message).toMatch(/^weak key exchanges offered: ecdh-sha2-nistp256 \(NIST curve\), ecdh-sha2-nistp384 \(NIST curve\), ecdh-sha2-nistp521 \(NIST curve\), diffie-hellman-group-exchange-sha256 \(accepts a 2048-bit modulus\), diffie-hellman-group14-sha256 \(2048-bit group\)/);
+    expect(outcomes['ssh-weak-kex']!.message).toMatch(
+      /^weak key exchanges offered: ecdh-sha2-nistp256 \(NIST curve\), ecdh-sha2-nistp384 \(NIST curve\), ecdh-sha2-nistp521 \(NIST curve\), diffie-hellman-group-exchange-sha256 \(accepts a 2048-bit modulus\), diffie-hellman-group14-sha256 \(2048-bit group\)/,
+    );
     expect(outcomes['ssh-weak-hostkeys']!.message).toMatch(/^weak host key algorithms offered: ecdsa-sha2-nistp256 \(NIST curve\) \[rule hostkey-nist-curves \(should under baseline\)/);
-    expect(outcomes['ssh-max-auth-tries']!.message).toBe('maxauthtries 6 allows more than 4 attempts per connection [rule max-auth-tries (should under baseline): CIS Debian Linux 12 Benchmark 5.1.16 "Ensure sshd MaxAuthTries is configured" (4 or less; OpenSSH default 6)]');
+    expect(outcomes['ssh-max-auth-tries']!.message).toBe(
+      'maxauthtries 6 allows more than 4 attempts per connection [rule max-auth-tries (should under baseline): CIS Debian Linux 12 Benchmark 5.1.16 "Ensure sshd MaxAuthTries is configured" (4 or less; OpenSSH default 6)]',
+    );
     expect(outcomes['ssh-password-auth']).toMatchObject({ status: 'pass', severity: 'must' });
   });
 
@@ -246,7 +257,20 @@ describe('policy table and options', () => {
   });
   it('keeps what OpenSSH dropped must everywhere, and what it still enables should under baseline', () => {
     const rule = (id: string) => POLICY_RULES.find((r) => r.id === id)!;
-    for (const id of ['cipher-cbc', 'cipher-3des', 'mac-md5', 'mac-truncated', 'kex-group1-sha1', 'kex-group14-sha1', 'kex-gex-sha1', 'hostkey-dsa', 'hostkey-ssh-rsa-sha1', 'rsa-under-2048', 'password-login', 'root-password-login']) {
+    for (const id of [
+      'cipher-cbc',
+      'cipher-3des',
+      'mac-md5',
+      'mac-truncated',
+      'kex-group1-sha1',
+      'kex-group14-sha1',
+      'kex-gex-sha1',
+      'hostkey-dsa',
+      'hostkey-ssh-rsa-sha1',
+      'rsa-under-2048',
+      'password-login',
+      'root-password-login',
+    ]) {
       expect(rule(id).severity).toEqual({ baseline: 'must', 'cis-level1': 'must', strict: 'must' });
     }
     for (const id of ['kex-nist-curves', 'mac-sha1', 'mac-64bit-tag', 'kex-dh-small', 'max-auth-tries', 'login-grace-time', 'forwarding']) expect(rule(id).severity.baseline).toBe('should');
@@ -290,13 +314,19 @@ async function service(exec: Record<string, FakeAnswer>) {
 
 describe('ssh-service without D-Bus', () => {
   const noBus = { 'systemctl is-enabled ssh': NO_BUS, 'systemctl is-active ssh': NO_BUS };
-  it('asks root through sudo (systemd\'s private socket) and passes when enabled', async () => {
+  it("asks root through sudo (systemd's private socket) and passes when enabled", async () => {
     const { outcome, calls } = await service({ ...noBus, '[sudo] systemctl is-enabled ssh': 'enabled\n', '[sudo] systemctl is-active ssh': 'active\n' });
     expect(outcome).toMatchObject({ status: 'pass', message: 'ssh service enabled and active (systemctl as root through sudo)' });
     expect(calls).toEqual(['[sudo] systemctl is-enabled ssh', '[sudo] systemctl is-active ssh']);
   });
   it('fails when root says it is disabled', async () => {
-    const { outcome } = await service({ ...noBus, '[sudo] systemctl is-enabled ssh': { stdout: 'disabled\n', exitCode: 1 }, '[sudo] systemctl is-active ssh': { stdout: 'inactive\n', exitCode: 3 }, '[sudo] systemctl is-enabled ssh.socket': { stdout: 'disabled\n', exitCode: 1 }, '[sudo] systemctl is-active ssh.socket': { stdout: 'inactive\n', exitCode: 3 } });
+    const { outcome } = await service({
+      ...noBus,
+      '[sudo] systemctl is-enabled ssh': { stdout: 'disabled\n', exitCode: 1 },
+      '[sudo] systemctl is-active ssh': { stdout: 'inactive\n', exitCode: 3 },
+      '[sudo] systemctl is-enabled ssh.socket': { stdout: 'disabled\n', exitCode: 1 },
+      '[sudo] systemctl is-active ssh.socket': { stdout: 'inactive\n', exitCode: 3 },
+    });
     expect(outcome).toMatchObject({ status: 'fail', severity: 'must' });
     expect(outcome.message).toMatch(/^ssh service is disabled, not enabled \(inactive; systemctl as root through sudo\) \[rule service-off/);
   });
@@ -322,9 +352,16 @@ describe('ssh-service without D-Bus', () => {
     await expect(service({ '[sudo] systemctl is-enabled ssh': TRANSPORT })).rejects.toBe(TRANSPORT);
   });
   it('reads masked units and usr-merged layouts from the links', () => {
-    expect(judgeUnitFiles(parseUnitFind('l /etc/systemd/system/ssh.service /dev/null\nf /usr/lib/systemd/system/ssh.service \n'))).toEqual({ ok: false, message: 'ssh.service masked (/etc/systemd/system/ssh.service -> /dev/null)' });
+    expect(judgeUnitFiles(parseUnitFind('l /etc/systemd/system/ssh.service /dev/null\nf /usr/lib/systemd/system/ssh.service \n'))).toEqual({
+      ok: false,
+      message: 'ssh.service masked (/etc/systemd/system/ssh.service -> /dev/null)',
+    });
     // trixie: units only under /usr/lib (its /lib is a link to it), the socket enabled instead of the service.
-    expect(judgeUnitFiles(parseUnitFind('l /etc/systemd/system/sockets.target.wants/ssh.socket /usr/lib/systemd/system/ssh.socket\nf /usr/lib/systemd/system/ssh.service \nf /usr/lib/systemd/system/ssh.socket \n'))).toEqual({ ok: true, message: 'ssh.socket enabled, socket-activated (/etc/systemd/system/sockets.target.wants/ssh.socket -> /usr/lib/systemd/system/ssh.socket)' });
+    expect(
+      judgeUnitFiles(
+        parseUnitFind('l /etc/systemd/system/sockets.target.wants/ssh.socket /usr/lib/systemd/system/ssh.socket\nf /usr/lib/systemd/system/ssh.service \nf /usr/lib/systemd/system/ssh.socket \n'),
+      ),
+    ).toEqual({ ok: true, message: 'ssh.socket enabled, socket-activated (/etc/systemd/system/sockets.target.wants/ssh.socket -> /usr/lib/systemd/system/ssh.socket)' });
     expect(judgeUnitFiles([])).toEqual({ ok: false, message: 'no ssh or sshd unit file in /etc/systemd/system, /lib/systemd/system, /usr/lib/systemd/system' });
   });
 });
@@ -349,13 +386,20 @@ const SSHD_T = `[sudo] sshd -T -C ${SPEC}`;
 
 describe('a check that could not observe is an error, never a failure', () => {
   it('settings checks: no sshd binary anywhere', async () => {
-    const exec = { ...STOCK, [SSHD_T]: { exitCode: 1, stderr: 'sudo: sshd: command not found\n' }, [`[sudo] /usr/sbin/sshd -T -C ${SPEC}`]: { exitCode: 1, stderr: 'sudo: /usr/sbin/sshd: command not found\n' } };
+    const exec = {
+      ...STOCK,
+      [SSHD_T]: { exitCode: 1, stderr: 'sudo: sshd: command not found\n' },
+      [`[sudo] /usr/sbin/sshd -T -C ${SPEC}`]: { exitCode: 1, stderr: 'sudo: /usr/sbin/sshd: command not found\n' },
+    };
     await expect(runOne('ssh-password-auth', exec)).rejects.toThrow(/^cannot run sshd -T -C .*: no sshd in sudo's PATH nor at \/usr\/sbin\/sshd/);
   });
-  it('settings checks: SSH transport failure (thrown by exec, while sshd\'s own exit 255 is an answer)', async () => {
+  it("settings checks: SSH transport failure (thrown by exec, while sshd's own exit 255 is an answer)", async () => {
     await expect(runOne('ssh-max-auth-tries', { ...STOCK, [SSHD_T]: TRANSPORT })).rejects.toBe(TRANSPORT);
     // sshd's own exit 255 on a bad configuration stays a finding.
-    const bad = await runOne('ssh-max-auth-tries', { ...STOCK, [SSHD_T]: { exitCode: 255, stderr: '/etc/ssh/sshd_config: line 3: Bad configuration option: MaxAuthTrys\n/etc/ssh/sshd_config: terminating, 1 bad configuration options\n' } });
+    const bad = await runOne('ssh-max-auth-tries', {
+      ...STOCK,
+      [SSHD_T]: { exitCode: 255, stderr: '/etc/ssh/sshd_config: line 3: Bad configuration option: MaxAuthTrys\n/etc/ssh/sshd_config: terminating, 1 bad configuration options\n' },
+    });
     expect(bad).toMatchObject({ status: 'fail', severity: 'must' });
   });
   it('settings checks: a timeout', async () => {
@@ -363,7 +407,9 @@ describe('a check that could not observe is an error, never a failure', () => {
   });
   it('settings checks: sshd -T printing nothing, or not the keyword', async () => {
     await expect(runOne('ssh-password-auth', { ...STOCK, [SSHD_T]: '' })).rejects.toThrow(/sshd -T exited 0 but printed nothing/);
-    await expect(runOne('ssh-kbdinteractive-auth', { ...STOCK, [SSHD_T]: SSHD_T_DEBIAN12_STOCK.replace(/^kbdinteractiveauthentication .*\n/m, '') })).rejects.toThrow(/cannot judge ssh-kbdinteractive-auth: sshd -T printed no kbdinteractiveauthentication\/challengeresponseauthentication/);
+    await expect(runOne('ssh-kbdinteractive-auth', { ...STOCK, [SSHD_T]: SSHD_T_DEBIAN12_STOCK.replace(/^kbdinteractiveauthentication .*\n/m, '') })).rejects.toThrow(
+      /cannot judge ssh-kbdinteractive-auth: sshd -T printed no kbdinteractiveauthentication\/challengeresponseauthentication/,
+    );
   });
   it('ssh-config-test: sudo refused', async () => {
     await expect(runOne('ssh-config-test', { ...STOCK, '[sudo] sshd -t': SUDO_REFUSED })).rejects.toThrow(/cannot run sshd -t: sudo -n was refused/);
@@ -374,14 +420,23 @@ describe('a check that could not observe is an error, never a failure', () => {
     await expect(runOne('ssh-weak-ciphers', STOCK, fakeHost(empty))).rejects.toThrow(/cannot judge the ciphers: the ssh-audit saw none offered/);
   });
   it('ssh-hostkey-files: no stat, no ssh-keygen, or SSH down', async () => {
-    await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: { exitCode: 127, stderr: 'sh: 1: stat: not found\n' } })).rejects.toThrow(/cannot run stat: the program is not installed in the guest/);
-    await expect(runOne('ssh-hostkey-files', { ...STOCK, 'ssh-keygen -l -f /etc/ssh/ssh_host_rsa_key.pub': { exitCode: 127, stderr: 'sh: 1: ssh-keygen: not found\n' } })).rejects.toThrow(/cannot run ssh-keygen/);
+    await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: { exitCode: 127, stderr: 'sh: 1: stat: not found\n' } })).rejects.toThrow(
+      /cannot run stat: the program is not installed in the guest/,
+    );
+    await expect(runOne('ssh-hostkey-files', { ...STOCK, 'ssh-keygen -l -f /etc/ssh/ssh_host_rsa_key.pub': { exitCode: 127, stderr: 'sh: 1: ssh-keygen: not found\n' } })).rejects.toThrow(
+      /cannot run ssh-keygen/,
+    );
     await expect(runOne('ssh-hostkey-files', { ...STOCK, [STAT_KEYS]: TRANSPORT })).rejects.toThrow(/the connection was closed by the remote host/);
   });
   it('ssh-config-perms: no find, or a file it may not look at', async () => {
     await expect(runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 127, stderr: 'sh: 1: find: not found\n' } })).rejects.toThrow(/cannot run find/);
-    await expect(runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 1, stderr: "find: '/etc/ssh/sshd_config': Permission denied\n" } })).rejects.toThrow(/cannot read \/etc\/ssh\/sshd_config's mode/);
+    await expect(runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 1, stderr: "find: '/etc/ssh/sshd_config': Permission denied\n" } })).rejects.toThrow(
+      /cannot read \/etc\/ssh\/sshd_config's mode/,
+    );
     // Really absent is a finding.
-    expect(await runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 1, stderr: "find: '/etc/ssh/sshd_config': No such file or directory\n" } })).toMatchObject({ status: 'fail', severity: 'must' });
+    expect(await runOne('ssh-config-perms', { ...STOCK, [FIND_CONFIG]: { exitCode: 1, stderr: "find: '/etc/ssh/sshd_config': No such file or directory\n" } })).toMatchObject({
+      status: 'fail',
+      severity: 'must',
+    });
   });
 });

@@ -67,7 +67,13 @@ describe('the builtin probe parses what OpenSSH sends', () => {
     const hello = parseServerHello(wire)!;
     expect(hello.banner).toBe('SSH-2.0-Test_1.0');
     expect(hello.preamble).toEqual(['a banner line']);
-    expect(hello.kexinit).toMatchObject({ kex: ['curve25519-sha256'], hostKeys: ['ssh-ed25519'], ciphersClientToServer: ['aes128-ctr'], ciphersServerToClient: ['aes256-ctr'], firstKexFollows: false });
+    expect(hello.kexinit).toMatchObject({
+      kex: ['curve25519-sha256'],
+      hostKeys: ['ssh-ed25519'],
+      ciphersClientToServer: ['aes128-ctr'],
+      ciphersServerToClient: ['aes256-ctr'],
+      firstKexFollows: false,
+    });
     expect(() => parseKexinitPayload(Buffer.from([21]))).toThrow(/expected SSH_MSG_KEXINIT/);
     expect(() => parseServerHello(Buffer.from('SSH-1.5-Old\r\n\0\0\0\0\0'))).toThrow(/does not speak SSH 2/);
   });
@@ -148,7 +154,9 @@ describe.skipIf(!canRunSshd)('probing a real sshd on 127.0.0.1', () => {
 
   it.skipIf(!hasSshAudit)('ssh-audit against a closed port is an error, not a verdict', async () => {
     const closed = await freePort();
-    await expect(probeServer('127.0.0.1', { probe: 'ssh-audit', sshAuditCommand: 'ssh-audit', port: closed, probeTimeoutSeconds: 2 }, realHostTools)).rejects.toThrow(/could not audit 127\.0\.0\.1:\d+ \(exit 1\): ssh-audit printed no JSON: \[exception\] cannot connect/);
+    await expect(probeServer('127.0.0.1', { probe: 'ssh-audit', sshAuditCommand: 'ssh-audit', port: closed, probeTimeoutSeconds: 2 }, realHostTools)).rejects.toThrow(
+      /could not audit 127\.0\.0\.1:\d+ \(exit 1\): ssh-audit printed no JSON: \[exception\] cannot connect/,
+    );
   });
 
   it('a missing ssh-audit falls back under probe auto', async () => {

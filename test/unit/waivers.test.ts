@@ -201,12 +201,16 @@ describe('runSuiteChecks waives only failed cases, before the console hears of t
   const image = { path: '/i.qcow2', name: 'i', format: 'qcow2' as const, virtualSize: 1, actualSize: 1, sha256: '0'.repeat(64), boot: HYBRID_BOOT };
   const check = (id: string, run: Check['run']): Check => ({ id, title: id, severity: 'must', run });
   const suite = defineSuite({
-    id: 'w', title: 'w', requires: { offline: true },
+    id: 'w',
+    title: 'w',
+    requires: { offline: true },
     checks: [
       check('w-pass', async () => pass('fine')),
       check('w-fail', async () => fail('defect', 'the evidence')),
       check('w-should', async () => ({ status: 'fail', message: 'minor', severity: 'should' })),
-      check('w-error', async () => { throw new Error('ssh dropped'); }),
+      check('w-error', async () => {
+        throw new Error('ssh dropped');
+      }),
       check('w-skip', async () => skip('not here')),
       check('w-other', async () => fail('not covered')),
       check('w-unselected', async () => fail('never run')),
@@ -218,7 +222,13 @@ describe('runSuiteChecks waives only failed cases, before the console hears of t
     const asked: string[] = [];
     const heard: string[] = [];
     const cases = await runSuiteChecks({
-      suite, image, guests: [], hosts: [], options: {}, artifactDir: '/nonexistent', log: () => undefined,
+      suite,
+      image,
+      guests: [],
+      hosts: [],
+      options: {},
+      artifactDir: '/nonexistent',
+      log: () => undefined,
       notSelected: ({ id }) => (id === 'w-unselected' ? 'not selected (--skip w-unselected)' : undefined),
       waiverFor: ({ id: checkId }) => (asked.push(checkId), waivers.find({ suiteId: 'w', checkId, image: image.name })),
       onCase: (c) => heard.push(`${c.checkId} ${c.status} ${c.message}`),
@@ -276,7 +286,7 @@ describe('an expired waiver fails the run', () => {
     expect(result.exitCode).toBe(1);
   });
 
-  it('no expired waiver: no such suite, the verdict is the checks\'', () => {
+  it("no expired waiver: no such suite, the verdict is the checks'", () => {
     const r = record();
     r.waivers = new Waivers([current], at('2026-02-01T08:00:00Z'));
     const result = r.completed([suite]);

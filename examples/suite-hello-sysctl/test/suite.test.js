@@ -96,14 +96,14 @@ test('error: a lost SSH connection (exec throws GuestTransportError) passes thro
   await assert.rejects(check('hello-sysctl-dmesg-restrict').run(context([guest])), (error) => error === lost && error instanceof GuestTransportError && error.code === 'E_GUEST_TRANSPORT');
 });
 
-test('error: exit 255 is sysctl\'s own, and throws like any non-zero exit', async () => {
+test("error: exit 255 is sysctl's own, and throws like any non-zero exit", async () => {
   const guest = fakeGuest({ 'kernel.dmesg_restrict': { exitCode: 255, stderr: 'sysctl: something went wrong\n' } });
   await assert.rejects(check('hello-sysctl-dmesg-restrict').run(context([guest])), {
     message: `guest imgtest-run1-g1: cannot read kernel.dmesg_restrict: \`${SYSCTL} -n kernel.dmesg_restrict\` ended with exit 255: sysctl: something went wrong`,
   });
 });
 
-test('error: any other non-zero exit (a key this kernel lacks) throws with sysctl\'s words', async () => {
+test("error: any other non-zero exit (a key this kernel lacks) throws with sysctl's words", async () => {
   const guest = fakeGuest({ 'net.ipv4.tcp_syncookies': { exitCode: 1, stderr: 'sysctl: cannot stat /proc/sys/net/ipv4/tcp_syncookies: No such file or directory\n' } });
   await assert.rejects(check('hello-sysctl-syncookies').run(context([guest])), /ended with exit 1: sysctl: cannot stat \/proc\/sys\/net\/ipv4\/tcp_syncookies/);
 });
@@ -136,7 +136,10 @@ test('a bad option throws a clear error before the guest is asked anything', asy
   const cases = [
     [{ expect: {} }, "suite hello-sysctl: option 'expect' is unknown (the only option is 'expected')"],
     [{ expected: 1 }, 'suite hello-sysctl: option expected must be a mapping of sysctl key to value, got number 1'],
-    [{ expected: { 'kernel.kptr_restrict': 1 } }, 'suite hello-sysctl: option expected.kernel.kptr_restrict: not a key this suite checks (kernel.dmesg_restrict, kernel.unprivileged_bpf_disabled, net.ipv4.tcp_syncookies)'],
+    [
+      { expected: { 'kernel.kptr_restrict': 1 } },
+      'suite hello-sysctl: option expected.kernel.kptr_restrict: not a key this suite checks (kernel.dmesg_restrict, kernel.unprivileged_bpf_disabled, net.ipv4.tcp_syncookies)',
+    ],
     [{ expected: { 'kernel.dmesg_restrict': '1' } }, 'suite hello-sysctl: option expected.kernel.dmesg_restrict: must be an integer, a non-empty list of integers, or null, got string "1"'],
     [{ expected: { 'kernel.dmesg_restrict': [] } }, 'suite hello-sysctl: option expected.kernel.dmesg_restrict: must be an integer, a non-empty list of integers, or null, got []'],
     [{ expected: { 'kernel.dmesg_restrict': [1, 1.5] } }, 'suite hello-sysctl: option expected.kernel.dmesg_restrict: must be an integer, a non-empty list of integers, or null, got [1,1.5]'],

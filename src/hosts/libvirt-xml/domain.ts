@@ -77,7 +77,22 @@ export interface DomainXml {
   sysinfo?: { type?: string; sections: Record<string, Record<string, string>> };
 }
 
-const MEMORY_UNITS: Record<string, number> = { b: 1 / 2 ** 20, bytes: 1 / 2 ** 20, kb: 1e3 / 2 ** 20, k: 1 / 2 ** 10, kib: 1 / 2 ** 10, mb: 1e6 / 2 ** 20, m: 1, mib: 1, gb: 1e9 / 2 ** 20, g: 2 ** 10, gib: 2 ** 10, tb: 1e12 / 2 ** 20, t: 2 ** 20, tib: 2 ** 20 };
+const MEMORY_UNITS: Record<string, number> = {
+  b: 1 / 2 ** 20,
+  bytes: 1 / 2 ** 20,
+  kb: 1e3 / 2 ** 20,
+  k: 1 / 2 ** 10,
+  kib: 1 / 2 ** 10,
+  mb: 1e6 / 2 ** 20,
+  m: 1,
+  mib: 1,
+  gb: 1e9 / 2 ** 20,
+  g: 2 ** 10,
+  gib: 2 ** 10,
+  tb: 1e12 / 2 ** 20,
+  t: 2 ** 20,
+  tib: 2 ** 20,
+};
 
 function memoryMiB(element: Element | undefined): number | undefined {
   const value = text(element);
@@ -138,7 +153,11 @@ function readOs(os: Element | undefined): DomainOs {
     firmwareFeatures,
     loader: loader && { path: text(loader), readonly: attr(loader, 'readonly'), type: attr(loader, 'type'), secure: attr(loader, 'secure') },
     nvram: nvram && { path: text(nvram), template: attr(nvram, 'template') },
-    bootDevices: os ? children(os, 'boot').map((boot) => attr(boot, 'dev') ?? '').filter(Boolean) : [],
+    bootDevices: os
+      ? children(os, 'boot')
+          .map((boot) => attr(boot, 'dev') ?? '')
+          .filter(Boolean)
+      : [],
     biosUseSerial: attr(child(os, 'bios'), 'useserial') === 'yes',
   };
 }
@@ -170,7 +189,11 @@ export function readDomain(xml: string): DomainXml {
     memoryMiB: memoryMiB(child(domain, 'memory')),
     vcpus: numberOf(child(domain, 'vcpu')),
     os: readOs(child(domain, 'os')),
-    features: features ? children(features).filter((f) => (attr(f, 'state') ?? 'on') === 'on').map((f) => f.tagName) : [],
+    features: features
+      ? children(features)
+          .filter((f) => (attr(f, 'state') ?? 'on') === 'on')
+          .map((f) => f.tagName)
+      : [],
     disks: devices ? children(devices, 'disk').map(readDisk) : [],
     interfaces: devices ? children(devices, 'interface').map(readInterface) : [],
     serials: devices

@@ -97,7 +97,9 @@ export function serializeXml(node: Node, options: SerializeOptions = {}): string
 function write(node: Node, indent: string | undefined, level: number): string {
   switch (node.nodeType) {
     case DOCUMENT:
-      return childList(node).map((child) => write(child, indent, level)).join(indent === undefined ? '' : '\n');
+      return childList(node)
+        .map((child) => write(child, indent, level))
+        .join(indent === undefined ? '' : '\n');
     case ELEMENT: {
       const element = node as Element;
       let open = `<${element.tagName}`;
@@ -159,7 +161,7 @@ export function elementsNamed(element: Element, name: string): Element[] {
 
 /** An attribute's value; undefined when it is absent. */
 export function attr(element: Element | undefined, name: string): string | undefined {
-  return element?.hasAttribute(name) ? element.getAttribute(name) ?? undefined : undefined;
+  return element?.hasAttribute(name) ? (element.getAttribute(name) ?? undefined) : undefined;
 }
 
 /** The element's text, trimmed; undefined when it is absent or empty. */

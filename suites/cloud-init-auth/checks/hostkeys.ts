@@ -113,7 +113,11 @@ export async function hostKeysFresh(context: CheckContext): Promise<CheckOutcome
   if (problems.length) return fail(oneLine(`${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`, 300), allEvidence);
   const printed = perGuest.filter((g) => g.guest.consoleHostKeys.length).length;
   const console =
-    printed === perGuest.length ? '; match the serial console' : printed === 0 ? '; console comparison skipped (no keys printed)' : `; match the serial console on ${printed} of ${perGuest.length} guests`;
+    printed === perGuest.length
+      ? '; match the serial console'
+      : printed === 0
+        ? '; console comparison skipped (no keys printed)'
+        : `; match the serial console on ${printed} of ${perGuest.length} guests`;
   return pass(oneLine(`host keys generated this boot${guests.length > 1 ? ` on all ${guests.length} guests` : ''}; ${across}${console}`, 300), allEvidence);
 }
 

@@ -76,7 +76,8 @@ export const wrongKeyCheck: Check = {
         const user = guest.seed.user;
         const login = await attempt(guest, { user, keyFile: key.keyFile });
         if (login.reading.verdict === 'accepted') return verdict(false, `a never-seeded ed25519 key logged in as '${user}'`, login.evidence);
-        if (login.reading.verdict === 'authenticated') return verdict(false, `a never-seeded ed25519 key authenticated as '${user}' (session then ended: ${lastLine(login.attempt.transcript)})`, login.evidence);
+        if (login.reading.verdict === 'authenticated')
+          return verdict(false, `a never-seeded ed25519 key authenticated as '${user}' (session then ended: ${lastLine(login.attempt.transcript)})`, login.evidence);
         assertReached(guest, 'wrong-key login', login.reading, login.attempt.transcript);
         return verdict(true, `a never-seeded ed25519 key is refused for '${user}' (offered: ${login.reading.methods.join(',') || 'nothing'})`, login.evidence);
       });

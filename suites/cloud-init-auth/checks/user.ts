@@ -19,7 +19,10 @@ async function userOn(guest: GuestHandle): Promise<GuestVerdict> {
     return verdict(false, `passwordless sudo fails for '${user}': ${oneLine(sudo.result.stderr || `exit ${sudo.result.exitCode}`, 120)}`, evidence);
   }
   const group = groups.find((g) => SUDO_GROUPS.includes(g));
-  const rule = rules.result.stdout.split('\n').map((l) => l.trim()).find((l) => /NOPASSWD/.test(l));
+  const rule = rules.result.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /NOPASSWD/.test(l));
   if (!group && !rule) return verdict(false, `sudo -n true works for '${user}' but no sudo group membership or NOPASSWD rule explains it`, evidence);
   const why = [group ? `group ${group}` : '', rule ? `rule '${oneLine(rule, 60)}'` : ''].filter(Boolean).join(', ');
   return verdict(true, `user '${user}' exists (uid ${info.uid}) with passwordless sudo (${why})`, evidence);
@@ -85,7 +88,11 @@ async function authorizedKeysOn(context: CheckContext, guest: GuestHandle): Prom
   if (primaryKeys.invalid.length) evidence.push(`note: lines that are not keys: ${primaryKeys.invalid.map((l) => l.line).join(', ')}`);
 
   if (missing.length) {
-    return verdict(false, `${primaryPath} lacks ${missing.length} seeded key${missing.length > 1 ? 's' : ''}: ${describeKey(missing[0]!)}${extra.length ? `; and has ${extra.length} extra` : ''}`, evidence.join('\n'));
+    return verdict(
+      false,
+      `${primaryPath} lacks ${missing.length} seeded key${missing.length > 1 ? 's' : ''}: ${describeKey(missing[0]!)}${extra.length ? `; and has ${extra.length} extra` : ''}`,
+      evidence.join('\n'),
+    );
   }
   if (extra.length) {
     return verdict(false, `${primaryPath} has ${extra.length} key${extra.length > 1 ? 's that were' : ' that was'} not seeded: ${describeKey(extra[0]!)}`, evidence.join('\n'));
@@ -93,7 +100,8 @@ async function authorizedKeysOn(context: CheckContext, guest: GuestHandle): Prom
   for (const read of reads.slice(1)) {
     if (read.state !== 'ok') continue;
     const other = compareKeys(parseAuthorizedKeys(read.text).keys, seededKeys).extra;
-    if (other.length) return verdict(false, `${read.path} (also read by sshd) holds ${other.length} key${other.length > 1 ? 's that were' : ' that was'} not seeded: ${describeKey(other[0]!)}`, evidence.join('\n'));
+    if (other.length)
+      return verdict(false, `${read.path} (also read by sshd) holds ${other.length} key${other.length > 1 ? 's that were' : ' that was'} not seeded: ${describeKey(other[0]!)}`, evidence.join('\n'));
   }
   return verdict(true, `${primaryPath} holds exactly the ${seededKeys.length} seeded key${seededKeys.length > 1 ? 's' : ''}`, evidence.join('\n'));
 }

@@ -26,7 +26,11 @@ export async function readinessCutoff(guest: GuestHandle): Promise<Cutoff> {
   const { seconds, stages } = guest.boot;
   if (stages.kernel !== undefined && stages.kernel < seconds) {
     const at = seconds - stages.kernel;
-    return { microseconds: at * 1e6, basis: `${at.toFixed(1)} s: cloud-init done ${seconds.toFixed(1)} s after power-on, the kernel's first output at ${stages.kernel.toFixed(1)} s`, evidence: final.evidence };
+    return {
+      microseconds: at * 1e6,
+      basis: `${at.toFixed(1)} s: cloud-init done ${seconds.toFixed(1)} s after power-on, the kernel's first output at ${stages.kernel.toFixed(1)} s`,
+      evidence: final.evidence,
+    };
   }
   return { microseconds: seconds * 1e6, basis: `${seconds.toFixed(1)} s: cloud-init done after power-on (no kernel stage seen: a later cut-off)`, evidence: final.evidence };
 }
@@ -49,14 +53,20 @@ async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVe
     cutoff.evidence,
     `boot ends at ${cutoff.basis}`,
     split.kept.length ? `errors during boot (${split.kept.length}):\n${split.kept.map(formatEntry).join('\n')}` : 'errors during boot: none',
-    split.ignored.length ? `ignored (${split.ignored.length}):\n${split.ignored.map(({ entry, rule }) => `${formatEntry(entry)}\n    ignored: ${rule.why} (${rule.pattern.source})`).join('\n')}` : 'ignored: none',
+    split.ignored.length
+      ? `ignored (${split.ignored.length}):\n${split.ignored.map(({ entry, rule }) => `${formatEntry(entry)}\n    ignored: ${rule.why} (${rule.pattern.source})`).join('\n')}`
+      : 'ignored: none',
     split.late.length ? `after boot, not judged (${split.late.length}):\n${split.late.slice(0, 20).map(formatEntry).join('\n')}${split.late.length > 20 ? '\n…' : ''}` : '',
   ].filter(Boolean);
   const counts = `${split.ignored.length} ignored, ${split.late.length} after boot not judged`;
   if (split.kept.length) {
     const first = split.kept[0]!;
     const more = split.kept.length > 1 ? ` (+${split.kept.length - 1} more)` : '';
-    return verdict(false, `${split.kept.length} error line${split.kept.length > 1 ? 's' : ''} at priority err or above during boot: ${oneLine(`${first.identifier}: ${first.message}`, 200)}${more}; ${counts}`, evidence.join('\n\n'));
+    return verdict(
+      false,
+      `${split.kept.length} error line${split.kept.length > 1 ? 's' : ''} at priority err or above during boot: ${oneLine(`${first.identifier}: ${first.message}`, 200)}${more}; ${counts}`,
+      evidence.join('\n\n'),
+    );
   }
   return verdict(true, `no error lines during boot (${counts})`, evidence.join('\n\n'));
 }

@@ -43,7 +43,10 @@ async function readIdentity(guest: GuestHandle): Promise<Identity> {
     if (present.length) values.set(name, present);
   };
   put('machine-id', [machineId.value]);
-  put('SSH host key', keys.keys.map((k) => `${k.type} ${k.fingerprint}`));
+  put(
+    'SSH host key',
+    keys.keys.map((k) => `${k.type} ${k.fingerprint}`),
+  );
   put('DHCP client identity', dhcp.values);
   put('random seed (sha256)', [seed.value]);
   put('hostname', [hostname.value]);

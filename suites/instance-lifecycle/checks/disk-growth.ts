@@ -37,7 +37,9 @@ async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVe
   if (!disk) throw new Error(`${guest.name}: cannot walk from ${device.name} to its disk in lsblk's tree`);
   context.property(`${prefix}.disk-bytes`, disk.size);
   if (disk.size + DISK_ROUNDING < guest.diskBytes) {
-    throw new Error(`${guest.name}: the disk ${disk.name} is ${formatBytes(disk.size)}, less than the ${formatBytes(guest.diskBytes)} the run gave the guest (image ${formatBytes(context.image.virtualSize)} plus guest.diskGrowthGiB): the runner did not grow it`);
+    throw new Error(
+      `${guest.name}: the disk ${disk.name} is ${formatBytes(disk.size)}, less than the ${formatBytes(guest.diskBytes)} the run gave the guest (image ${formatBytes(context.image.virtualSize)} plus guest.diskGrowthGiB): the runner did not grow it`,
+    );
   }
 
   const problems: string[] = [];
@@ -66,9 +68,14 @@ async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVe
   evidence.push(fs.evidence);
   if (fs.note) evidence.push(`note: ${fs.note}`);
   const fsGap = device.size - fs.bytes;
-  evidence.push(`${root.mount.fstype} filesystem: ${fs.bytes} B by ${fs.method}; its device ${device.name} ${device.size} B; gap ${fsGap} B (${((fsGap / device.size) * 100).toFixed(2)}%, allowed ${fs.slackPercent}%)`);
+  evidence.push(
+    `${root.mount.fstype} filesystem: ${fs.bytes} B by ${fs.method}; its device ${device.name} ${device.size} B; gap ${fsGap} B (${((fsGap / device.size) * 100).toFixed(2)}%, allowed ${fs.slackPercent}%)`,
+  );
   context.property(`${prefix}.root-fs-bytes`, fs.bytes);
-  if (fsGap > (device.size * fs.slackPercent) / 100) problems.push(`the ${root.mount.fstype} filesystem is ${formatBytes(fs.bytes)} of its ${formatBytes(device.size)} ${device.type === 'part' ? 'partition' : device.type} ${device.name} (${pct(fs.bytes, device.size)}, by ${fs.method})`);
+  if (fsGap > (device.size * fs.slackPercent) / 100)
+    problems.push(
+      `the ${root.mount.fstype} filesystem is ${formatBytes(fs.bytes)} of its ${formatBytes(device.size)} ${device.type === 'part' ? 'partition' : device.type} ${device.name} (${pct(fs.bytes, device.size)}, by ${fs.method})`,
+    );
   else facts.push(`${root.mount.fstype} fills ${device.name} (${pct(fs.bytes, device.size)})`);
 
   evidence.push(await dfHuman(guest), await growthLogLines(guest));

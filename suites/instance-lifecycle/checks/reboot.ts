@@ -111,7 +111,10 @@ export function compareSnapshots(before: Snapshot, after: Snapshot, mac: string)
 }
 
 function consoleTail(console: string, lines = 40): string {
-  const all = console.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
+  const all = console
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim());
   return all.slice(-lines).join('\n');
 }
 
@@ -127,7 +130,8 @@ async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVe
   const evidence = [`--- before the reboot\n${before.evidence}`, describeOutcome(outcome)];
   if (!outcome.ok) {
     const why = oneLine(outcome.error ?? 'the guest did not come back', 300);
-    if (outcome.cause === 'image') return verdict(false, `did not come back from a reboot: ${why}`, [...evidence, `--- serial console since the reboot (last lines)\n${consoleTail(outcome.console)}`].join('\n\n'));
+    if (outcome.cause === 'image')
+      return verdict(false, `did not come back from a reboot: ${why}`, [...evidence, `--- serial console since the reboot (last lines)\n${consoleTail(outcome.console)}`].join('\n\n'));
     throw new Error(`${guest.name}: the reboot could not be observed: ${why}`);
   }
 

@@ -46,7 +46,9 @@ async function judge(context: CheckContext, guest: GuestHandle, tools: SuiteTool
   if (judgedSync) {
     const unit = running[0]!;
     const waited = await waitForSync(guest, unit, options.timeSyncWaitSeconds, tools, context.signal);
-    evidence.push(`the network offers ${servers.join(', ')}; ${unit.unit} asked ${waited.polls} time(s) over ${waited.seconds.toFixed(0)} s (wait up to ${options.timeSyncWaitSeconds} s); last answer:\n${waited.state.evidence}`);
+    evidence.push(
+      `the network offers ${servers.join(', ')}; ${unit.unit} asked ${waited.polls} time(s) over ${waited.seconds.toFixed(0)} s (wait up to ${options.timeSyncWaitSeconds} s); last answer:\n${waited.state.evidence}`,
+    );
     if (unit.service === 'timesyncd') evidence.push(await timesyncStatus(guest));
     if (waited.state.synchronised) {
       facts.push(`synchronised (${waited.state.detail})`);
@@ -61,7 +63,10 @@ async function judge(context: CheckContext, guest: GuestHandle, tools: SuiteTool
   const tolerance = options.clockToleranceMs + (judgedSync ? 0 : RTC_RESOLUTION_MS);
   const clock = await readClockOffset(guest, tools.now);
   context.property(`${prefix}.clock-offset-ms`, clock.offsetMs);
-  evidence.push(clock.evidence, `guest clock minus host clock: ${clock.offsetMs} ms (±${clock.uncertaintyMs} ms); tolerance ${tolerance} ms${judgedSync ? '' : ` (clockToleranceMs + ${RTC_RESOLUTION_MS} ms: no known time server, the clock comes from the RTC)`}`);
+  evidence.push(
+    clock.evidence,
+    `guest clock minus host clock: ${clock.offsetMs} ms (±${clock.uncertaintyMs} ms); tolerance ${tolerance} ms${judgedSync ? '' : ` (clockToleranceMs + ${RTC_RESOLUTION_MS} ms: no known time server, the clock comes from the RTC)`}`,
+  );
   const signed = `${clock.offsetMs >= 0 ? '+' : ''}${clock.offsetMs} ms`;
   if (Math.abs(clock.offsetMs) - clock.uncertaintyMs > tolerance) problems.push(`the guest's clock is ${signed} off the host's (tolerance ${tolerance} ms, ±${clock.uncertaintyMs} ms measuring)`);
   else facts.push(`clock ${signed} off the host's (±${clock.uncertaintyMs} ms)`);

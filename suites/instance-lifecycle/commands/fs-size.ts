@@ -36,7 +36,10 @@ export function parseBtrfsUsage(output: string): number | undefined {
 
 /** `df -B1 --output=size /`: a header ("1B-blocks") and the size. */
 export function parseDfSize(output: string): number | undefined {
-  const line = output.split('\n').map((l) => l.trim()).find((l) => /^\d+$/.test(l));
+  const line = output
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^\d+$/.test(l));
   return line ? Number(line) : undefined;
 }
 
@@ -73,7 +76,12 @@ export async function readFilesystemSize(guest: GuestHandle, fstype: string, dev
     if (ran.unobserved && ran.unobserved !== 'missing') throw cannotObserve(guest, `measure the ${fstype} filesystem`, ran);
     const bytes = ran.result.exitCode === 0 ? tool.parse(ran.result.stdout) : undefined;
     // dumpe2fs prints its whole header; keep the lines that were used.
-    const evidence = fstype.startsWith('ext') ? ran.evidence.split('\n').filter((l, i) => i === 0 || /^(Block count|Block size|Filesystem volume name|\[stderr\])/.test(l)).join('\n') : ran.evidence;
+    const evidence = fstype.startsWith('ext')
+      ? ran.evidence
+          .split('\n')
+          .filter((l, i) => i === 0 || /^(Block count|Block size|Filesystem volume name|\[stderr\])/.test(l))
+          .join('\n')
+      : ran.evidence;
     if (bytes !== undefined) return { bytes, method: tool.method, slackPercent: FS_SLACK_PERCENT, evidence };
     shown.push(evidence);
     notes.push(ran.unobserved === 'missing' ? `${tool.argv(device)[0]} is not installed` : `${tool.argv(device)[0]} gave no size (exit ${ran.result.exitCode})`);
@@ -83,5 +91,11 @@ export async function readFilesystemSize(guest: GuestHandle, fstype: string, dev
   const df = await run(guest, ['df', '-B1', '--output=size', '/'], {}, 'measure the root filesystem');
   const bytes = df.result.exitCode === 0 ? parseDfSize(df.result.stdout) : undefined;
   if (bytes === undefined) throw cannotObserve(guest, 'measure the root filesystem', df);
-  return { bytes, method: 'statfs (df -B1)', slackPercent: STATFS_SLACK_PERCENT, evidence: [...shown, df.evidence].join('\n'), note: `${notes.join('; ')}: statfs used, allowing ${STATFS_SLACK_PERCENT}%` };
+  return {
+    bytes,
+    method: 'statfs (df -B1)',
+    slackPercent: STATFS_SLACK_PERCENT,
+    evidence: [...shown, df.evidence].join('\n'),
+    note: `${notes.join('; ')}: statfs used, allowing ${STATFS_SLACK_PERCENT}%`,
+  };
 }

@@ -92,8 +92,13 @@ export async function readSeedBirth(guest: GuestHandle): Promise<SeedBirth> {
   const stat = await readFile(guest, '/proc/stat');
   const boot = stat.state === 'ok' ? parseBtime(stat.text) : undefined;
   const known = (v: number | undefined) => (v !== undefined && v > 0 ? v : undefined);
-  return { seed: known(births.get(RANDOM_SEED_PATH)), instance: known(births.get(INSTANCE_LINK)), boot, evidence: `${ran.evidence}
-/proc/stat btime: ${boot ?? '(unread)'}` };
+  return {
+    seed: known(births.get(RANDOM_SEED_PATH)),
+    instance: known(births.get(INSTANCE_LINK)),
+    boot,
+    evidence: `${ran.evidence}
+/proc/stat btime: ${boot ?? '(unread)'}`,
+  };
 }
 
 /** Clock steps at boot (RTC to NTP) stay well under this; a baked seed is older than the boot by the build's remaining steps and the run's setup. */

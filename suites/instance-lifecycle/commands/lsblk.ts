@@ -100,7 +100,10 @@ export function describeChain(chain: RootChain): string {
 export function describeTree(nodes: readonly BlockNode[]): string {
   const depth = (n: BlockNode): number => (n.parent ? depth(n.parent) + 1 : 0);
   return nodes
-    .map((n) => `${'  '.repeat(depth(n))}${n.name.padEnd(12)} ${n.type.padEnd(5)} ${String(n.size).padStart(14)} B  start ${n.start ?? '-'}  ${n.fstype ?? ''}${n.mountpoint ? ` on ${n.mountpoint}` : ''}`)
+    .map(
+      (n) =>
+        `${'  '.repeat(depth(n))}${n.name.padEnd(12)} ${n.type.padEnd(5)} ${String(n.size).padStart(14)} B  start ${n.start ?? '-'}  ${n.fstype ?? ''}${n.mountpoint ? ` on ${n.mountpoint}` : ''}`,
+    )
     .join('\n');
 }
 

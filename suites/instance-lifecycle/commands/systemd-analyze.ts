@@ -12,7 +12,7 @@ export interface StartupTimes {
   target?: { name: string; seconds: number };
 }
 
-const UNIT_SECONDS: Record<string, number> = { y: 31_557_600, month: 2_629_800, w: 604_800, d: 86_400, h: 3600, min: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6 };
+const UNIT_SECONDS: Record<string, number> = { y: 31_557_600, month: 2_629_800, w: 604_800, d: 86_400, h: 3600, min: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6 };
 
 /** A systemd timespan as printed ("1min 2.764s", "850ms", "1h 2min 3.5s") in seconds; undefined if unreadable. */
 export function parseTimespan(text: string): number | undefined {
@@ -62,7 +62,9 @@ export async function readStartupTimes(guest: GuestHandle): Promise<AnalyzeRead>
   if (ran.unobserved) throw cannotObserve(guest, 'run systemd-analyze', ran);
   const times = parseSystemdAnalyzeTime(ran.result.stdout);
   if (times) return { times, evidence: ran.evidence };
-  const said = /Bootup is not yet finished/.test(ran.result.stdout + ran.result.stderr) ? 'systemd reports the boot not finished yet' : `systemd-analyze gave no "Startup finished" line (exit ${ran.result.exitCode})`;
+  const said = /Bootup is not yet finished/.test(ran.result.stdout + ran.result.stderr)
+    ? 'systemd reports the boot not finished yet'
+    : `systemd-analyze gave no "Startup finished" line (exit ${ran.result.exitCode})`;
   return { note: said, evidence: ran.evidence };
 }
 

@@ -172,5 +172,9 @@ export async function readClockOffset(guest: GuestHandle, now: () => number): Pr
   const guestMs = parseEpoch(ran.result.stdout);
   if (guestMs === undefined) throw cannotObserve(guest, "read the guest's clock", ran);
   const midpoint = (before + after) / 2;
-  return { offsetMs: Math.round(guestMs - midpoint), uncertaintyMs: Math.round((after - before) / 2), evidence: `${ran.evidence}\nhost clock at the call's midpoint: ${midpoint.toFixed(0)} ms (round trip ${after - before} ms)` };
+  return {
+    offsetMs: Math.round(guestMs - midpoint),
+    uncertaintyMs: Math.round((after - before) / 2),
+    evidence: `${ran.evidence}\nhost clock at the call's midpoint: ${midpoint.toFixed(0)} ms (round trip ${after - before} ms)`,
+  };
 }

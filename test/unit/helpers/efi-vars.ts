@@ -50,7 +50,16 @@ export function probeOutput(o: {
 
 /** lsblk -J of a virtio disk with an ESP (and optionally a second one) plus the seed CD-ROM. */
 export function lsblkJson(options: { esps?: number; fstype?: string } = {}): unknown {
-  const esp = (n: number) => ({ name: `vda${n}`, path: `/dev/vda${n}`, type: 'part', pttype: 'gpt', parttype: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b', fstype: options.fstype ?? 'vfat', pkname: 'vda', mountpoint: null });
+  const esp = (n: number) => ({
+    name: `vda${n}`,
+    path: `/dev/vda${n}`,
+    type: 'part',
+    pttype: 'gpt',
+    parttype: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b',
+    fstype: options.fstype ?? 'vfat',
+    pkname: 'vda',
+    mountpoint: null,
+  });
   const children = [esp(1), { name: 'vda2', path: '/dev/vda2', type: 'part', pttype: 'gpt', parttype: '0fc63daf-8483-4772-8e79-3d69d8477de4', fstype: 'ext4', pkname: 'vda', mountpoint: '/' }];
   for (let i = 1; i < (options.esps ?? 1); i++) children.push(esp(i + 2));
   return {

@@ -137,7 +137,11 @@ export interface FakeContext extends CheckContext {
   readonly properties: Record<string, string>;
 }
 
-export function fakeContext(guests: readonly GuestHandle[], options: Record<string, unknown> = {}, extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures' | 'timeServers'>> = {}): FakeContext {
+export function fakeContext(
+  guests: readonly GuestHandle[],
+  options: Record<string, unknown> = {},
+  extra: Partial<Pick<CheckContext, 'image' | 'firmware' | 'bootFailures' | 'timeServers'>> = {},
+): FakeContext {
   const written = new Map<string, string>();
   const lines: string[] = [];
   const memo = new Map<string, Promise<unknown>>();

@@ -90,7 +90,13 @@ export function journalJson(lines: readonly JournalLine[]): string {
 export const JOURNAL_CLEAN = journalJson([
   { mono: 3_456_789, message: 'I/O error, dev sr0, sector 8 op 0x0:(READ) flags 0x80700 phys_seg 1 prio class 2' },
   { mono: 3_457_001, message: 'Buffer I/O error on dev sr0, logical block 1, async page read' },
-  { mono: 185_000_000, identifier: 'sshd', transport: 'syslog', unit: 'ssh.service', message: 'error: maximum authentication attempts exceeded for invalid user root from 10.78.0.1 port 51234 ssh2 [preauth]' },
+  {
+    mono: 185_000_000,
+    identifier: 'sshd',
+    transport: 'syslog',
+    unit: 'ssh.service',
+    message: 'error: maximum authentication attempts exceeded for invalid user root from 10.78.0.1 port 51234 ssh2 [preauth]',
+  },
 ]);
 
 /** The flawed fixture: a unit prints to /dev/kmsg at priority 3, and the leftover unit fails. */
@@ -98,7 +104,13 @@ export const JOURNAL_FLAWED = journalJson([
   { mono: 3_456_789, message: 'I/O error, dev sr0, sector 8 op 0x0:(READ) flags 0x80700 phys_seg 1 prio class 2' },
   { mono: 7_812_345, identifier: 'imgtest-planted', message: 'planted kernel error at boot (imgtest fixture)' },
   { mono: 8_123_456, identifier: 'systemd', transport: 'journal', message: 'Failed to start imgtest-build-leftover.service - Leftover from the image build.' },
-  { mono: 185_000_000, identifier: 'sshd', transport: 'syslog', unit: 'ssh.service', message: 'error: maximum authentication attempts exceeded for invalid user root from 10.78.0.1 port 51234 ssh2 [preauth]' },
+  {
+    mono: 185_000_000,
+    identifier: 'sshd',
+    transport: 'syslog',
+    unit: 'ssh.service',
+    message: 'error: maximum authentication attempts exceeded for invalid user root from 10.78.0.1 port 51234 ssh2 [preauth]',
+  },
 ]);
 
 /** cloud-final.service became active 61.2 s after the kernel started. */
@@ -110,7 +122,8 @@ export const CLOUD_FINAL_KEY = '[sudo] systemctl show --property=ActiveEnterTime
 export const ANALYZE_KVM = 'Startup finished in 1.893s (kernel) + 2.214s (initrd) + 18.022s (userspace) = 22.130s \nmulti-user.target reached after 17.950s in userspace\n';
 export const ANALYZE_TCG = 'Startup finished in 12.518s (kernel) + 1min 35.114s (userspace) = 1min 47.633s \ngraphical.target reached after 1min 34.870s in userspace\n';
 export const ANALYZE_UEFI = 'Startup finished in 4.160s (firmware) + 2.796s (loader) + 5.831s (kernel) + 18.885s (userspace) = 31.673s \nmulti-user.target reached after 18.801s in userspace\n';
-export const ANALYZE_NOT_FINISHED = "Bootup is not yet finished (org.freedesktop.systemd1.Manager.FinishTimestampMonotonic=0).\nPlease try again later.\nHint: Use 'systemctl list-jobs' to see active jobs\n";
+export const ANALYZE_NOT_FINISHED =
+  "Bootup is not yet finished (org.freedesktop.systemd1.Manager.FinishTimestampMonotonic=0).\nPlease try again later.\nHint: Use 'systemctl list-jobs' to see active jobs\n";
 
 // ------------------------------------------------------------------ disks
 
@@ -188,7 +201,14 @@ export function lsblkLvm(diskBytes = DISK_BYTES): string {
       children: [
         { name: 'vda1', type: 'part', size: ESP_SECTORS * SECTOR, start: ESP_START, fstype: 'vfat', mountpoint: '/boot/efi' },
         { name: 'vda2', type: 'part', size: 1_048_576 * SECTOR, start: ROOT_START, fstype: 'ext4', mountpoint: '/boot' },
-        { name: 'vda3', type: 'part', size: pvBytes, start: pvStart, fstype: 'LVM2_member', children: [{ name: 'vg0-root', kname: 'dm-0', type: 'lvm', size: pvBytes - 4 * 1024 * 1024, fstype: 'xfs', mountpoint: '/' }] },
+        {
+          name: 'vda3',
+          type: 'part',
+          size: pvBytes,
+          start: pvStart,
+          fstype: 'LVM2_member',
+          children: [{ name: 'vg0-root', kname: 'dm-0', type: 'lvm', size: pvBytes - 4 * 1024 * 1024, fstype: 'xfs', mountpoint: '/' }],
+        },
       ],
     },
   ]);
@@ -325,8 +345,41 @@ CLIENTID=ff0ad7a9e400020000ab11b7d4e0f6f2a3b2a1
 
 export function ipAddr(mac: string, address: string, ifname = 'enp1s0'): string {
   return JSON.stringify([
-    { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, qdisc: 'noqueue', operstate: 'UNKNOWN', group: 'default', txqlen: 1000, link_type: 'loopback', address: '00:00:00:00:00:00', broadcast: '00:00:00:00:00:00', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host', label: 'lo', valid_life_time: 4294967295, preferred_life_time: 4294967295 }, { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host', valid_life_time: 4294967295, preferred_life_time: 4294967295 }] },
-    { ifindex: 2, ifname, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, qdisc: 'fq_codel', operstate: 'UP', group: 'default', txqlen: 1000, link_type: 'ether', address: mac, broadcast: 'ff:ff:ff:ff:ff:ff', altnames: ['enx525400000011'], addr_info: [{ family: 'inet', local: address, prefixlen: 24, broadcast: '10.78.0.255', scope: 'global', dynamic: true, label: ifname, valid_life_time: 587, preferred_life_time: 587 }, { family: 'inet6', local: 'fe80::5054:ff:fe00:11', prefixlen: 64, scope: 'link', valid_life_time: 4294967295, preferred_life_time: 4294967295 }] },
+    {
+      ifindex: 1,
+      ifname: 'lo',
+      flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
+      mtu: 65536,
+      qdisc: 'noqueue',
+      operstate: 'UNKNOWN',
+      group: 'default',
+      txqlen: 1000,
+      link_type: 'loopback',
+      address: '00:00:00:00:00:00',
+      broadcast: '00:00:00:00:00:00',
+      addr_info: [
+        { family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host', label: 'lo', valid_life_time: 4294967295, preferred_life_time: 4294967295 },
+        { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host', valid_life_time: 4294967295, preferred_life_time: 4294967295 },
+      ],
+    },
+    {
+      ifindex: 2,
+      ifname,
+      flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+      mtu: 1500,
+      qdisc: 'fq_codel',
+      operstate: 'UP',
+      group: 'default',
+      txqlen: 1000,
+      link_type: 'ether',
+      address: mac,
+      broadcast: 'ff:ff:ff:ff:ff:ff',
+      altnames: ['enx525400000011'],
+      addr_info: [
+        { family: 'inet', local: address, prefixlen: 24, broadcast: '10.78.0.255', scope: 'global', dynamic: true, label: ifname, valid_life_time: 587, preferred_life_time: 587 },
+        { family: 'inet6', local: 'fe80::5054:ff:fe00:11', prefixlen: 64, scope: 'link', valid_life_time: 4294967295, preferred_life_time: 4294967295 },
+      ],
+    },
   ]);
 }
 
@@ -335,11 +388,27 @@ export const FSTAB_CLEAN = `{\n   "filesystems": [\n      {\n         "target": 
 export const FSTAB_FLAWED = `{\n   "filesystems": [\n      {\n         "target": "/",\n         "source": "LABEL=root",\n         "fstype": "ext4",\n         "options": "defaults,errors=remount-ro"\n      },{\n         "target": "/srv/data",\n         "source": "LABEL=imgtest-data",\n         "fstype": "ext4",\n         "options": "defaults"\n      }\n   ]\n}\n`;
 
 export function mountedList(targets: readonly string[]): string {
-  const known: Record<string, [string, string]> = { '/': ['/dev/vda2', 'ext4'], '/boot/efi': ['/dev/vda1', 'vfat'], '/proc': ['proc', 'proc'], '/sys': ['sysfs', 'sysfs'], '/dev': ['udev', 'devtmpfs'], '/run': ['tmpfs', 'tmpfs'] };
+  const known: Record<string, [string, string]> = {
+    '/': ['/dev/vda2', 'ext4'],
+    '/boot/efi': ['/dev/vda1', 'vfat'],
+    '/proc': ['proc', 'proc'],
+    '/sys': ['sysfs', 'sysfs'],
+    '/dev': ['udev', 'devtmpfs'],
+    '/run': ['tmpfs', 'tmpfs'],
+  };
   return JSON.stringify({ filesystems: targets.map((t) => ({ target: t, source: known[t]?.[0] ?? '/dev/vdb', fstype: known[t]?.[1] ?? 'ext4' })) }, null, 3);
 }
 
-export const SEM_MODULES = ['config_apt_configure', 'config_keys_to_console', 'config_locale', 'config_set_passwords', 'config_ssh', 'config_ssh_authkey_fingerprints', 'config_users_groups', 'consume_data'];
+export const SEM_MODULES = [
+  'config_apt_configure',
+  'config_keys_to_console',
+  'config_locale',
+  'config_set_passwords',
+  'config_ssh',
+  'config_ssh_authkey_fingerprints',
+  'config_users_groups',
+  'consume_data',
+];
 export function semListing(base: number): string {
   return SEM_MODULES.map((m, i) => `${(base + i * 0.0131).toFixed(10)} ${m}\n`).join('');
 }
@@ -389,7 +458,8 @@ export const NTPQ_UNSYNCED = `     remote                                   refi
 export const BTIME = 1_764_484_811;
 
 /** /proc/stat of a 1-vCPU guest (the lines before btime shortened). */
-export const procStat = (btime = BTIME): string => `cpu  1771 0 2467 117436 1023 0 95 0 0 0\ncpu0 1771 0 2467 117436 1023 0 95 0 0 0\nintr 312345 0 9 0 0 0\nctxt 523411\nbtime ${btime}\nprocesses 1873\nprocs_running 1\nprocs_blocked 0\nsoftirq 201234 0 40123 12 9876 8765 0 1234 60123 0 81101\n`;
+export const procStat = (btime = BTIME): string =>
+  `cpu  1771 0 2467 117436 1023 0 95 0 0 0\ncpu0 1771 0 2467 117436 1023 0 95 0 0 0\nintr 312345 0 9 0 0 0\nctxt 523411\nbtime ${btime}\nprocesses 1873\nprocs_running 1\nprocs_blocked 0\nsoftirq 201234 0 40123 12 9876 8765 0 1234 60123 0 81101\n`;
 
 /** `stat -L -c '%W %n'` of the seed and cloud-init's instance directory: both made during this (first) boot. */
 export const seedBirths = (seed = BTIME + 6, instance = BTIME + 41): string => `${seed} /var/lib/systemd/random-seed\n${instance} /var/lib/cloud/instance\n`;
