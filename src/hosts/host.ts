@@ -6,7 +6,16 @@
  */
 import type { HostConfig } from '../config/schema.js';
 import type { RunResult } from '../util/exec.js';
-import type { HostFactsRead } from './libvirt-host.js';
+
+/** What `facts()` reads of a host. */
+export interface HostFactsRead {
+  hostname: string;
+  libvirtVersion?: string;
+  qemuVersion?: string;
+  kvmAvailable: boolean;
+  /** Logical CPUs (`virsh nodeinfo`); boot deadlines scale with guests per CPU. */
+  cpus?: number;
+}
 
 export interface HypervisorHost {
   readonly config: HostConfig;

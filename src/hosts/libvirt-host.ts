@@ -6,18 +6,9 @@ import { InfraError } from '../errors.js';
 import { retry, type RetryBudget } from '../util/retry.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
-import type { HypervisorHost } from './host.js';
+import type { HostFactsRead, HypervisorHost } from './host.js';
 import { Virsh } from './virsh.js';
 import { parseDomState, parseDomIfAddr, parseDomIfListMacs, libvirtUriEndpoint, parseNameList, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion, parseVolList } from './parse.js';
-
-export interface HostFactsRead {
-  hostname: string;
-  libvirtVersion?: string;
-  qemuVersion?: string;
-  kvmAvailable: boolean;
-  /** Logical CPUs (`virsh nodeinfo`); boot deadlines scale with guests per CPU. */
-  cpus?: number;
-}
 
 /**
  * A hypervisor host as imgtest sees it: a libvirt URI and a storage pool, nothing else assumed.

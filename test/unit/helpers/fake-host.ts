@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { HostConfig } from '../../../src/config/schema.js';
-import type { HypervisorHost } from '../../../src/hosts/host.js';
-import type { HostFactsRead } from '../../../src/hosts/libvirt-host.js';
+import type { HostFactsRead, HypervisorHost } from '../../../src/hosts/host.js';
 
 export interface FakeHostScript {
   /** What `facts()` answers, or throws (a host that does not answer). */
