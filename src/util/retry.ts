@@ -45,9 +45,9 @@ export async function retry<T>(attempt: (attemptNumber: number) => Promise<T>, o
       randomize: false,
       signal,
       shouldConsumeRetry: ({ error }) => !options.retryAtOnce?.(error),
-      shouldRetry: ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+      shouldRetry: ({ error, attemptNumber, retriesLeft, retriesConsumed }) => {
         const again = options.shouldRetry(error);
-        if (again) options.onRetry?.({ error, attemptNumber, retriesLeft, retryDelay });
+        if (again) options.onRetry?.({ error, attemptNumber, retriesLeft, retryDelay: options.retryAtOnce?.(error) ? 0 : retryDelay(options, retriesConsumed) });
         return again;
       },
     });
@@ -56,4 +56,9 @@ export async function retry<T>(attempt: (attemptNumber: number) => Promise<T>, o
     if (signal?.aborted) throw abortError(signal);
     throw error;
   }
+}
+
+/** The delay p-retry waits before the next attempt (its calculateDelay with randomize off); p-retry 7 does not pass it on. */
+function retryDelay(budget: RetryBudget, retriesConsumed: number): number {
+  return Math.min(Math.round(budget.minTimeout * budget.factor ** retriesConsumed), budget.maxTimeout ?? Infinity);
 }
