@@ -2,6 +2,7 @@
  * scripts/matrix.mjs (`npm run matrix`), its pure parts: a results.json per image turned into the
  * summary table. Nothing is run or booted here; the samples are shaped like imgtest's results.json.
  */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +17,13 @@ interface Row {
   failed: string[];
   errors: string[];
   note?: string;
+  unexpected?: string;
 }
 interface MatrixModule {
   MATRIX_IMAGES: string[];
+  FLAWED_IMAGES: string[];
+  plantedDefectChecks(fixturesReadme: string): Set<string>;
+  unexpected(row: Row, expected: Set<string> | undefined): string;
   summarize(name: string, exitCode: number | null, wallSeconds: number, results: unknown): Row;
   renderTable(rows: Row[]): string;
   renderSummary(rows: Row[], meta: { startedAt: string; command: string }): string;
@@ -60,8 +65,13 @@ const failed = {
 };
 
 describe('matrix: rows from results.json', () => {
-  it('lists the six fixture images in order', () => {
-    expect(m.MATRIX_IMAGES).toEqual(['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean']);
+  it('lists every fixture recipe but debian-12-flawed (CI boots that one with its expectations), each once', () => {
+    const recipes = readdirSync(join(repoRoot, 'fixtures', 'images'))
+      .map((f) => f.replace(/\.sh$/, ''))
+      .filter((n) => n !== 'debian-12-flawed');
+    expect([...m.MATRIX_IMAGES].sort()).toEqual(recipes.sort());
+    expect(m.MATRIX_IMAGES[0]).toBe('debian-12-clean');
+    for (const f of m.FLAWED_IMAGES) expect(existsSync(join(repoRoot, 'fixtures', 'images', `${f}.sh`)), f).toBe(true);
   });
 
   it('a passing run: distinct guests, no failed or error ids', () => {
@@ -94,11 +104,11 @@ describe('matrix: the markdown table', () => {
     const table = m.renderTable([m.summarize('debian-12-clean', 0, 1512.4, passed), m.summarize('debian-12-gfxterm', 3, 900.6, failed), m.summarize('debian-11-clean', null, 3, undefined)]);
     expect(table).toBe(
       [
-        '| image | exit code | guests | wall s | failed | error |',
-        '|---|---|---|---|---|---|',
-        '| `debian-12-clean` | 0 | 3 | 1512 | - | - |',
-        '| `debian-12-gfxterm` | 3 | 2 | 901 | `hyg-headless-console (should)`, `life-reboot` | `life-boot-errors` |',
-        '| `debian-11-clean` | none (signal) (no results.json) | - | 3 | - | - |',
+        '| image | exit code | guests | wall s | failed | error | as expected |',
+        '|---|---|---|---|---|---|---|',
+        '| `debian-12-clean` | 0 | 3 | 1512 | - | - | - |',
+        '| `debian-12-gfxterm` | 3 | 2 | 901 | `hyg-headless-console (should)`, `life-reboot` | `life-boot-errors` | - |',
+        '| `debian-11-clean` | none (signal) (no results.json) | - | 3 | - | - | - |',
         '',
       ].join('\n'),
     );
@@ -106,12 +116,48 @@ describe('matrix: the markdown table', () => {
 
   it('escapes pipes in cells', () => {
     const row = { image: 'a|b', exitCode: 0, guests: 1, wallSeconds: 1, failed: ['x|y'], errors: [] };
-    expect(m.renderTable([row]).split('\n')[2]).toBe('| `a\\|b` | 0 | 1 | 1 | `x\\|y` | - |');
+    expect(m.renderTable([row]).split('\n')[2]).toBe('| `a\\|b` | 0 | 1 | 1 | `x\\|y` | - | - |');
   });
 
   it('the summary names when it started and the command', () => {
     const text = m.renderSummary([m.summarize('debian-13-clean', 0, 10, passed)], { startedAt: '2026-11-30T08:00:00.000Z', command: 'node bin/imgtest.js run <image>' });
     expect(text).toMatch(/^# imgtest matrix\n\nStarted 2026-11-30T08:00:00.000Z; each image: `node bin\/imgtest.js run <image>`\.\n\n\| image \|/);
-    expect(text.endsWith('| `debian-13-clean` | 0 | 3 | 10 | - | - |\n')).toBe(true);
+    expect(text.endsWith('| `debian-13-clean` | 0 | 3 | 10 | - | - | - |\n')).toBe(true);
+  });
+});
+
+describe('matrix: what each image should give', () => {
+  const row = (over: Partial<Row>): Row => ({ image: 'x', exitCode: 0, guests: 3, wallSeconds: 1, failed: [], errors: [], ...over });
+
+  it("the planted defects are the rows of fixtures/README.md's table, plus the should-check sharing one", () => {
+    const planted = m.plantedDefectChecks(readFileSync(join(repoRoot, 'fixtures', 'README.md'), 'utf8'));
+    for (const id of ['hyg-machine-id', 'hyg-dhcp-leases', 'ssh-weak-kex', 'pkg-forbidden', 'ci-root-login-denied', 'life-reboot', 'life-time-sync', 'ssh-root-login-no'])
+      expect(planted.has(id), id).toBe(true);
+    expect(planted.size).toBeGreaterThan(20);
+    expect(planted.has('pkg-vulnerabilities')).toBe(false);
+    expect(() => m.plantedDefectChecks('# no table here\n')).toThrow(/Planted defects/);
+  });
+
+  it('a clean image: exit 0 with should-failures only is as expected; a must failure, an error or another exit code is not', () => {
+    expect(m.unexpected(row({ failed: ['hyg-headless-console (should)'] }), undefined)).toBe('');
+    expect(m.unexpected(row({ exitCode: 1, failed: ['life-reboot', 'ssh-forwarding (should)'] }), undefined)).toBe('must failed: life-reboot; exit 1, not 0');
+    expect(m.unexpected(row({ exitCode: 3, errors: ['mig-leg2-ping'] }), undefined)).toBe('errors: mig-leg2-ping; exit 3, not 0');
+    expect(m.unexpected(row({ note: 'no results.json', exitCode: 2 }), undefined)).toBe('no results.json');
+  });
+
+  it('a flawed image: exactly the planted checks failed (any severity) and exit 1; a missed or an extra one is named', () => {
+    const planted = new Set(['hyg-machine-id', 'ssh-root-login-no']);
+    expect(m.unexpected(row({ exitCode: 1, failed: ['hyg-machine-id', 'ssh-root-login-no (should)'] }), planted)).toBe('');
+    expect(m.unexpected(row({ exitCode: 1, failed: ['hyg-machine-id', 'mig-leg2-ping'] }), planted)).toBe('not caught: ssh-root-login-no; failed beyond the planted defects: mig-leg2-ping');
+    expect(m.unexpected(row({ exitCode: 0, failed: [] }), planted)).toBe('not caught: hyg-machine-id, ssh-root-login-no; exit 0, not 1');
+  });
+
+  it('the table says whether each row is as expected', () => {
+    const table = m.renderTable([
+      { ...row({ image: 'debian-13-flawed', exitCode: 1 }), unexpected: '' } as Row,
+      { ...row({ image: 'debian-13-clean', exitCode: 1 }), unexpected: 'exit 1, not 0' } as Row,
+    ]);
+    expect(table.split('\n')[2]).toMatch(/\| yes \|$/);
+    expect(table.split('\n')[3]).toMatch(/\| no: exit 1, not 0 \|$/);
   });
 });
