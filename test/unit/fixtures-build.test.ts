@@ -11,7 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-11-clean', 'debian-12-bios-only', 'debian-12-clean', 'debian-12-flawed', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-12-uefi-unsigned', 'debian-13-clean'];
+const IMAGES = [
+  'debian-11-clean',
+  'debian-12-bios-only',
+  'debian-12-btrfs',
+  'debian-12-clean',
+  'debian-12-flawed',
+  'debian-12-gfxterm',
+  'debian-12-lvm',
+  'debian-12-minimal',
+  'debian-12-uefi-unsigned',
+  'debian-13-clean',
+];
 /** Recipes of another release (IMAGE_SUITE, lib/suite.sh) and their suite. */
 const SUITE_IMAGES = { 'debian-11-clean': 'bullseye', 'debian-13-clean': 'trixie' } as const;
 const CHECK_IDS = [
