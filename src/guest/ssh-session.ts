@@ -221,11 +221,17 @@ export class GuestSession {
   private async attempt(command: string, input: string | undefined, opened: (channel: ClientChannel) => void): Promise<ExecResult> {
     for (let retry = false; ; retry = true) {
       const { connection, fresh } = await this.connection();
-      let channel: ClientChannel;
+      let started: { channel: ClientChannel; result: Promise<ExecResult> };
       try {
-        channel = await new Promise<ClientChannel>((resolve, reject) => {
+        started = await new Promise((resolve, reject) => {
           try {
-            connection.client.exec(command, (error, stream) => (error ? reject(error) : resolve(stream)));
+            connection.client.exec(command, (error, channel) => {
+              if (error) return reject(error);
+              // Listen before giving the event loop back: ssh2 handles the rest of what arrived in the same
+              // read synchronously, so a quick command's exit status can be emitted before an await
+              // resumes. It was, whenever ssh2 runs without its optional native crypto binding.
+              resolve({ channel, result: this.collect(connection, channel, command, input) });
+            });
           } catch (error) {
             reject(error);
           }
@@ -236,8 +242,8 @@ export class GuestSession {
         if (connection.closed && !fresh && !retry) continue;
         throw this.channelError(connection, command, error as Error);
       }
-      opened(channel);
-      return this.collect(connection, channel, command, input);
+      opened(started.channel);
+      return started.result;
     }
   }
 
