@@ -197,6 +197,12 @@ export interface DnsmasqInput {
  * systemd-timesyncd, only when systemd runs (/run/systemd/system) and /lib/systemd/systemd-timesyncd
  * exists; on EXPIRE/FAIL/RELEASE/STOP it removes that file. A guest without that package (or with
  * another DHCP client) ignores the option.
+ *
+ * `--dhcp-ignore-clid`: an address per NIC (MAC), as clouds give them (an OpenStack port's fixed IP is
+ * a dnsmasq `dhcp-host` entry by MAC; an EC2 ENI has its own address), not per DHCP client identifier.
+ * systemd-networkd and dhcpcd derive that identifier from /etc/machine-id (RFC 4361 DUID), so an image
+ * that bakes one machine-id would otherwise give every guest of a run the same address, and the run
+ * would lose its guests to that instead of reporting the baked id (hyg-machine-id, life-clone-unique).
  */
 export function dnsmasqArgs(input: DnsmasqInput): string[] {
   const { first, last, netmask, lease } = input.range;
@@ -211,6 +217,7 @@ export function dnsmasqArgs(input: DnsmasqInput): string[] {
     '--dhcp-option=6',
     `--dhcp-option=option:ntp-server,${input.ntpServer}`,
     '--dhcp-authoritative',
+    '--dhcp-ignore-clid',
     `--dhcp-leasefile=${input.leasesFile}`,
     `--pid-file=${input.pidFile}`,
     `--log-facility=${input.logFile}`,

@@ -15,6 +15,7 @@ import { bootLimits, type BootLimits, type BootStage } from './boot-watch.js';
 import type { RunEnvironment } from './environment.js';
 import { bootGuest, guestNames, GuestBootFailure, type BootedGuest } from './guest-boot.js';
 import type { MigrationSupport } from './guest-migration.js';
+import { GuestAddressBook } from './address-book.js';
 import { BaseVolumes } from './guest-storage.js';
 import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
 import type { RunRecord } from './run-record.js';
@@ -202,6 +203,7 @@ class GuestBooter {
   private readonly bases: BaseVolumes;
   private readonly accelByHost: Map<string, HostAccel>;
   private readonly limitsSaid = new Set<string>();
+  private readonly addresses = new GuestAddressBook();
 
   constructor(private readonly ctx: RunContext) {
     this.baseVolume = `imgtest-${ctx.runId}-base.${ctx.image.format}`;
@@ -233,6 +235,7 @@ class GuestBooter {
         );
         // The failed guest (often paused, holding its memory) goes now, not at the end of the run.
         await discardGuest(host, guestNames(ctx.runId, guest.key));
+        this.addresses.release(guestNames(ctx.runId, guest.key).domain);
         return this.attempt(guest, host, 'qemu', `${guest.key}t`);
       }
       if (probe) accel.works(); // failed for reasons that are not KVM's: the others may use it
@@ -265,6 +268,7 @@ class GuestBooter {
       keep: ctx.keep,
       signal: ctx.signal,
       migration: this.migration,
+      addresses: this.addresses,
       onStage,
       onState: (state, detail) => ctx.reporters.forEach((r) => r.onGuestState?.({ name: `imgtest-${ctx.runId}-${key}`, host: host.name, firmware: guest.firmware }, state, detail)),
     });

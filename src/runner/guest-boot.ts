@@ -7,6 +7,7 @@ import type { HypervisorHost } from '../hosts/host.js';
 import { buildSeedIso } from '../hosts/seed.js';
 import { addressFromConsole, bootRefusal, hostKeysFromConsole, lastLines } from '../guest/serial.js';
 import { kvmFallbackReason } from './accel.js';
+import { sharedAddressMessage, type GuestAddressBook } from './address-book.js';
 import { BootWatch, consoleStage, type BootLimits, type BootStage } from './boot-watch.js';
 import { closeMaster, sshExec, sshReady, sshTryLogin, writeKnownHosts, type SshTarget } from '../guest/ssh.js';
 import { GuestSession } from '../guest/ssh-session.js';
@@ -43,6 +44,8 @@ export interface GuestBootSpec {
   signal?: AbortSignal;
   /** The run's hosts and base volumes, so the guest can move live (`handle.hypervisor.migrate`). */
   migration?: MigrationSupport;
+  /** The addresses the run's other guests hold: a guest given one of them fails its boot at once, saying why. */
+  addresses?: GuestAddressBook;
   /** Poll interval; tests make it short. */
   pollMs?: number;
 }
@@ -276,6 +279,8 @@ async function waitForSsh(spec: GuestBootSpec, names: GuestNames, mac: string, s
         if (refusal) throw progress.failure(`${names.domain} (${spec.firmware}): ${refusal}`, { cause: 'image' });
         const address = addressFromConsole(progress.console, mac) ?? (progress.elapsed > 30 ? (await spec.host.agentAddresses(names.domain)).find((a) => a.mac === mac)?.address : undefined);
         if (address) {
+          const other = spec.addresses?.claim(spec.host.name, address, { domain: names.domain, mac });
+          if (other) throw progress.failure(sharedAddressMessage(names.domain, mac, address, other, spec.host.name), { cause: 'image' });
           ssh.address = address;
           addressSince = Date.now();
           progress.reach('address');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LibvirtHost } from '../../src/hosts/libvirt-host.js';
 import type { BootLimits } from '../../src/runner/boot-watch.js';
+import { GuestAddressBook } from '../../src/runner/address-book.js';
 import { CleanupRegistry } from '../../src/runner/cleanup.js';
 import { bootGuest, GuestBootFailure, type GuestBootSpec } from '../../src/runner/guest-boot.js';
 
@@ -141,6 +142,21 @@ describe.skipIf(!canBuildSeed)('bootGuest', () => {
     // It ran past the 1 s stage limit because the console grew, until the domain went away.
     expect(failure.message).toMatch(/guest is shut off \(destroyed\)/);
     expect(Date.now() - started).toBeGreaterThan(2000);
+  }, 15_000);
+
+  it("a guest given the address another guest of the run holds on its host fails at once as the image's (a shared DHCP client id), not as an SSH timeout", async () => {
+    const addresses = new GuestAddressBook();
+    expect(addresses.claim('hv1', '10.78.0.85', { domain: 'imgtest-r1-g2', mac: '52:54:00:00:00:02' })).toBeUndefined();
+    const table = 'ci-info: |  enp1s0  | True |  10.78.0.85  | 255.255.255.0 | global | 52:54:00:aa:bb:cc |\r\n';
+    const host = fakeHost({ console: () => `Booting Linux\r\n${table}` }, []);
+    const started = Date.now();
+    const failure = (await bootGuest(spec(host, { firmware: 'bios', virtType: 'qemu', addresses })).catch((e: unknown) => e)) as GuestBootFailure;
+    expect(failure).toBeInstanceOf(GuestBootFailure);
+    expect(failure.cause).toBe('image');
+    expect(failure.message).toMatch(
+      /^imgtest-r1-g1 \(52:54:00:[0-9a-f:]{8}\) was given 10\.78\.0\.85, which imgtest-r1-g2 \(52:54:00:00:00:02\) on hv1 already has: .*same DHCP client identifier.*\/etc\/machine-id.*hyg-machine-id/,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000); // the boot's limits (30 s per stage here) were not waited out
   }, 15_000);
 
   it("a firmware refusing the loader is the image's failure, not KVM's", async () => {

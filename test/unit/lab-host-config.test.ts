@@ -145,6 +145,9 @@ describe('dnsmasq', () => {
   it('keeps its files in the lab folder and reads no config file', () => {
     expect(args).toEqual(expect.arrayContaining(['--conf-file=/dev/null', '--dhcp-leasefile=/s/lab/dnsmasq.leases', '--pid-file=/s/lab/dnsmasq.pid', '--log-facility=/s/lab/dnsmasq.log']));
   });
+  it('leases by MAC, as clouds do, not by the client identifier a baked machine-id makes the same in every clone', () => {
+    expect(args).toContain('--dhcp-ignore-clid');
+  });
   it('names the lab’s NTP server (option 42), once', () => {
     expect(args.filter((a) => /ntp-server|dhcp-option=42/.test(a))).toEqual(['--dhcp-option=option:ntp-server,10.78.0.1']);
   });
