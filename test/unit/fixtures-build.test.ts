@@ -3,6 +3,7 @@
  * a cached image is reused without building anything, and the README documents every check id.
  * Works on a copy of fixtures/ with a temp cache, so the real cache and fixtures/out are untouched.
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ const IMAGES = [
   'debian-12-minimal',
   'debian-12-uefi-unsigned',
   'debian-13-clean',
+  'debian-13-flawed',
 ];
 /** Recipes of another release (IMAGE_SUITE, lib/suite.sh) and their suite. */
 const SUITE_IMAGES = { 'debian-11-clean': 'bullseye', 'debian-13-clean': 'trixie' } as const;
@@ -61,7 +63,8 @@ async function list(env: Record<string, string> = {}): Promise<Record<string, { 
   return out;
 }
 
-describe('fixtures/build.sh cache contract', () => {
+// Each test runs build.sh over every recipe several times: seconds on a quiet machine, more beside booting guests.
+describe('fixtures/build.sh cache contract', { timeout: 120_000 }, () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'imgtest-fixtures-unit-'));
     cache = join(dir, 'cache');
@@ -145,6 +148,32 @@ describe('fixtures/build.sh cache contract', () => {
     expect((await sourceRecipe(name)).exitCode).toBe(0);
     const after = await list();
     for (const n of IMAGES) expect(after[n]!.file === before[n]!.file, n).toBe(n !== name);
+  });
+
+  it('debian-13-flawed sources debian-12-flawed.sh: a change there stops its build until its pin (its key) is updated', async () => {
+    const flawed = join(dir, 'fixtures', 'images', 'debian-12-flawed.sh');
+    const recipe = join(dir, 'fixtures', 'images', 'debian-13-flawed.sh');
+    const pinOf = () => createHash('sha256').update(readFileSync(flawed)).digest('hex').slice(0, 16);
+    const setPin = (pin: string) => writeFileSync(recipe, readFileSync(recipe, 'utf8').replace(/^FLAWED_RECIPE_INPUTS=.*$/m, `FLAWED_RECIPE_INPUTS=${pin}`));
+    // Earlier tests changed debian-12-flawed.sh and rootfs-trixie.packages in this copy: pin what they are now.
+    setPin(pinOf());
+    const suiteInputs = createHash('sha256')
+      .update(Buffer.concat([readFileSync(join(dir, 'fixtures', 'lib', 'suite.sh')), readFileSync(join(dir, 'fixtures', 'rootfs-trixie.packages'))]))
+      .digest('hex')
+      .slice(0, 16);
+    writeFileSync(recipe, readFileSync(recipe, 'utf8').replace(/^IMAGE_SUITE_INPUTS=.*$/m, `IMAGE_SUITE_INPUTS=${suiteInputs}`));
+    const ok = await sourceRecipe('debian-13-flawed', 'declare -F image_customize flawed_dhcp_lease check_sshd_config >/dev/null && echo "$IMAGE_LAYOUT $ROOTFS_SUITE $FLAWED_HOSTNAME"');
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout.trim()).toBe('gpt-hybrid trixie build-vm-01');
+    const before = await list();
+    appendFileSync(flawed, '\n# another defect\n');
+    const r = await sourceRecipe('debian-13-flawed');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain(`images/debian-12-flawed.sh changed: set FLAWED_RECIPE_INPUTS=${pinOf()} in images/debian-13-flawed.sh`);
+    setPin(pinOf());
+    expect((await sourceRecipe('debian-13-flawed')).exitCode).toBe(0);
+    const after = await list();
+    for (const n of IMAGES) expect(after[n]!.file === before[n]!.file, n).toBe(n !== 'debian-12-flawed' && n !== 'debian-13-flawed');
   });
 
   it('the qcow2 compression setting is part of the key', async () => {
