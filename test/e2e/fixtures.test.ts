@@ -4,7 +4,8 @@
  * Builds the images when the cache lacks them (`bash fixtures/build.sh`), then, per image: a raw
  * copy in a temp dir (`qemu-img convert`, the fixture is only read), the partition table from
  * `sfdisk --json`, the ESP through mtools, the root filesystem through a read-only loop device
- * mounted `ro,noload`. Every planted defect of debian-12-flawed is asserted present there and
+ * mounted read-only (`ro,noload` for ext4; on debian-12-lvm the LV's extents, located from the LVM
+ * metadata on its physical volume, with the separate /boot mounted over the root's /boot). Every planted defect of debian-12-flawed is asserted present there and
  * absent from the clean images (debian-12-clean, debian-12-bios-only, debian-12-uefi-unsigned),
  * using one detector per check id. The boot chain is read too: the MBR boot code, the loaders on
  * the ESP and their Authenticode signatures (PE certificate table), the GRUB configuration.
@@ -20,14 +21,46 @@ import { run } from '../../src/util/exec.js';
 import { e2eSkipReason } from './helpers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean'] as const;
+const IMAGES = [
+  'debian-12-clean',
+  'debian-12-flawed',
+  'debian-12-bios-only',
+  'debian-12-uefi-unsigned',
+  'debian-12-gfxterm',
+  'debian-12-minimal',
+  'debian-11-clean',
+  'debian-13-clean',
+  'debian-12-lvm',
+  'debian-12-btrfs',
+] as const;
 type ImageName = (typeof IMAGES)[number];
 /** Images that boot with BIOS (SYSLINUX); debian-12-uefi-unsigned does not. */
-const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean'] as const;
+const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean', 'debian-12-lvm', 'debian-12-btrfs'] as const;
 /** debian-12-clean's layout and Secure Boot chain (GPT hybrid, shim + signed GRUB + MokManager on the ESP). */
-const HYBRID_SIGNED_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean'] as const;
+const HYBRID_SIGNED_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean', 'debian-12-btrfs'] as const;
 /** Images without any planted defect (debian-12-gfxterm's GRUB terminal is a trait, not a defect of the table). */
-const CLEAN_IMAGES = ['debian-12-clean', 'debian-12-bios-only', 'debian-12-uefi-unsigned', 'debian-12-gfxterm', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean'] as const;
+const CLEAN_IMAGES = [
+  'debian-12-clean',
+  'debian-12-bios-only',
+  'debian-12-uefi-unsigned',
+  'debian-12-gfxterm',
+  'debian-12-minimal',
+  'debian-11-clean',
+  'debian-13-clean',
+  'debian-12-lvm',
+  'debian-12-btrfs',
+] as const;
+/**
+ * Where each image's root filesystem is and what it is (fixtures/README.md, "Layouts"): ext4 on a
+ * partition unless listed. debian-12-lvm: ext4 on LV vg0/root (PV = partition 2), /boot a partition of
+ * its own; debian-12-btrfs: btrfs (top-level subvolume) on the GPT root partition.
+ */
+const LVM = { vg: 'vg0', lv: 'root' } as const;
+const ROOT_LAYOUT: Partial<Record<ImageName, { fs: 'btrfs' | 'ext4'; lvm?: boolean; separateBoot?: boolean; rootSpec: string }>> = {
+  'debian-12-lvm': { fs: 'ext4', lvm: true, separateBoot: true, rootSpec: `/dev/mapper/${LVM.vg}-${LVM.lv}` },
+  'debian-12-btrfs': { fs: 'btrfs', rootSpec: 'LABEL=root' },
+};
+const rootLayout = (name: ImageName) => ROOT_LAYOUT[name] ?? { fs: 'ext4' as const, lvm: false, separateBoot: false, rootSpec: 'LABEL=root' };
 /** Clean images with the baseline's hardening drop-in (debian-12-minimal keeps Debian's stock sshd settings instead). */
 const HARDENED_SSHD_IMAGES = CLEAN_IMAGES.filter((name) => name !== 'debian-12-minimal');
 /**
@@ -43,8 +76,12 @@ const RELEASE: Record<ImageName, { versionId: string; openssh: RegExp; kernelPac
   'debian-12-minimal': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
   'debian-11-clean': { versionId: '11', openssh: /^1:8\.4p1-/, kernelPackage: /^linux-image-5\.10\.0-\d+-cloud-amd64$/ },
   'debian-13-clean': { versionId: '13', openssh: /^1:10\.0p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-lvm': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-12-btrfs': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
 };
 const KERNEL_CMDLINE = 'root=LABEL=root ro console=tty0 console=ttyS0,115200n8';
+/** The kernel command line each image's boot menus carry (root= names debian-12-lvm's LV). */
+const kernelCmdline = (name: ImageName) => KERNEL_CMDLINE.replace('root=LABEL=root', `root=${rootLayout(name).rootSpec}`);
 const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const LINUX_FS_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 const GIB = 1024 ** 3;
@@ -426,11 +463,109 @@ interface OpenedImage {
   info: { format: string; 'virtual-size': number; 'backing-filename'?: string; 'actual-size': number };
   check: { 'compressed-clusters': number; 'allocated-clusters': number; 'check-errors': number };
   table: PartitionTable;
+  /** The partition holding the root filesystem (debian-12-lvm: the LVM physical volume). */
   rootPartition: SfdiskPartition;
+  /** The root filesystem's bytes in the raw disk: the root partition, or the LV's extents on the PV. */
+  rootFs: { offset: number; size: number };
+  /** The LVM metadata on the physical volume (LVM images only). */
+  lvm?: LvmMetadata;
+  /** A separate /boot partition (mounted over the root's /boot). */
+  bootPartition?: SfdiskPartition;
   esp?: SfdiskPartition;
   fs: ImageFs;
-  loop: string;
+  loops: string[];
+  /** Mounted filesystems, the root first. */
+  mounts: string[];
   mountPoint: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LVM, offline: this machine's kernel has no device-mapper, so the LV is read where its extents lie.
+
+interface LvmMetadata {
+  /** The PV's label sector: "LABELONE" ... "LVM2 001". */
+  label: string;
+  vg: string;
+  seqno: number;
+  /** Sectors. */
+  extentSize: number;
+  pvs: { name: string; device: string; peStart: number; peCount: number }[];
+  lvs: { name: string; status: string; segments: { startExtent: number; extentCount: number; type: string; stripes: [string, number][] }[] }[];
+}
+
+/**
+ * The newest copy (highest seqno) of the VG's text metadata in the PV's metadata area (the circular
+ * buffer in its first MiB, before pe_start), parsed as far as the layout needs.
+ */
+function readLvmMetadata(raw: string, pvOffset: number): LvmMetadata {
+  const area = readAt(raw, pvOffset, 1024 * 1024);
+  const label = readAt(raw, pvOffset + 512, 32).toString('latin1');
+  const text = area.toString('latin1').replace(/[^\x20-\x7e\n\t]/g, '\n');
+  const lines = text.split('\n').map((l) => l.replace(/#.*$/, '').trim());
+  const copies: string[][] = [];
+  // Each copy starts with "<vg> {", "id = ...", "seqno = N".
+  lines.forEach((line, i) => {
+    if (/^[A-Za-z0-9_.+-]+ \{$/.test(line) && /^seqno = /.test(lines[i + 2] ?? '')) copies.push([]);
+    copies.at(-1)?.push(line);
+  });
+  const parsed = copies.map(parseLvmCopy).filter((c): c is LvmMetadata => c !== undefined);
+  if (!parsed.length) throw new Error('no LVM metadata found on the physical volume');
+  const newest = parsed.reduce((a, b) => (b.seqno > a.seqno ? b : a));
+  return { ...newest, label };
+}
+
+/** One metadata copy: nested `name {` ... `}` sections of `key = value` lines. */
+function parseLvmCopy(lines: string[]): LvmMetadata | undefined {
+  type Node = { [key: string]: string | Node };
+  const root: Node = {};
+  const stack: Node[] = [root];
+  let pendingList: { key: string; items: string[] } | undefined;
+  for (const line of lines) {
+    if (line === '') continue;
+    const top = stack.at(-1)!;
+    if (pendingList) {
+      if (line === ']') {
+        top[pendingList.key] = pendingList.items.join(', ');
+        pendingList = undefined;
+      } else pendingList.items.push(line);
+      continue;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = /^(\S+) \{$/.exec(line))) {
+      const child: Node = {};
+      top[m[1]!] = child;
+      stack.push(child);
+    } else if (line === '}') {
+      stack.pop();
+      if (stack.length === 1) break; // the VG section ended: the rest is the copy's header lines
+    } else if ((m = /^(\S+) = \[$/.exec(line))) pendingList = { key: m[1]!, items: [] };
+    else if ((m = /^(\S+) = (.*)$/.exec(line))) top[m[1]!] = m[2]!;
+  }
+  const vgName = Object.keys(root)[0];
+  const vg = vgName ? root[vgName] : undefined;
+  if (!vgName || typeof vg !== 'object' || vg['seqno'] === undefined) return undefined;
+  const sections = (n: Node | string | undefined) => (typeof n === 'object' ? Object.entries(n).filter((e): e is [string, Node] => typeof e[1] === 'object') : []);
+  const num = (v: Node | string | undefined) => Number(typeof v === 'string' ? v : NaN);
+  const str = (v: Node | string | undefined) => (typeof v === 'string' ? v.replace(/^"|"$/g, '') : '');
+  return {
+    label: '',
+    vg: vgName,
+    seqno: num(vg['seqno']),
+    extentSize: num(vg['extent_size']),
+    pvs: sections(vg['physical_volumes']).map(([name, pv]) => ({ name, device: str(pv['device']), peStart: num(pv['pe_start']), peCount: num(pv['pe_count']) })),
+    lvs: sections(vg['logical_volumes']).map(([name, lv]) => ({
+      name,
+      status: typeof lv['status'] === 'string' ? lv['status'] : '',
+      segments: sections(lv)
+        .filter(([k]) => /^segment\d+$/.test(k))
+        .map(([, seg]) => ({
+          startExtent: num(seg['start_extent']),
+          extentCount: num(seg['extent_count']),
+          type: str(seg['type']),
+          stripes: [...str(seg['stripes']).matchAll(/"?(\w+)"?, (\d+)/g)].map((x) => [x[1]!, Number(x[2])] as [string, number]),
+        })),
+    })),
+  };
 }
 
 const workDir = mkdtempSync(join(tmpdir(), 'imgtest-fixtures-'));
@@ -446,22 +581,39 @@ async function openImage(name: ImageName): Promise<OpenedImage> {
   const raw = join(workDir, `${name}.raw`);
   await run('qemu-img', ['convert', '-O', 'raw', qcow2, raw], { timeoutMs: 300_000 });
   const table = (JSON.parse((await run('sfdisk', ['--json', raw])).stdout) as { partitiontable: PartitionTable }).partitiontable;
-  const rootPartition = table.partitions.find((p) => (table.label === 'gpt' ? p.type === LINUX_FS_TYPE && p.name === 'root' : p.type === '83'));
+  const layout = rootLayout(name);
+  const rootPartition = table.partitions.find((p) => (layout.lvm ? p.type === '8e' : table.label === 'gpt' ? p.type === LINUX_FS_TYPE && p.name === 'root' : p.type === '83'));
   if (!rootPartition) throw new Error(`${name}: no root partition in ${JSON.stringify(table)}`);
+  const bootPartition = layout.separateBoot ? table.partitions.find((p) => p !== rootPartition && p.type === '83') : undefined;
   const esp = table.partitions.find((p) => p.type === ESP_TYPE || p.type === 'ef');
-  const loop = (await run('losetup', ['--find', '--show', '--read-only', '--offset', String(rootPartition.start * 512), '--sizelimit', String(rootPartition.size * 512), raw])).stdout.trim();
+  let rootFs = { offset: rootPartition.start * 512, size: rootPartition.size * 512 };
+  let lvm: LvmMetadata | undefined;
+  if (layout.lvm) {
+    lvm = readLvmMetadata(raw, rootPartition.start * 512);
+    const pv = lvm.pvs[0];
+    const seg = lvm.lvs.find((l) => l.name === LVM.lv)?.segments;
+    if (!pv || seg?.length !== 1 || seg[0]!.stripes.length !== 1) throw new Error(`${name}: LV ${LVM.lv} is not one linear segment: ${JSON.stringify(lvm)}`);
+    rootFs = { offset: rootPartition.start * 512 + (pv.peStart + seg[0]!.stripes[0]![1] * lvm.extentSize) * 512, size: seg[0]!.extentCount * lvm.extentSize * 512 };
+  }
   const mountPoint = join(workDir, `${name}.root`);
   await run('mkdir', ['-p', mountPoint]);
-  const image: OpenedImage = { name, qcow2, raw, info, check, table, rootPartition, esp, fs: new ImageFs(mountPoint), loop, mountPoint };
+  const image: OpenedImage = { name, qcow2, raw, info, check, table, rootPartition, rootFs, lvm, bootPartition, esp, fs: new ImageFs(mountPoint), loops: [], mounts: [], mountPoint };
   opened.set(name, image);
-  await run('mount', ['-t', 'ext4', '-o', 'ro,noload', loop, mountPoint]);
+  const mount = async (offset: number, size: number, fstype: string, at: string) => {
+    const loop = (await run('losetup', ['--find', '--show', '--read-only', '--offset', String(offset), '--sizelimit', String(size), raw])).stdout.trim();
+    image.loops.push(loop);
+    await run('mount', ['-t', fstype, '-o', fstype === 'ext4' ? 'ro,noload' : 'ro', loop, at]);
+    image.mounts.push(at);
+  };
+  await mount(rootFs.offset, rootFs.size, layout.fs, mountPoint);
+  if (bootPartition) await mount(bootPartition.start * 512, bootPartition.size * 512, 'ext4', join(mountPoint, 'boot'));
   return image;
 }
 
 async function closeAll(): Promise<void> {
   for (const image of opened.values()) {
-    await run('umount', [image.mountPoint], { allowFailure: true });
-    await run('losetup', ['-d', image.loop], { allowFailure: true });
+    for (const at of [...image.mounts].reverse()) await run('umount', [at], { allowFailure: true });
+    for (const loop of image.loops) await run('losetup', ['-d', loop], { allowFailure: true });
   }
   rmSync(workDir, { recursive: true, force: true });
 }
@@ -497,6 +649,14 @@ async function espFile(image: OpenedImage, path: string): Promise<Buffer> {
   const out = join(workDir, `${image.name}-esp-${path.replace(/[^A-Za-z0-9.]+/g, '_')}`);
   await run('mcopy', ['-n', '-i', `${image.raw}@@${image.esp!.start * 512}`, `::${path}`, out]);
   return readFileSync(out);
+}
+
+/** The files of the image's initramfs (its newest kernel's), as lsinitramfs lists them. */
+async function initramfsFiles(image: OpenedImage): Promise<string[]> {
+  const initrds = image.fs.list('/boot').filter((f) => /^initrd\.img-.*-cloud-amd64$/.test(f));
+  expect(initrds).toHaveLength(1);
+  const r = await run('lsinitramfs', [image.fs.resolve(`/boot/${initrds[0]!}`)], { timeoutMs: 120_000 });
+  return r.stdout.split('\n').filter(Boolean);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,11 +753,23 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       expect(info['actual-size']).toBeLessThan(400 * 1024 ** 2);
     });
 
-    it('has an ext4 root filesystem labelled "root"', () => {
-      const { raw, rootPartition } = img(name);
-      const sb = readAt(raw, rootPartition.start * 512 + 1024, 1024);
-      expect(sb.readUInt16LE(56)).toBe(0xef53);
-      expect(sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '')).toBe('root');
+    it(`has a ${rootLayout(name).fs} root filesystem labelled "root"${rootLayout(name).lvm ? ' on an LVM logical volume' : ''}`, () => {
+      const { raw, rootFs } = img(name);
+      if (rootLayout(name).fs === 'btrfs') {
+        // btrfs superblock at 64 KiB: magic "_BHRfS_M" at 0x40, label (256 bytes) at 0x12b.
+        const sb = readAt(raw, rootFs.offset + 0x10000, 4096);
+        expect(sb.subarray(0x40, 0x48).toString('latin1')).toBe('_BHRfS_M');
+        expect(
+          sb
+            .subarray(0x12b, 0x12b + 256)
+            .toString('latin1')
+            .replace(/\0+$/, ''),
+        ).toBe('root');
+      } else {
+        const sb = readAt(raw, rootFs.offset + 1024, 1024);
+        expect(sb.readUInt16LE(56)).toBe(0xef53);
+        expect(sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '')).toBe('root');
+      }
     });
 
     it('carries the packages of a cloud image and cloud-init limited to NoCloud', () => {
@@ -619,7 +791,8 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
         .map((f) => /^datasource_list:\s*(.*)$/m.exec(fs.read(`${cfgDir}/${f}`) ?? '')?.[1])
         .filter((v): v is string => v !== undefined);
       expect(lists.at(-1)?.replace(/\s+/g, '')).toBe('[NoCloud,None]');
-      expect(fs.read('/etc/fstab')).toMatch(/^LABEL=root\s+\/\s+ext4\s/m);
+      const { fs: fstype, rootSpec } = rootLayout(name);
+      expect(fs.read('/etc/fstab')).toMatch(new RegExp(`^${rootSpec}\\s+/\\s+${fstype}\\s`, 'm'));
     });
   });
 
@@ -645,9 +818,11 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
       expect(conf).toMatch(/^SERIAL 0 115200$/m);
       expect(conf).toMatch(/^TIMEOUT (10|20)$/m);
-      expect(conf).toMatch(new RegExp(`APPEND ${KERNEL_CMDLINE}$`, 'm'));
-      const kernel = /LINUX (\S+)/.exec(conf)?.[1] ?? '';
-      const initrd = /INITRD (\S+)/.exec(conf)?.[1] ?? '';
+      expect(conf).toMatch(new RegExp(`APPEND ${kernelCmdline(name)}$`, 'm'));
+      // Paths in the filesystem extlinux lives on: a separate /boot has the kernel at its top.
+      const boot = rootLayout(name).separateBoot ? '/boot' : '';
+      const kernel = boot + (/LINUX (\S+)/.exec(conf)?.[1] ?? '');
+      const initrd = boot + (/INITRD (\S+)/.exec(conf)?.[1] ?? '');
       expect(kernel).toMatch(/^\/boot\/vmlinuz-.*-cloud-amd64$/);
       expect(fs.exists(kernel)).toBe(true);
       expect(fs.exists(initrd)).toBe(true);
@@ -835,6 +1010,119 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
         expect(text).toMatch(/^#GRUB_TERMINAL=console$/m);
       });
     });
+
+    describe('debian-12-lvm', () => {
+      const name = 'debian-12-lvm';
+
+      it('MBR (dos): p1 bootable ext4 labelled "boot", p2 an LVM physical volume (8e) to the end of the disk; no ESP; mbr.bin', () => {
+        const image = img(name);
+        expect(image.table.label).toBe('dos');
+        expect(image.esp).toBeUndefined();
+        expect(image.table.partitions).toHaveLength(2);
+        const [boot, pv] = image.table.partitions;
+        expect(boot).toMatchObject({ start: 2048, type: '83', bootable: true });
+        expect(boot!.size * 512).toBe(256 * 1024 ** 2);
+        expect(image.bootPartition).toBe(boot);
+        expect(pv).toMatchObject({ start: 2048 + boot!.size, type: '8e' });
+        expect(pv!.bootable ?? false).toBe(false);
+        expect((pv!.start + pv!.size) * 512).toBe(2 * GIB);
+        const sb = readAt(image.raw, boot!.start * 512 + 1024, 1024);
+        expect(sb.readUInt16LE(56)).toBe(0xef53);
+        expect(sb.subarray(120, 136).toString('latin1').replace(/\0+$/, '')).toBe('boot');
+        const mbr = '/usr/lib/syslinux/mbr/mbr.bin';
+        if (existsSync(mbr)) expect(readAt(image.raw, 0, 440).equals(readFileSync(mbr).subarray(0, 440))).toBe(true);
+      });
+
+      it('LVM on p2: an LVM2 label, VG vg0 with that one PV, LV root: one linear segment over every extent', () => {
+        const { lvm, rootPartition, rootFs } = img(name);
+        expect(lvm).toBeDefined();
+        expect(lvm!.label).toMatch(/^LABELONE.*LVM2 001/s);
+        expect(lvm!.vg).toBe(LVM.vg);
+        expect(lvm!.pvs).toHaveLength(1);
+        const pv = lvm!.pvs[0]!;
+        expect(lvm!.lvs.map((l) => l.name)).toEqual([LVM.lv]);
+        const lv = lvm!.lvs[0]!;
+        expect(lv.status).toContain('"VISIBLE"');
+        expect(lv.segments).toEqual([{ startExtent: 0, extentCount: pv.peCount, type: 'striped', stripes: [[pv.name, 0]] }]);
+        // The extents fill the PV: at most one extent of the partition is left over.
+        expect(rootPartition.size - pv.peStart - pv.peCount * lvm!.extentSize).toBeLessThan(lvm!.extentSize);
+        expect(rootFs.size).toBe(pv.peCount * lvm!.extentSize * 512);
+        expect(rootFs.size).toBeGreaterThan(1.5 * GIB);
+      });
+
+      it('fstab and the kernel command line name the LV; /boot is mounted from its own partition by label', () => {
+        const { fs } = img(name);
+        const fstab = (fs.read('/etc/fstab') ?? '').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+        expect(fstab).toEqual(['/dev/mapper/vg0-root / ext4 defaults,errors=remount-ro 0 1', 'LABEL=boot /boot ext4 defaults 0 2']);
+        const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
+        expect(conf).toMatch(/^\s*APPEND root=\/dev\/mapper\/vg0-root ro console=tty0 console=ttyS0,115200n8$/m);
+        // extlinux reads the /boot filesystem: the kernel at its top, not under /boot.
+        expect(conf).toMatch(/^\s*LINUX \/vmlinuz-\S+-cloud-amd64$/m);
+        // The kernel and initramfs are on the boot partition's filesystem (mounted over /boot), not the root's.
+        const kernel = fs.resolve(`/boot${/^\s*LINUX (\S+)$/m.exec(conf)?.[1] ?? '/none'}`);
+        expect(statSync(kernel).dev).not.toBe(statSync(img(name).mountPoint).dev);
+        expect(statSync(fs.resolve('/boot/extlinux/ldlinux.sys')).dev).toBe(statSync(kernel).dev);
+      });
+
+      it("lvm2 is installed and its initramfs activates the VG (lvm, LVM's udev rules, dm-mod)", async () => {
+        const image = img(name);
+        const pkgs = installedPackages(image.fs);
+        for (const p of ['lvm2', 'dmsetup', 'cloud-guest-utils']) expect(pkgs.has(p), p).toBe(true);
+        expect(pkgs.has('btrfs-progs')).toBe(false);
+        const files = await initramfsFiles(image);
+        // Bookworm's lvm2 activates from udev in the initramfs: 69-lvm.rules runs pvscan and vgchange -aay when the PV appears.
+        for (const want of [/^(usr\/)?s?bin\/lvm$/, /^(usr\/)?lib\/udev\/rules\.d\/56-lvm\.rules$/, /^(usr\/)?lib\/udev\/rules\.d\/69-lvm\.rules$/, /\/kernel\/drivers\/md\/dm-mod\.ko$/]) {
+          expect(
+            files.some((f) => want.test(f)),
+            String(want),
+          ).toBe(true);
+        }
+      });
+
+      it('the root grows with the disk: grow-lvm-root.service (enabled) runs growpart, pvresize, lvextend -r', () => {
+        const { fs } = img(name);
+        const unit = enabledUnits(fs).find((u) => u.name === 'grow-lvm-root.service');
+        expect(unit?.text).toMatch(/^ExecStart=\/usr\/local\/sbin\/grow-lvm-root$/m);
+        expect(fs.lstat('/usr/local/sbin/grow-lvm-root')!.mode & 0o111).toBe(0o111);
+        const script = fs.read('/usr/local/sbin/grow-lvm-root') ?? '';
+        expect(script).toMatch(/^\s*growpart /m);
+        expect(script).toMatch(/^\s*pvresize /m);
+        expect(script).toMatch(/^\s*lvextend -r -l \+100%FREE /m);
+        for (const tool of ['/usr/bin/growpart', '/usr/sbin/pvresize', '/usr/sbin/lvextend', '/usr/sbin/fsadm', '/usr/sbin/resize2fs']) expect(fs.exists(tool), tool).toBe(true);
+      });
+    });
+
+    describe('debian-12-btrfs', () => {
+      const name = 'debian-12-btrfs';
+
+      it('the root is the btrfs top-level subvolume: no subvolume below it, none named in fstab or on the command line', async () => {
+        const { fs, mountPoint } = img(name);
+        expect(fs.read('/etc/fstab')).toMatch(/^LABEL=root \/ btrfs defaults 0 0$/m);
+        expect(fs.read('/etc/fstab')).not.toMatch(/subvol/);
+        expect(fs.read('/boot/extlinux/extlinux.conf')).not.toMatch(/rootflags|subvol/);
+        if (existsSync('/usr/bin/btrfs')) expect((await run('btrfs', ['subvolume', 'list', mountPoint])).stdout.trim()).toBe('');
+      });
+
+      it('btrfs-progs is installed and its initramfs carries the btrfs tool and module', async () => {
+        const image = img(name);
+        const pkgs = installedPackages(image.fs);
+        expect(pkgs.has('btrfs-progs')).toBe(true);
+        expect(pkgs.has('lvm2')).toBe(false);
+        const files = await initramfsFiles(image);
+        for (const want of [/^usr\/s?bin\/btrfs$/, /\/kernel\/fs\/btrfs\/btrfs\.ko$/])
+          expect(
+            files.some((f) => want.test(f)),
+            String(want),
+          ).toBe(true);
+      });
+
+      it('the signed GRUB on the ESP reads btrfs (a built-in module) and finds root by its label', async () => {
+        const image = img(name);
+        const grub = parsePe(await espFile(image, '/EFI/BOOT/grubx64.efi'));
+        expect(grub.sections.get('mods')?.toString('latin1')).toContain('btrfs');
+        expect((await espFile(image, '/EFI/debian/grub.cfg')).toString('utf8')).toContain('search --no-floppy --label root --set=root');
+      });
+    });
   });
 
   describe('planted defects', () => {
@@ -914,6 +1202,9 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
 
       it('no apt lists or package caches, no build logs, no resolv.conf, nothing in /tmp', () => {
         const { fs } = img(name);
+        // Only the layouts that need them carry the packages fetched beside the rootfs.
+        expect(installedPackages(fs).has('lvm2')).toBe(name === 'debian-12-lvm');
+        expect(installedPackages(fs).has('btrfs-progs')).toBe(name === 'debian-12-btrfs');
         expect(fs.list('/var/lib/apt/lists').filter((f) => f !== 'partial' && f !== 'lock')).toEqual([]);
         expect(fs.list('/var/cache/apt').filter((f) => f.endsWith('.bin'))).toEqual([]);
         expect(fs.list('/var/cache/apt/archives').filter((f) => f.endsWith('.deb'))).toEqual([]);
