@@ -6,6 +6,7 @@ import { FSTAB_ARGV, MOUNTED_ARGV, ROOT_ARGV } from '../../suites/instance-lifec
 import { IP_ADDR_ARGV } from '../../suites/instance-lifecycle/commands/ip.js';
 import { BOOT_ERRORS_ARGV } from '../../suites/instance-lifecycle/commands/journalctl.js';
 import { lsblkArgv } from '../../suites/instance-lifecycle/commands/lsblk.js';
+import { lvsArgv, pvsArgv } from '../../suites/instance-lifecycle/commands/lvm.js';
 import { FAILED_UNITS_ARGS } from '../../suites/instance-lifecycle/commands/systemctl.js';
 import suite, { createInstanceLifecycleSuite } from '../../suites/instance-lifecycle/index.js';
 import { DEFAULT_BOOT_TIME_LIMITS, optionsSchema, parseOptions } from '../../suites/instance-lifecycle/options.js';
@@ -284,14 +285,46 @@ describe('life-disk-growth', () => {
     await expect(runCheck('life-disk-growth', context([g]), world)).rejects.toThrow(/imgtest-run1-g1: the disk vda is 2\.0 GiB, less than the 4\.0 GiB .*the runner did not grow it/);
   });
 
-  it('walks LVM to the physical volume partition and measures XFS with xfs_info', async () => {
-    const world = lab();
-    const pv = JSON.parse(s.lsblkLvm()) as { blockdevices: { children: { name: string; children?: { size: number }[] }[] }[] };
-    const lvBytes = pv.blockdevices[0]!.children[2]!.children![0]!.size;
+  /** Root on LVM (vda3 the PV, vg0-root XFS); `lvm` overrides what lvs and pvs say. */
+  const onLvm = (lvm: { pvBytes?: number; vgFreeBytes?: number } = {}) => {
+    const pv = JSON.parse(s.lsblkLvm()) as { blockdevices: { children: { name: string; size: number; children?: { size: number }[] }[] }[] };
+    const part = pv.blockdevices[0]!.children[2]!;
+    const lvBytes = part.children![0]!.size;
+    const vgFree = lvm.vgFreeBytes ?? 0;
     const xfs = s.XFS_INFO.replace('blocks=793600', `blocks=${Math.floor(lvBytes / 4096)}`);
-    const g = guest(1, world, { patch: { [ROOT_ARGV.join(' ')]: s.findmntRoot('/dev/mapper/vg0-root', 'xfs'), [LSBLK_KEY]: s.lsblkLvm(), '[sudo] xfs_info /': xfs } });
-    const outcome = await runCheck('life-disk-growth', context([g]), world);
-    expect(outcome).toMatchObject({ status: 'pass', message: "imgtest-run1-g1: disk vda 4.0 GiB, root's physical volume partition vda3 ends at 100% of it, xfs fills vg0-root (100%)" });
+    return {
+      [ROOT_ARGV.join(' ')]: s.findmntRoot('/dev/mapper/vg0-root', 'xfs'),
+      [LSBLK_KEY]: s.lsblkLvm(),
+      '[sudo] xfs_info /': xfs,
+      [`[sudo] ${lvsArgv('/dev/mapper/vg0-root').join(' ')}`]: `  vg0|root|${lvBytes}|${lvBytes + vgFree}|${vgFree}\n`,
+      [`[sudo] ${pvsArgv('vg0').join(' ')}`]: `  /dev/vda3|vg0|${lvm.pvBytes ?? lvBytes + vgFree}|${part.size}\n`,
+    };
+  };
+
+  it('walks LVM to the physical volume partition, reads the PV and VG with pvs and lvs, and measures XFS with xfs_info', async () => {
+    const world = lab();
+    const outcome = await runCheck('life-disk-growth', context([guest(1, world, { patch: onLvm() })]), world);
+    expect(outcome).toMatchObject({
+      status: 'pass',
+      message: "imgtest-run1-g1: disk vda 4.0 GiB, root's physical volume partition vda3 ends at 100% of it, vg0/root fills vg0 (0 B free), xfs fills vg0-root (100%)",
+    });
+    expect(outcome.evidence).toContain('vg0|root|');
+  });
+
+  it('fails on LVM when the partition grew but pvresize or lvextend did not run, though the filesystem fills its LV', async () => {
+    const world = lab();
+    const noPvresize = await runCheck('life-disk-growth', context([guest(1, world, { patch: onLvm({ pvBytes: 1_800_000_000 }) })]), world);
+    expect(noPvresize.status).toBe('fail');
+    expect(noPvresize.message).toMatch(/^imgtest-run1-g1: root did not grow to the disk: the physical volume \/dev\/vda3 is 1\.7 GiB of its 3\.\d GiB device \(\d+%\): pvresize did not run$/);
+    const noLvextend = await runCheck('life-disk-growth', context([guest(1, world, { patch: onLvm({ vgFreeBytes: 2 * s.GiB }) })]), world);
+    expect(noLvextend.status).toBe('fail');
+    expect(noLvextend.message).toMatch(/the volume group vg0 has 2\.0 GiB free that the root logical volume vg0\/root \(.* GiB\) did not take: lvextend did not run$/);
+  });
+
+  it('is an error, not a defect, when LVM cannot be asked (lvs missing)', async () => {
+    const world = lab();
+    const patch = { ...onLvm(), [`[sudo] ${lvsArgv('/dev/mapper/vg0-root').join(' ')}`]: { exitCode: 1, stderr: 'sudo: lvs: command not found\n' } };
+    await expect(runCheck('life-disk-growth', context([guest(1, world, { patch })]), world)).rejects.toThrow(/imgtest-run1-g1: .*read the root logical volume/);
   });
 
   it('falls back to statfs with a wider margin when the filesystem tool is missing', async () => {

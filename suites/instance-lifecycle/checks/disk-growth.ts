@@ -8,7 +8,8 @@
  * Root's source (findmnt) -> its device in lsblk's tree -> partition (for LVM: the physical volume's
  * partition) -> disk. Passes when the disk is at least the size the runner gave it (smaller: the runner
  * did not grow it, an error), the partition ends within 1% of the disk's end (GPT keeps 33 sectors of
- * backup header there, and partitions are aligned), and the filesystem fills its device within 1% by its
+ * backup header there, and partitions are aligned), on LVM the physical volumes fill their partitions
+ * and the root's volume group has no more than 1% of the disk free (../commands/lvm.ts), and the filesystem fills its device within 1% by its
  * own tool (within 5% by statfs, which leaves out the filesystem's metadata: ../commands/fs-size.ts).
  */
 import type { Check, CheckContext, GuestHandle } from '../api.js';
@@ -16,6 +17,7 @@ import { growthLogLines } from '../commands/cloud-init.js';
 import { readFilesystemSize } from '../commands/fs-size.js';
 import { readRootMount } from '../commands/findmnt.js';
 import { describeChain, dfHuman, readBlockTree, readSysfsStart, rootChain } from '../commands/lsblk.js';
+import { readLvm } from '../commands/lvm.js';
 import { formatBytes, onEveryGuest, verdict, type GuestVerdict } from '../guest.js';
 
 /** The partition's end may fall short of the disk's end by this much, percent of the disk. */
@@ -64,6 +66,22 @@ async function judge(context: CheckContext, guest: GuestHandle): Promise<GuestVe
   }
 
   const fsDevice = root.mount.source.startsWith('/dev/') && root.mount.source !== '/dev/root' ? root.mount.source : `/dev/${device.kname}`;
+  if (device.type === 'lvm') {
+    // The partition can grow under a PV that was never resized, and a PV under an LV that was never
+    // extended; the filesystem still fills its LV then. So LVM's own sizes are read between the two.
+    const lvm = await readLvm(guest, fsDevice);
+    evidence.push(lvm.evidence);
+    const slack = (disk.size * PARTITION_SLACK_PERCENT) / 100;
+    for (const pv of lvm.pvs) {
+      if (pv.devBytes - pv.pvBytes > slack)
+        problems.push(`the physical volume ${pv.pv} is ${formatBytes(pv.pvBytes)} of its ${formatBytes(pv.devBytes)} device (${pct(pv.pvBytes, pv.devBytes)}): pvresize did not run`);
+    }
+    if (lvm.lv.vgFreeBytes > slack)
+      problems.push(
+        `the volume group ${lvm.lv.vg} has ${formatBytes(lvm.lv.vgFreeBytes)} free that the root logical volume ${lvm.lv.vg}/${lvm.lv.lv} (${formatBytes(lvm.lv.lvBytes)}) did not take: lvextend did not run`,
+      );
+    else facts.push(`${lvm.lv.vg}/${lvm.lv.lv} fills ${lvm.lv.vg} (${formatBytes(lvm.lv.vgFreeBytes)} free)`);
+  }
   const fs = await readFilesystemSize(guest, root.mount.fstype, fsDevice);
   evidence.push(fs.evidence);
   if (fs.note) evidence.push(`note: ${fs.note}`);
