@@ -32,24 +32,27 @@ const IMAGES = [
   'debian-13-clean',
   'debian-12-lvm',
   'debian-12-btrfs',
+  'debian-13-flawed',
 ] as const;
 type ImageName = (typeof IMAGES)[number];
 /** Images that boot with BIOS (SYSLINUX); debian-12-uefi-unsigned does not. */
-const BIOS_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-bios-only', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean', 'debian-12-lvm', 'debian-12-btrfs'] as const;
-/** debian-12-clean's layout and Secure Boot chain (GPT hybrid, shim + signed GRUB + MokManager on the ESP). */
-const HYBRID_SIGNED_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean', 'debian-12-btrfs'] as const;
-/** Images without any planted defect (debian-12-gfxterm's GRUB terminal is a trait, not a defect of the table). */
-const CLEAN_IMAGES = [
+const BIOS_IMAGES = [
   'debian-12-clean',
+  'debian-12-flawed',
   'debian-12-bios-only',
-  'debian-12-uefi-unsigned',
-  'debian-12-gfxterm',
   'debian-12-minimal',
   'debian-11-clean',
   'debian-13-clean',
   'debian-12-lvm',
   'debian-12-btrfs',
+  'debian-13-flawed',
 ] as const;
+/** debian-12-clean's layout and Secure Boot chain (GPT hybrid, shim + signed GRUB + MokManager on the ESP). */
+const HYBRID_SIGNED_IMAGES = ['debian-12-clean', 'debian-12-flawed', 'debian-12-minimal', 'debian-11-clean', 'debian-13-clean', 'debian-12-btrfs', 'debian-13-flawed'] as const;
+/** The images with debian-12-flawed's planted defects (debian-13-flawed sources its recipe). */
+const FLAWED_IMAGES = ['debian-12-flawed', 'debian-13-flawed'] as const;
+/** Images without any planted defect (debian-12-gfxterm's GRUB terminal is a trait, not a defect of the table). */
+const CLEAN_IMAGES = IMAGES.filter((name): name is Exclude<ImageName, (typeof FLAWED_IMAGES)[number]> => !(FLAWED_IMAGES as readonly string[]).includes(name));
 /**
  * Where each image's root filesystem is and what it is (fixtures/README.md, "Layouts"): ext4 on a
  * partition unless listed. debian-12-lvm: ext4 on LV vg0/root (PV = partition 2), /boot a partition of
@@ -78,6 +81,7 @@ const RELEASE: Record<ImageName, { versionId: string; openssh: RegExp; kernelPac
   'debian-13-clean': { versionId: '13', openssh: /^1:10\.0p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
   'debian-12-lvm': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
   'debian-12-btrfs': { versionId: '12', openssh: /^1:9\.2p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
+  'debian-13-flawed': { versionId: '13', openssh: /^1:10\.0p1-/, kernelPackage: /^linux-image-cloud-amd64$/ },
 };
 const KERNEL_CMDLINE = 'root=LABEL=root ro console=tty0 console=ttyS0,115200n8';
 /** The kernel command line each image's boot menus carry (root= names debian-12-lvm's LV). */
@@ -343,7 +347,7 @@ const detectors: Record<string, Detector> = {
         .map((f) => `${h}/.ssh/${f}`),
     ),
   'hyg-dhcp-leases': (fs) =>
-    ['/var/lib/dhcp', '/var/lib/dhclient', '/var/lib/NetworkManager', '/var/lib/systemd/network', '/run/systemd/netif/leases'].flatMap((d) =>
+    ['/var/lib/dhcp', '/var/lib/dhclient', '/var/lib/dhcpcd', '/var/lib/NetworkManager', '/var/lib/systemd/network', '/run/systemd/netif/leases'].flatMap((d) =>
       fs
         .list(d)
         .filter((f) => /lease/.test(f) && (fs.read(`${d}/${f}`) ?? '').trim() !== '')
@@ -407,6 +411,9 @@ const detectors: Record<string, Detector> = {
     return e.permitrootlogin === 'yes' && e.passwordauthentication === 'yes' && !/^[*!]/.test(rootHash) ? ['root can log in with a password'] : [];
   },
 };
+
+/** Where debian-13-flawed differs: trixie's DHCP client is dhcpcd (fixtures/README.md, "Planted defects"). */
+const EXPECTED_IN_TRIXIE_FLAWED: Record<string, string[]> = { 'hyg-dhcp-leases': ['/var/lib/dhcpcd/enp1s0.lease'] };
 
 /** What debian-12-flawed must show for each check id (a substring of one finding). */
 const EXPECTED_IN_FLAWED: Record<string, string[]> = {
@@ -777,11 +784,12 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       const pkgs = installedPackages(fs);
       // The network as each release's Debian cloud images have it: trixie's netplan (applied by
       // systemd-networkd), ifupdown + dhclient before.
-      const network = name === 'debian-13-clean' ? ['netplan.io'] : ['ifupdown', 'isc-dhcp-client'];
+      const trixie = RELEASE[name].versionId === '13';
+      const network = trixie ? ['netplan.io'] : ['ifupdown', 'isc-dhcp-client'];
       for (const p of ['systemd-sysv', 'udev', 'cloud-init', 'openssh-server', ...network, 'netbase', 'iproute2', 'sudo', 'qemu-guest-agent', 'locales']) {
         expect(pkgs.has(p), p).toBe(true);
       }
-      if (name === 'debian-13-clean') for (const p of ['ifupdown', 'isc-dhcp-client']) expect(pkgs.has(p), p).toBe(false);
+      if (trixie) for (const p of ['ifupdown', 'isc-dhcp-client']) expect(pkgs.has(p), p).toBe(false);
       expect([...pkgs.keys()].filter((p) => RELEASE[name].kernelPackage.test(p))).toHaveLength(1);
       expect(fs.read('/etc/os-release')).toMatch(new RegExp(`^VERSION_ID="${RELEASE[name].versionId}"$`, 'm'));
       const cfgDir = '/etc/cloud/cloud.cfg.d';
@@ -814,7 +822,10 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
   describe.each(BIOS_IMAGES)('%s: BIOS boot', (name) => {
     it('boots with SYSLINUX on the serial console with the documented command line', () => {
       const { fs, raw } = img(name);
-      expect(fs.exists('/boot/extlinux/ldlinux.sys')).toBe(true);
+      // On btrfs, extlinux writes ldlinux.sys into the filesystem's reserved boot area, not as a file
+      // (btrfs may move a file's blocks); ldlinux.c32 is a file on every filesystem.
+      if (rootLayout(name).fs !== 'btrfs') expect(fs.exists('/boot/extlinux/ldlinux.sys')).toBe(true);
+      expect(fs.exists('/boot/extlinux/ldlinux.c32')).toBe(true);
       const conf = fs.read('/boot/extlinux/extlinux.conf') ?? '';
       expect(conf).toMatch(/^SERIAL 0 115200$/m);
       expect(conf).toMatch(/^TIMEOUT (10|20)$/m);
@@ -1133,9 +1144,10 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
     });
 
     describe.each(ids)('%s', (id) => {
-      it('is present in debian-12-flawed', () => {
-        const findings = detectors[id]!(img('debian-12-flawed').fs);
-        for (const want of EXPECTED_IN_FLAWED[id]!) {
+      it.each(FLAWED_IMAGES)('is present in %s', (name) => {
+        const findings = detectors[id]!(img(name).fs);
+        const wanted = (name === 'debian-13-flawed' ? EXPECTED_IN_TRIXIE_FLAWED[id] : undefined) ?? EXPECTED_IN_FLAWED[id]!;
+        for (const want of wanted) {
           expect(
             findings.some((f) => f.includes(want)),
             `${id}: wanted "${want}" in ${JSON.stringify(findings)}`,
@@ -1151,8 +1163,8 @@ describe.skipIf(!canRun)('fixture images (offline, read-only)', () => {
       });
     });
 
-    it('pkg-integrity: the flawed image changes exactly one package file', () => {
-      expect(detectors['pkg-integrity']!(img('debian-12-flawed').fs)).toEqual(['init-system-helpers: /usr/sbin/service']);
+    it.each(FLAWED_IMAGES)('pkg-integrity: %s changes exactly one package file', (name) => {
+      expect(detectors['pkg-integrity']!(img(name).fs)).toEqual(['init-system-helpers: /usr/sbin/service']);
     });
   });
 
