@@ -140,10 +140,14 @@ export class LibvirtHost implements HypervisorHost {
       .filter(Boolean);
   }
 
-  /** IPv4 addresses libvirt can see for a domain's MAC, via the guest agent (if the image has one). */
+  /**
+   * IPv4 addresses libvirt can see for a domain's MAC, via the guest agent (if the image has one). Never
+   * throws: while the guest boots, its agent may hold the call past the timeout (libvirt waits on an agent
+   * that has opened its channel but not answered yet), which only means "no address from the agent yet".
+   */
   async agentAddresses(name: string): Promise<{ mac: string; address: string }[]> {
-    const result = await this.virsh.run(['domifaddr', name, '--source', 'agent'], { allowFailure: true, timeoutMs: 15_000 });
-    return result.exitCode === 0 ? parseDomIfAddr(result.stdout) : [];
+    const result = await this.virsh.run(['domifaddr', name, '--source', 'agent'], { allowFailure: true, timeoutMs: 15_000 }).catch(() => undefined);
+    return result?.exitCode === 0 ? parseDomIfAddr(result.stdout) : [];
   }
 
   async dumpXml(name: string): Promise<string> {
