@@ -34,7 +34,8 @@ export interface HypervisorHost {
 
   poolPath(): Promise<string>;
   refreshPool(): Promise<void>;
-  uploadVolume(name: string, file: string): Promise<void>;
+  /** Creates volume `name` in the host's pool from a local file; `signal` stops the copy. */
+  uploadVolume(name: string, file: string, signal?: AbortSignal): Promise<void>;
   createOverlay(name: string, baseVolume: string, baseFormat: string, capacityBytes: number): Promise<void>;
   volumePath(name: string): Promise<string>;
   volumeExists(name: string): Promise<boolean>;

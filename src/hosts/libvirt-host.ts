@@ -73,10 +73,11 @@ export class LibvirtHost implements HypervisorHost {
   }
 
   /** Copies a local file into the pool as a new volume, byte for byte. */
-  async uploadVolume(name: string, file: string): Promise<void> {
+  async uploadVolume(name: string, file: string, signal?: AbortSignal): Promise<void> {
     const { size } = await stat(file);
-    await this.virsh.run(['vol-create-as', this.pool, name, String(size), '--format', 'raw']);
-    await this.virsh.run(['vol-upload', '--pool', this.pool, name, file], { timeoutMs: 30 * 60_000 });
+    await this.virsh.run(['vol-create-as', this.pool, name, String(size), '--format', 'raw'], { signal });
+    // The image's copy can take minutes (a large raw image, a remote host): an interrupt stops it at once.
+    await this.virsh.run(['vol-upload', '--pool', this.pool, name, file], { timeoutMs: 30 * 60_000, signal });
   }
 
   /** A qcow2 overlay on top of a base volume in the same pool: the guest writes only here. */

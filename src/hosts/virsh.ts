@@ -4,8 +4,8 @@ import { run, type RunResult } from '../util/exec.js';
 export class Virsh {
   constructor(readonly uri: string) {}
 
-  async run(args: readonly string[], options: { timeoutMs?: number; allowFailure?: boolean; input?: string } = {}): Promise<RunResult> {
-    return run('virsh', ['--quiet', '-c', this.uri, ...args], { timeoutMs: options.timeoutMs ?? 120_000, allowFailure: options.allowFailure, input: options.input });
+  async run(args: readonly string[], options: { timeoutMs?: number; allowFailure?: boolean; input?: string; signal?: AbortSignal } = {}): Promise<RunResult> {
+    return run('virsh', ['--quiet', '-c', this.uri, ...args], { timeoutMs: options.timeoutMs ?? 120_000, allowFailure: options.allowFailure, input: options.input, signal: options.signal });
   }
 
   async text(args: readonly string[], options?: { timeoutMs?: number }): Promise<string> {

@@ -16,6 +16,8 @@ export interface HashOptions {
   now?: () => number;
   /** Shown in progress lines (default: the path). */
   label?: string;
+  /** Stops the reading (the run was interrupted): the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,7 +35,8 @@ export async function sha256File(path: string, options: HashOptions = {}): Promi
   let done = 0;
   return new Promise((resolvePromise, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 })
+    // Hashing a large image takes minutes: Ctrl-C must not wait for it.
+    createReadStream(path, { highWaterMark: 1 << 20, signal: options.signal })
       .on('data', (chunk) => {
         hash.update(chunk);
         done += chunk.length;

@@ -22,6 +22,8 @@ export interface InspectOptions {
   limits?: ImageLimits;
   /** Progress of hashing a big file (default: lines on stderr, see hash.ts). */
   onProgress?: (line: string) => void;
+  /** The run's interrupt: stops the hashing. */
+  signal?: AbortSignal;
 }
 
 /** Everything imgtest learns about the input before anything boots. Reads the file, never writes it. */
@@ -36,7 +38,7 @@ export async function inspectImage(path: string, options: InspectOptions = {}): 
     format: info.format,
     virtualSize: info.virtualSize,
     actualSize: size,
-    sha256: await sha256File(absolute, { onProgress: options.onProgress ?? ((line) => process.stderr.write(`imgtest: ${line}\n`)), label: basename(absolute) }),
+    sha256: await sha256File(absolute, { onProgress: options.onProgress ?? ((line) => process.stderr.write(`imgtest: ${line}\n`)), label: basename(absolute), signal: options.signal }),
     bootClaims,
     boot: bootInfoFrom(bootClaims, esp),
   };

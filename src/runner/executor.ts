@@ -104,7 +104,7 @@ export async function executeRun(options: RunOptions, env: RunEnvironment): Prom
 async function readImage(options: RunOptions, workDir: string, emit: (line: string) => void): Promise<{ image: InspectedImage; firmwares: Firmware[]; accelSetting: AccelSetting }> {
   const { record } = options;
   record.doing('run', 'reading the image');
-  const image = await inspectImage(options.imagePath, { workDir });
+  const image = await inspectImage(options.imagePath, { workDir, signal: options.signal });
   const firmwareSetting = options.firmware ?? options.config.firmware;
   const accelSetting = options.accel ?? options.config.accel;
   const firmwareChoice = resolveFirmware(firmwareSetting, image.boot);
@@ -208,7 +208,16 @@ class GuestBooter {
   constructor(private readonly ctx: RunContext) {
     this.baseVolume = `imgtest-${ctx.runId}-base.${ctx.image.format}`;
     const sharedPool = ctx.config.storage.sharedPool;
-    const bases = new BaseVolumes({ name: this.baseVolume, imagePath: ctx.image.path, imageName: ctx.image.name, sharedPool, cleanup: ctx.cleanup, keep: ctx.keep, emit: ctx.emit });
+    const bases = new BaseVolumes({
+      name: this.baseVolume,
+      imagePath: ctx.image.path,
+      imageName: ctx.image.name,
+      sharedPool,
+      cleanup: ctx.cleanup,
+      keep: ctx.keep,
+      emit: ctx.emit,
+      signal: ctx.signal,
+    });
     this.bases = bases;
     this.migration = { hosts: ctx.hosts.map((host, i) => ({ host, info: ctx.hostInfos[i]! })), ensureBase: (host) => bases.ensure(host), shared: sharedPool !== undefined };
     this.accelByHost = new Map(ctx.hosts.map((host, i) => [host.name, new HostAccel(host.config.accel ?? ctx.accelSetting, ctx.facts[i]!.kvmAvailable)]));
@@ -218,6 +227,7 @@ class GuestBooter {
   async boot(guest: PlannedGuest): Promise<BootedGuest> {
     const { ctx } = this;
     const host = ctx.hosts.find((h) => h.name === guest.host)!;
+    ctx.record.doing(guest.key, `copying the image to ${host.name}`);
     await this.bases.ensure(host);
     const accel = this.accelByHost.get(host.name)!;
     ctx.record.doing(guest.key, `booting ${guest.key} (${guest.firmware}) on ${host.name}`);

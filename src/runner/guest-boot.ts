@@ -132,7 +132,7 @@ async function createGuest(spec: GuestBootSpec, names: GuestNames, seed: SeedInf
   stopIfInterrupted();
   const iso = await buildSeedIso({ instanceId: seed.instanceId, hostname: seed.hostname, user: spec.user, authorizedKeys: seed.authorizedKeys }, spec.workDir);
   if (!spec.keep) spec.cleanup.add(`${host.name}: seed ${names.seed}`, () => host.deleteVolume(names.seed));
-  await host.uploadVolume(names.seed, iso);
+  await host.uploadVolume(names.seed, iso, spec.signal);
   stopIfInterrupted();
   if (!spec.keep) spec.cleanup.add(`${host.name}: overlay ${names.overlay}`, () => host.deleteVolume(names.overlay));
   await host.createOverlay(names.overlay, spec.baseVolume, spec.baseFormat, spec.overlayBytes);

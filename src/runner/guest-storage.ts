@@ -13,6 +13,8 @@ export interface BaseVolumesSpec {
   cleanup: CleanupRegistry;
   keep: boolean;
   emit(line: string): void;
+  /** The run's interrupt: stops a copy under way. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,7 +58,7 @@ export class BaseVolumes {
     if (!upload) {
       if (!this.spec.keep) this.spec.cleanup.add(`${host.name}: base ${this.spec.name}`, () => host.deleteVolume(this.spec.name));
       this.spec.emit(`[${host.name}] copying ${this.spec.imageName} to pool ${host.pool}${this.spec.sharedPool ? ' (shared by all hosts)' : ''} as ${this.spec.name}`);
-      upload = host.uploadVolume(this.spec.name, this.spec.imagePath);
+      upload = host.uploadVolume(this.spec.name, this.spec.imagePath, this.spec.signal);
       this.uploads.set(key, upload);
     }
     return upload;

@@ -73,7 +73,8 @@ export class RunRecord {
 
   /** "booting g2 on hv2; running package-audit [uefi]", or '' when nothing is under way. */
   get activity(): string {
-    return [...this.activities.values()].join('; ');
+    // Guests on one host wait for the same copy of the image: said once.
+    return [...new Set(this.activities.values())].join('; ');
   }
 
   /** The results so far, each suite run not reported yet skipped, plus a run case with `message`. */

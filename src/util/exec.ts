@@ -10,6 +10,8 @@ export interface RunOptions {
   cwd?: string;
   /** Return the result instead of throwing when the command exits non-zero. */
   allowFailure?: boolean;
+  /** Kills the command when aborted (the run was interrupted); the call then throws. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -24,6 +26,8 @@ export interface RunResult {
  * unless `allowFailure` is set.
  */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  // execa starts a command even when its cancel signal has already fired; an interrupted run starts nothing.
+  if (options.signal?.aborted) throw new CommandError([file, ...args], undefined, 'stopped: the run was interrupted');
   const execaOptions: Options = {
     reject: false,
     stripFinalNewline: true,
@@ -32,13 +36,20 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     env: options.env,
     cwd: options.cwd,
     extendEnv: true,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
   };
   const result = await execa(file, [...args], execaOptions);
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.failed && result.exitCode === undefined) {
     // Could not start, or was killed (timeout, signal).
-    const reason = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.cause instanceof Error ? result.cause.message : String(result.shortMessage);
+    const reason = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : result.isCanceled
+        ? 'stopped: the run was interrupted'
+        : result.cause instanceof Error
+          ? result.cause.message
+          : String(result.shortMessage);
     throw new CommandError([file, ...args], undefined, `${stderr}\n${reason}`, { cause: result.cause });
   }
   const exitCode = result.exitCode ?? 0;

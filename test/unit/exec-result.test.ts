@@ -32,3 +32,15 @@ describe('unobserved: a command that could not run observed nothing', () => {
     expect(unobserved(r(3, '', 'inactive\n'))).toBeUndefined();
   });
 });
+
+describe('run: a command stopped by the run being interrupted', () => {
+  it('is killed at once and throws saying so, allowFailure or not', async () => {
+    const { run } = await import('../../src/util/exec.js');
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort('SIGINT'), 200);
+    await expect(run('sleep', ['30'], { allowFailure: true, signal: controller.signal })).rejects.toThrow(/stopped: the run was interrupted/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expect(run('true', [], { signal: controller.signal })).rejects.toThrow(/stopped: the run was interrupted/);
+  });
+});

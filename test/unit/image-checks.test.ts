@@ -51,6 +51,16 @@ describe('sha256File', () => {
     expect(quiet).toEqual([]);
   });
 
+  it('stops reading when the run is interrupted (a 4 GiB sparse file is not read to its end)', async () => {
+    const path = join(dir, 'huge.raw');
+    execFileSync('truncate', ['-s', '4G', path]);
+    const controller = new AbortController();
+    let lines = 0;
+    const hashing = sha256File(path, { onProgress: () => ++lines === 1 && controller.abort(new Error('SIGINT')), minBytes: 2 ** 20, intervalMs: 0, signal: controller.signal });
+    await expect(hashing).rejects.toThrow(/SIGINT|aborted/i);
+    expect(lines).toBeLessThan(100);
+  });
+
   it('progress lines say how far and how long', () => {
     expect(progressLine('x.raw', 2 ** 40, 4 * 2 ** 40, 600_000)).toBe('hashing x.raw: 1024.0 of 4096.0 GiB (25%), about 30 min left');
     expect(progressLine('x.raw', 2 ** 30, 4 * 2 ** 40, 60_000)).toBe('hashing x.raw: 1.0 of 4096.0 GiB (0%), about 68 h 15 min left');

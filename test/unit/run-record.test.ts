@@ -62,6 +62,12 @@ describe('RunRecord', () => {
     record.doing('g1', 'booting g1 (uefi) on hv1');
     record.doing('g1', undefined);
     expect(record.activity).toBe('booting g2 (bios) on hv2');
+    // Two guests of one host wait for the same copy of the image: said once.
+    record.doing('g3', 'copying the image to hv1');
+    record.doing('g4', 'copying the image to hv1');
+    expect(record.activity).toBe('booting g2 (bios) on hv2; copying the image to hv1');
+    record.doing('g3', undefined);
+    record.doing('g4', undefined);
     const result = record.ended('error', `interrupted by SIGINT while ${record.activity}`, 'E_INTERRUPTED');
     expect(result.suites.map((s) => `${s.suiteId}[${s.firmware ?? ''}]`)).toEqual(['imgtest[]', 'alpha[uefi]', 'alpha[bios]', 'beta[]']);
     expect(result.suites[0]!.cases[0]).toMatchObject({ status: 'error', message: 'interrupted by SIGINT while booting g2 (bios) on hv2 [E_INTERRUPTED]' });
