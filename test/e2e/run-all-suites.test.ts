@@ -78,6 +78,11 @@ describe.skipIf(!canBootGuests)('imgtest run with all suites', () => {
       expect([...guests.values()].map((g) => g.firmware).sort()).toEqual(['bios', 'uefi', 'uefi-secureboot']);
       const cloudInit = result.suites.find((s) => s.suiteId === 'cloud-init-auth')!;
       expect(cloudInit.guests.map((g) => g.host).sort()).toEqual(['hv1', 'hv2']);
+      // Each guest's SSH host key was pinned from its serial console: before the first login, or, when the
+      // console was slower than SSH, verified against it once cloud-init had printed the keys.
+      for (const name of guests.keys()) {
+        expect(run.stdout, name).toMatch(new RegExp(`${name} (ssh \\S+ after \\d+ s, host key pinned from console|pinned host key verified against the console)`));
+      }
       const migration = result.suites.find((s) => s.suiteId === 'live-migration')!;
       const migrated = migration.guests[0]!.name;
       expect(result.suites.find((s) => s.suiteId === 'uefi-boot' && s.firmware === 'uefi')!.guests[0]!.name).toBe(migrated);

@@ -3,58 +3,62 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canBootGuests, fixture, imgtest, latestRun, leftovers, repoRoot, sh, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMentioning, repoRoot, sh, validateJunit } from './helpers.js';
 
 /**
- * How a run ends when no check gets to run: the image's fault (a failure, exit 1) or ours (an
- * error, exit 3). Each costs at most a minute of one guest, so the verdict paths stay proven in CI.
+ * How a run ends when no check gets to run: the image's fault (a failure, exit 1), ours (an error,
+ * exit 3), or the user's Ctrl-C (during the image's copy, during boot). Each costs at most a minute of
+ * one or two guests, so the verdict paths stay proven in CI; two of them run at once, as two users'
+ * runs would on one lab.
  */
 describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up', () => {
   const reportDir = join(repoRoot, 'reports', 'e2e-outcomes');
 
   it(
-    'a disk the firmware finds nothing to boot on is the image failing (exit 1), every check skipped',
+    'two runs at once on the lab, each with its own verdict: a disk the firmware finds nothing to boot on is the image failing (exit 1); a guest not up within --timeout is an infrastructure error (exit 3)',
     async () => {
-      await mkdir(reportDir, { recursive: true });
-      const blank = join(reportDir, 'blank.qcow2');
+      // Both runs upload, define, lease and clean up on the same two hosts at the same time; each must
+      // end with its own verdict and report, and leave nothing. (--timeout is forced in the run that is
+      // about it; the default path is run with no options in run-all-suites.test.ts.)
+      const blankDir = join(reportDir, 'blank');
+      const timeoutDir = join(reportDir, 'timeout');
+      await mkdir(blankDir, { recursive: true });
+      const blank = join(blankDir, 'blank.qcow2');
       await sh('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '2G']);
-      const run = await imgtest(['run', blank, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir]);
-      const { result, dir } = await latestRun(reportDir);
-      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-      const cases = result.suites[0]!.cases;
-      expect(cases[0]).toMatchObject({ checkId: 'boot', status: 'failed', message: expect.stringMatching(/the BIOS found nothing to boot: No bootable device/) });
-      expect(cases.slice(1).every((c) => c.status === 'skipped' && c.message === 'not run: guest did not boot')).toBe(true);
-      expect(cases.length).toBeGreaterThan(10);
-      const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-      expect(xml).toMatch(/<testcase[^>]*name="boot[^"]*"[^>]*>\s*<failure/);
-      expect(xml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.serial\.log\]\]/);
-      expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
-      expect(await leftovers(result.runId)).toEqual([]);
-    },
-    10 * 60_000,
-  );
-
-  it(
-    '--timeout: a guest not up within the overall cap is an infrastructure error (exit 3), every check skipped',
-    async () => {
-      // About the --timeout option itself, so the one test that forces it (the default path is run with
-      // no options in run-all-suites.test.ts).
       const clean = await fixture('debian-12-clean');
-      const run = await imgtest(['run', clean, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', reportDir, '--timeout', '15']);
-      const { result, dir } = await latestRun(reportDir);
-      expect(run.exitCode, run.stdout + run.stderr).toBe(3);
-      const cases = result.suites[0]!.cases;
-      // The boot stage it was in when the overall cap (--timeout) ran out, and the cap itself.
-      expect(cases[0]).toMatchObject({
+      const [blankRun, timeoutRun] = await Promise.all([
+        imgtest(['run', blank, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', blankDir]),
+        imgtest(['run', clean, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', timeoutDir, '--timeout', '15']),
+      ]);
+
+      // The blank disk: the image's failure, every check skipped.
+      const blankReport = await latestRun(blankDir);
+      expect(blankRun.exitCode, blankRun.stdout + blankRun.stderr).toBe(1);
+      const blankCases = blankReport.result.suites[0]!.cases;
+      expect(blankCases[0]).toMatchObject({ checkId: 'boot', status: 'failed', message: expect.stringMatching(/the BIOS found nothing to boot: No bootable device/) });
+      expect(blankCases.slice(1).every((c) => c.status === 'skipped' && c.message === 'not run: guest did not boot')).toBe(true);
+      expect(blankCases.length).toBeGreaterThan(10);
+      const blankXml = await readFile(join(blankReport.dir, 'junit.xml'), 'utf8');
+      expect(blankXml).toMatch(/<testcase[^>]*name="boot[^"]*"[^>]*>\s*<failure/);
+      expect(blankXml).toMatch(/\[\[ATTACHMENT\|[^\]]+\.serial\.log\]\]/);
+      expect((await validateJunit(join(blankReport.dir, 'junit.xml'))).exitCode).toBe(0);
+
+      // The overall cap: the boot stage it was in when --timeout ran out, and the cap itself.
+      const timeoutReport = await latestRun(timeoutDir);
+      expect(timeoutRun.exitCode, timeoutRun.stdout + timeoutRun.stderr).toBe(3);
+      const timeoutCases = timeoutReport.result.suites[0]!.cases;
+      expect(timeoutCases[0]).toMatchObject({
         checkId: 'boot',
         status: 'error',
         message: expect.stringMatching(/(no output on the serial console|no kernel output|no DHCP address seen) after \d+ s \(overall limit 15 s\)/),
       });
-      expect(cases.slice(1).every((c) => c.status === 'skipped')).toBe(true);
-      const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-      expect(xml).toMatch(/<error /);
-      expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
-      expect(await leftovers(result.runId)).toEqual([]);
+      expect(timeoutCases.slice(1).every((c) => c.status === 'skipped')).toBe(true);
+      expect(await readFile(join(timeoutReport.dir, 'junit.xml'), 'utf8')).toMatch(/<error /);
+      expect((await validateJunit(join(timeoutReport.dir, 'junit.xml'))).exitCode).toBe(0);
+
+      expect(blankReport.result.runId).not.toBe(timeoutReport.result.runId);
+      expect(await leftovers(blankReport.result.runId)).toEqual([]);
+      expect(await leftovers(timeoutReport.result.runId)).toEqual([]);
     },
     10 * 60_000,
   );
@@ -82,29 +86,65 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
   );
 
   it(
+    "Ctrl-C during the image's copy to the hosts: the copy stops at once, nothing is left, and the report says what it interrupted (exit 3)",
+    async () => {
+      // A raw image is copied whole (2 GiB here), so the copy is still under way when the signal comes.
+      const dir = join(reportDir, 'upload');
+      await mkdir(dir, { recursive: true });
+      const raw = join(dir, 'blank.raw');
+      await sh('qemu-img', ['create', '-q', '-f', 'raw', raw, '2G']);
+      // An MBR with one partition, so imgtest takes it for a disk (a blank raw file is refused as bad input).
+      await sh('sh', ['-c', 'printf "label: dos\\n,,L\\n" | sfdisk -q "$1"', 'sh', raw]);
+      const { code, stdout, stderr, result, junitDir } = await interruptRun(['run', raw, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', dir], /\] copying blank to pool/, 1);
+      expect(code, stdout + stderr).toBe(3);
+      expect(stderr).toMatch(/interrupted by SIGINT while copying the image to hv\d/);
+      expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while copying the image to hv\d/) });
+      expect((await validateJunit(join(junitDir, 'junit.xml'))).exitCode).toBe(0);
+      // No domain was started, and the half-made copy is gone from every pool; no virsh is still copying.
+      expect(stdout).not.toMatch(/ starting /);
+      expect(await leftovers(result.runId)).toEqual([]);
+      expect(await processesMentioning(result.runId)).toEqual([]);
+      expect((await readdir(tmpdir())).filter((name) => name.includes(result.runId))).toEqual([]);
+    },
+    5 * 60_000,
+  );
+
+  it(
     'Ctrl-C during boot: stops, removes everything the run made, and reports what it interrupted (exit 3)',
     async () => {
       const clean = await fixture('debian-12-clean');
-      const child = spawn('node', [join(repoRoot, 'bin', 'imgtest.js'), 'run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', reportDir], { cwd: repoRoot });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       // Interrupt once both guests are powered on (domains, overlays, seeds and console files exist).
-      for (let waited = 0; (stdout.match(/ starting /g) ?? []).length < 2 && waited < 300_000; waited += 500) await new Promise((r) => setTimeout(r, 500));
-      expect(stdout).toMatch(/starting/);
-      child.kill('SIGINT');
-      const code = await exited;
+      const { code, stdout, stderr, result, junitDir } = await interruptRun(['run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', reportDir], / starting /, 2);
       expect(code, stdout + stderr).toBe(3);
       expect(stderr).toMatch(/interrupted by SIGINT while booting g\d/);
-      const { result, dir } = await latestRun(reportDir);
       expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while booting g\d \(bios\) on hv\d/) });
       expect(result.suites.find((s) => s.suiteId === 'cloud-init-auth')!.cases.every((c) => c.status === 'skipped')).toBe(true);
-      expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+      expect((await validateJunit(join(junitDir, 'junit.xml'))).exitCode).toBe(0);
       expect(await leftovers(result.runId)).toEqual([]);
       expect((await readdir(tmpdir())).filter((name) => name.includes(result.runId))).toEqual([]);
     },
     10 * 60_000,
   );
 });
+
+/**
+ * Starts `imgtest <args>` as a user would in a terminal and sends SIGINT as soon as its output has
+ * shown `marker` `times` times; returns how it ended and the report it left under `--report-dir`.
+ */
+async function interruptRun(args: string[], marker: RegExp, times: number) {
+  const child = spawn('node', [join(repoRoot, 'bin', 'imgtest.js'), ...args], { cwd: repoRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let running = true;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((running = false), resolve(code))));
+  const seen = () => (stdout.match(new RegExp(marker.source, 'g')) ?? []).length;
+  for (let waited = 0; running && seen() < times && waited < 300_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  const saw = seen();
+  child.kill('SIGINT');
+  const code = await exited;
+  expect(saw, stdout + stderr).toBeGreaterThanOrEqual(times);
+  const { result, dir } = await latestRun(args[args.indexOf('--report-dir') + 1]!);
+  return { code, stdout, stderr, result, junitDir: dir };
+}
