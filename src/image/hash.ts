@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { abortError } from '../util/poll.js';
 
 /** Files below this hash in seconds; only bigger ones may report progress. */
 export const PROGRESS_MIN_BYTES = 2 ** 30;
@@ -16,7 +17,7 @@ export interface HashOptions {
   now?: () => number;
   /** Shown in progress lines (default: the path). */
   label?: string;
-  /** Stops the reading (the run was interrupted): the promise rejects with the signal's reason. */
+  /** Stops the reading (the run was interrupted): the promise rejects with `abortError`. */
   signal?: AbortSignal;
 }
 
@@ -45,7 +46,7 @@ export async function sha256File(path: string, options: HashOptions = {}): Promi
           report(progressLine(options.label ?? path, done, total, lastReport - started));
         }
       })
-      .on('error', reject)
+      .on('error', (error) => reject(options.signal?.aborted ? abortError(options.signal) : error))
       .on('end', () => resolvePromise(hash.digest('hex')));
   });
 }

@@ -1,5 +1,6 @@
 import { execa, type Options } from 'execa';
 import { CommandError } from '../errors.js';
+import { abortError } from './poll.js';
 
 export interface RunOptions {
   /** Text fed to the command's standard input. */
@@ -10,7 +11,7 @@ export interface RunOptions {
   cwd?: string;
   /** Return the result instead of throwing when the command exits non-zero. */
   allowFailure?: boolean;
-  /** Kills the command when aborted (the run was interrupted); the call then throws. */
+  /** Kills the command when aborted (the run was interrupted); the call then rejects with `abortError`. */
   signal?: AbortSignal;
 }
 
@@ -27,7 +28,7 @@ export interface RunResult {
  */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   // execa starts a command even when its cancel signal has already fired; an interrupted run starts nothing.
-  if (options.signal?.aborted) throw new CommandError([file, ...args], undefined, 'stopped: the run was interrupted');
+  if (options.signal?.aborted) throw abortError(options.signal);
   const execaOptions: Options = {
     reject: false,
     stripFinalNewline: true,
@@ -41,15 +42,11 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   const result = await execa(file, [...args], execaOptions);
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
+  // Killed because the run was interrupted: the same error as every other step the interrupt stops.
+  if (result.isCanceled && options.signal) throw abortError(options.signal);
   if (result.failed && result.exitCode === undefined) {
     // Could not start, or was killed (timeout, signal).
-    const reason = result.timedOut
-      ? `timed out after ${options.timeoutMs} ms`
-      : result.isCanceled
-        ? 'stopped: the run was interrupted'
-        : result.cause instanceof Error
-          ? result.cause.message
-          : String(result.shortMessage);
+    const reason = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.cause instanceof Error ? result.cause.message : String(result.shortMessage);
     throw new CommandError([file, ...args], undefined, `${stderr}\n${reason}`, { cause: result.cause });
   }
   const exitCode = result.exitCode ?? 0;

@@ -34,13 +34,14 @@ describe('unobserved: a command that could not run observed nothing', () => {
 });
 
 describe('run: a command stopped by the run being interrupted', () => {
-  it('is killed at once and throws saying so, allowFailure or not', async () => {
+  it('is killed at once and rejects as an interrupted step (E_INTERRUPTED), allowFailure or not', async () => {
     const { run } = await import('../../src/util/exec.js');
+    const { InterruptedError } = await import('../../src/errors.js');
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort('SIGINT'), 200);
-    await expect(run('sleep', ['30'], { allowFailure: true, signal: controller.signal })).rejects.toThrow(/stopped: the run was interrupted/);
+    await expect(run('sleep', ['30'], { allowFailure: true, signal: controller.signal })).rejects.toBeInstanceOf(InterruptedError);
     expect(Date.now() - started).toBeLessThan(10_000);
-    await expect(run('true', [], { signal: controller.signal })).rejects.toThrow(/stopped: the run was interrupted/);
+    await expect(run('true', [], { signal: controller.signal })).rejects.toBeInstanceOf(InterruptedError);
   });
 });
