@@ -7,6 +7,7 @@ import { retry, type RetryBudget } from '../util/retry.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type HostConfig } from '../config/schema.js';
 import { startDomainArgs } from './domain-xml.js';
 import type { HostFactsRead, HypervisorHost } from './host.js';
+import { ConnectionHealth } from './connection-health.js';
 import { Virsh } from './virsh.js';
 import { parseDomState, parseDomIfAddr, parseDomIfListMacs, libvirtUriEndpoint, parseNameList, parseNodeInfoCpus, parsePoolTargetPath, parseVirshVersion, parseVolList } from './parse.js';
 
@@ -16,10 +17,12 @@ import { parseDomState, parseDomIfAddr, parseDomIfListMacs, libvirtUriEndpoint, 
  */
 export class LibvirtHost implements HypervisorHost {
   readonly virsh: Virsh;
+  /** Whether this host's libvirt answers, over every call made to it (connection-health.ts). */
+  readonly health = new ConnectionHealth();
   private poolPathCache?: string;
 
   constructor(readonly config: HostConfig) {
-    this.virsh = new Virsh(config.uri);
+    this.virsh = new Virsh(config.uri, this.health, config.name);
   }
 
   get name(): string {
@@ -91,7 +94,7 @@ export class LibvirtHost implements HypervisorHost {
   }
 
   async deleteVolume(name: string): Promise<void> {
-    await this.virsh.run(['vol-delete', '--pool', this.pool, name], { allowFailure: true });
+    await this.virsh.answered(['vol-delete', '--pool', this.pool, name]);
   }
 
   async refreshPool(): Promise<void> {
@@ -130,7 +133,16 @@ export class LibvirtHost implements HypervisorHost {
 
   async domainState(name: string): Promise<{ state: string; reason?: string } | undefined> {
     const result = await this.virsh.run(['domstate', '--reason', name], { allowFailure: true });
-    return result.exitCode === 0 ? parseDomState(result.stdout) : undefined;
+    if (result.exitCode === 0) return parseDomState(result.stdout);
+    // No such domain, or a passing failure; but a host whose libvirt has gone is said, naming it.
+    this.assertAnswering();
+    return undefined;
+  }
+
+  /** Throws E_HOST_UNREACHABLE once this host's libvirt has stopped answering for good (connection-health.ts). */
+  assertAnswering(): void {
+    const lost = this.health.lost();
+    if (lost) throw new InfraError(`host ${this.name} stopped answering: ${lost}`, { code: 'E_HOST_UNREACHABLE' });
   }
 
   async listDomains(): Promise<string[]> {
@@ -288,9 +300,9 @@ export class LibvirtHost implements HypervisorHost {
 
   /** Stops and forgets a domain, with its NVRAM; quiet when it is already gone. */
   async removeDomain(name: string): Promise<void> {
-    await this.virsh.run(['destroy', name], { allowFailure: true });
-    const undefine = await this.virsh.run(['undefine', '--nvram', name], { allowFailure: true });
-    if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.run(['undefine', name], { allowFailure: true });
+    await this.virsh.answered(['destroy', name]);
+    const undefine = await this.virsh.answered(['undefine', '--nvram', name]);
+    if (undefine.exitCode !== 0 && /nvram/i.test(undefine.stderr)) await this.virsh.answered(['undefine', name]);
   }
 }
 

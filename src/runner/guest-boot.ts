@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BootError } from '../errors.js';
+import { BootError, InfraError } from '../errors.js';
 import { macFromBytes, renderDomainXml, type DomainSpec, type GuestVideo } from '../hosts/domain-xml.js';
 import type { HypervisorHost } from '../hosts/host.js';
 import { buildSeedIso } from '../hosts/seed.js';
@@ -243,7 +243,11 @@ class BootProgress {
 
   /** The domain must be running; a stopped or paused one is explained from its console. */
   async assertRunning(): Promise<void> {
-    const state = await this.spec.host.domainState(this.names.domain);
+    const state = await this.spec.host.domainState(this.names.domain).catch((error: unknown) => {
+      // The host stopped answering, not the guest: still the host's error, said for this guest.
+      if (error instanceof InfraError) throw new InfraError(`${this.names.domain} (${this.spec.firmware}) on ${this.spec.host.name}: ${error.message}`, { code: error.code, cause: error });
+      throw error;
+    });
     if (!state || state.state === 'running') return;
     await this.poll();
     const fallback = this.spec.virtType === 'kvm' ? kvmFallbackReason({ phase: 'run', message: '', state: state.state, stateReason: state.reason, console: this.console }) : undefined;

@@ -44,6 +44,8 @@ export async function runToReport(lifecycle: RunLifecycle, work: () => Promise<R
   }
   const failures = await cleanup.runAll();
   for (const failure of failures) lifecycle.warn(`cleanup: ${failure}`);
+  // Typically a host that stopped answering: what it holds of this run is removed once it answers again.
+  if (failures.length) lifecycle.warn("what could not be removed stays on its host; once the host answers again, 'imgtest clean' removes it (with the run's --config)");
   await record.write(end.result);
   return end;
 }

@@ -140,4 +140,20 @@ describe('runToReport', () => {
     const junit = await readFile(join(record.dir, 'junit.xml'), 'utf8');
     expect(junit).toMatch(/<error[^>]*message="interrupted by SIGINT while booting g1 \(uefi\) on hv1/);
   });
+
+  it('says each cleanup step that failed, and how to remove what is left once the host answers', async () => {
+    const record = new RunRecord(suites, root, 'x.qcow2', '0.1.0');
+    await record.open();
+    const cleanup = new CleanupRegistry();
+    const warnings: string[] = [];
+    cleanup.add('hv1: volumes of g1', async () => undefined);
+    cleanup.add('hv2: domain g2', async () => {
+      throw new Error('host hv2 stopped answering');
+    });
+    await runToReport(lifecycle(record, new AbortController().signal, cleanup, warnings), async () => record.completed(suites));
+    expect(warnings).toEqual(['cleanup: hv2: domain g2: host hv2 stopped answering', expect.stringMatching(/once the host answers again, 'imgtest clean' removes it/)]);
+    const quiet: string[] = [];
+    await runToReport(lifecycle(record, new AbortController().signal, new CleanupRegistry(), quiet), async () => record.completed(suites));
+    expect(quiet).toEqual([]);
+  });
 });
