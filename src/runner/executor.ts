@@ -219,7 +219,13 @@ class GuestBooter {
       signal: ctx.signal,
     });
     this.bases = bases;
-    this.migration = { hosts: ctx.hosts.map((host, i) => ({ host, info: ctx.hostInfos[i]! })), ensureBase: (host) => bases.ensure(host), shared: sharedPool !== undefined };
+    this.migration = {
+      hosts: ctx.hosts.map((host, i) => ({ host, info: ctx.hostInfos[i]! })),
+      ensureBase: (host) => bases.ensure(host),
+      shared: sharedPool !== undefined,
+      signal: ctx.signal,
+      doing: (key, what) => ctx.record.doing(key, what),
+    };
     this.accelByHost = new Map(ctx.hosts.map((host, i) => [host.name, new HostAccel(host.config.accel ?? ctx.accelSetting, ctx.facts[i]!.kvmAvailable)]));
   }
 

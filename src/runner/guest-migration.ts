@@ -16,6 +16,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
+import { abortError } from '../util/poll.js';
 import type { HypervisorHost } from '../hosts/host.js';
 import { disksOf, diskVolumeName, isCopiedDisk, migrationXml, nvramPathOf, parseDomJobInfo } from '../hosts/migration.js';
 import type { ExecResult, GuestHypervisor, GuestStorage, HostInfo, MigrationOptions, MigrationOutcome, MigrationStorageMode } from '../suite-api/index.js';
@@ -34,6 +35,10 @@ export interface MigrationSupport {
   ensureBase(host: HypervisorHost): Promise<void>;
   /** The guest's volumes are in a pool every host shares (config `storage.sharedPool`). */
   shared: boolean;
+  /** The run's interrupt: a move under way is aborted through libvirt (`domjobabort`), then the leg rejects. */
+  signal?: AbortSignal;
+  /** Says what the guest (by key) is doing, for the report of an interrupted run. */
+  doing?(key: string, what: string | undefined): void;
 }
 
 export interface GuestHypervisorSpec {
@@ -235,11 +240,18 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
 
     const flags = ['--live', '--p2p', '--persistent', '--undefinesource', ...(options.storage === 'copy' ? ['--copy-storage-inc'] : [])];
     const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    let attempt = await this.runMigration(source, destination, flags, xmlFile, timeoutSeconds);
-    if (attempt.exitCode !== 0 && options.storage === 'shared' && /unsafe migration/i.test(attempt.stderr) && options.allowUnsafe) {
-      outcome.unsafe = true;
-      outcome.unsafeReason = libvirtMessage(attempt.stderr);
-      attempt = await this.runMigration(source, destination, [...flags, '--unsafe'], xmlFile, timeoutSeconds);
+    const support = this.spec.support;
+    support?.doing?.(this.spec.key, `migrating ${this.spec.key} ${source.info.name} -> ${destination.info.name}`);
+    let attempt: Awaited<ReturnType<RunnerGuestHypervisor['runMigration']>>;
+    try {
+      attempt = await this.runMigration(source, destination, flags, xmlFile, timeoutSeconds);
+      if (attempt.exitCode !== 0 && options.storage === 'shared' && /unsafe migration/i.test(attempt.stderr) && options.allowUnsafe) {
+        outcome.unsafe = true;
+        outcome.unsafeReason = libvirtMessage(attempt.stderr);
+        attempt = await this.runMigration(source, destination, [...flags, '--unsafe'], xmlFile, timeoutSeconds);
+      }
+    } finally {
+      support?.doing?.(this.spec.key, undefined);
     }
     outcome.command = attempt.args;
     outcome.startedAt = attempt.startedAt;
@@ -376,11 +388,17 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
     let finished = false;
     let wake = () => undefined as void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
+    const signal = this.spec.support?.signal;
+    if (signal?.aborted) throw abortError(signal);
     const running = source.host.migrate(this.spec.name, destination.info.migrationUri, flags, xmlFile, (timeoutSeconds + 120) * 1000);
     const abort = setTimeout(() => {
       timedOut = true;
       void source.host.abortJob(this.spec.name);
     }, timeoutSeconds * 1000);
+    // Interrupted: libvirt cancels the move (killing virsh would leave the job running in libvirtd), so
+    // the guest stays whole on the source and cleanup finds each domain where libvirt says it is.
+    const onInterrupt = () => void source.host.abortJob(this.spec.name);
+    signal?.addEventListener('abort', onInterrupt, { once: true });
     // Not src/util/poll.ts: this samples the job while virsh migrate runs, ending with it (cut short
     // mid-interval by `wake`); it waits for nothing, and the migration's own timeout is `abort` above.
     const poll = (async () => {
@@ -394,11 +412,13 @@ export class RunnerGuestHypervisor implements GuestHypervisor {
     })();
     try {
       const result = await running;
+      if (signal?.aborted) throw abortError(signal);
       return { ...result, startedAt, finishedAt: Date.now(), timedOut, diskProcessedBytes };
     } finally {
       finished = true;
       wake();
       clearTimeout(abort);
+      signal?.removeEventListener('abort', onInterrupt);
       await poll.catch(() => undefined);
     }
   }

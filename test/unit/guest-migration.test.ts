@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandError, InfraError } from '../../src/errors.js';
 import { LibvirtHost } from '../../src/hosts/libvirt-host.js';
+import { Virsh } from '../../src/hosts/virsh.js';
 import { CleanupRegistry } from '../../src/runner/cleanup.js';
 import { RunnerGuestHypervisor, type RunHost } from '../../src/runner/guest-migration.js';
 import { BaseVolumes } from '../../src/runner/guest-storage.js';
@@ -67,7 +68,9 @@ class FakeLab {
   readonly hosts: FakeHostState[];
   readonly calls: string[] = [];
   /** Decides what `virsh migrate` does; default: the move succeeds. */
-  onMigrate: (source: FakeHostState, args: readonly string[]) => { exitCode: number; stderr?: string } = () => ({ exitCode: 0 });
+  onMigrate: (source: FakeHostState, args: readonly string[]) => { exitCode: number; stderr?: string } | Promise<{ exitCode: number; stderr?: string }> = () => ({ exitCode: 0 });
+  /** Called when `virsh domjobabort` runs (a move under way may then end). */
+  onJobAbort = () => undefined as void;
   migrateXml: string[] = [];
 
   constructor() {
@@ -106,11 +109,13 @@ class FakeLab {
 
   libvirtHost(state: FakeHostState, pool: string): LibvirtHost {
     const host = new LibvirtHost({ name: state.name, uri: `fake://${state.name}`, migrationUri: state.migrationUri, pool, network: { bridge: 'brg' } });
-    (host as unknown as { virsh: unknown }).virsh = {
-      uri: `fake://${state.name}`,
-      run: (args: readonly string[], options: { allowFailure?: boolean } = {}) => this.run(state, args, options),
-      text: async (args: readonly string[]) => (await this.run(state, args, {})).stdout,
-    };
+    // The real client's text() and answered() over this lab's run().
+    const run = (args: readonly string[], options: { allowFailure?: boolean }) => this.run(state, args, options);
+    (host as unknown as { virsh: Virsh }).virsh = new (class extends Virsh {
+      override run(args: readonly string[], options: { allowFailure?: boolean } = {}) {
+        return run(args, options);
+      }
+    })(`fake://${state.name}`, host.health, state.name);
     return host;
   }
 
@@ -194,6 +199,7 @@ class FakeLab {
         if (!host.domains.has(positional[0]!)) return err('failed to get domain');
         return ok(rest.includes('--completed') ? RAWSTATS : 'Job type: 2\n\ndisk_processed: 1048576\n');
       case 'domjobabort':
+        this.onJobAbort();
         return ok();
       case 'destroy':
         return ok();
@@ -204,7 +210,7 @@ class FakeLab {
         const [name, uri] = positional;
         const destination = this.hosts.find((h) => h.migrationUri === uri)!;
         this.migrateXml.push(await readFile(option('--xml')!, 'utf8'));
-        const outcome = this.onMigrate(host, args);
+        const outcome = await this.onMigrate(host, args);
         if (outcome.exitCode !== 0) return { stdout: '', stderr: outcome.stderr ?? '', exitCode: outcome.exitCode };
         destination.domains.set(name!, { xml: this.migrateXml[this.migrateXml.length - 1]! });
         host.domains.delete(name!);
@@ -231,7 +237,7 @@ describe('RunnerGuestHypervisor.migrate', () => {
   });
 
   /** A guest booted on hv1 the way bootGuest leaves it. */
-  async function bootedGuest(options: { shared?: boolean; firmware?: 'uefi' | 'bios' } = {}) {
+  async function bootedGuest(options: { shared?: boolean; firmware?: 'uefi' | 'bios'; signal?: AbortSignal; doing?: (key: string, what: string | undefined) => void } = {}) {
     const shared = options.shared ?? false;
     const poolName = shared ? 'imgtest-shared' : 'imgtest';
     const folder = shared ? SHARED : POOL;
@@ -266,7 +272,7 @@ describe('RunnerGuestHypervisor.migrate', () => {
       cleanup,
       keep: false,
       workDir,
-      support: { hosts, ensureBase: (host) => bases.ensure(host), shared },
+      support: { hosts, ensureBase: (host) => bases.ensure(host), shared, signal: options.signal, doing: options.doing },
     });
     return { hypervisor, hosts, hv1, hv2 };
   }
@@ -384,6 +390,29 @@ describe('RunnerGuestHypervisor.migrate', () => {
     // Gone before the move: preparing it fails, naming it.
     await expect(hypervisor.migrate(hosts[1]!.info, { storage: 'copy' })).rejects.toThrow(InfraError);
     await expect(hypervisor.migrate(hosts[1]!.info, { storage: 'copy' })).rejects.toThrow(/hv2/);
+  });
+
+  it('an interrupt during the move cancels it through libvirt: the guest stays whole on the source, the leg rejects as interrupted', async () => {
+    const interrupt = new AbortController();
+    const doing: (string | undefined)[] = [];
+    const { hypervisor, hosts, hv1, hv2 } = await bootedGuest({ signal: interrupt.signal, doing: (key, what) => doing.push(what && `${key}: ${what}`) });
+    let jobAborted = () => undefined as void;
+    const cancelled = new Promise<void>((resolve) => (jobAborted = resolve));
+    lab.onJobAbort = () => jobAborted();
+    lab.onMigrate = async () => {
+      interrupt.abort('SIGINT');
+      await cancelled; // libvirt's job runs on until it is aborted, as virsh migrate --p2p does
+      return { exitCode: 1, stderr: 'error: operation aborted: migration out job: canceled by client\n' };
+    };
+    await expect(hypervisor.migrate(hosts[1]!.info, { storage: 'copy' })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(lab.calls).toContain(`hv1: domjobabort ${NAME}`);
+    expect(hv1.domains.has(NAME) && !hv2.domains.has(NAME)).toBe(true);
+    expect(hypervisor.currentHost().name).toBe('hv1');
+    expect(doing).toEqual(['g1: migrating g1 hv1 -> hv2', undefined]);
+    // Interrupted before the next move: nothing more is started.
+    lab.calls.length = 0;
+    await expect(hypervisor.migrate(hosts[1]!.info, { storage: 'copy' })).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
+    expect(lab.calls.filter((c) => / migrate /.test(c))).toEqual([]);
   });
 
   it('a shared pool the destination does not see is an infrastructure error naming it', async () => {
