@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -151,4 +151,33 @@ export async function latestRun(reportDir: string): Promise<{ result: RunResult;
   // `latest` is relative (`<run id>`), so it still points right when the folder moves.
   const dir = resolve(reportDir, await readlink(join(reportDir, 'latest')));
   return { result: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResult, dir };
+}
+
+/** `runUntil`'s readiness test: `marker` shown `times` times in the run's output. */
+export function shown(marker: RegExp, times: number): (stdout: string) => boolean {
+  return (stdout) => (stdout.match(new RegExp(marker.source, 'g')) ?? []).length >= times;
+}
+
+/**
+ * Starts `imgtest <args>` as a user would in a terminal; once `ready(stdout)` holds, `act` does to it
+ * what a user or a fault would (SIGINT, a host's libvirtd killed). Returns how the run ended and the
+ * report it left under `--report-dir`.
+ */
+export async function runUntil(args: string[], ready: (stdout: string) => boolean | Promise<boolean>, act: (child: ChildProcess) => void | Promise<void>, waitMs = 600_000) {
+  const child = spawn('node', [join(repoRoot, 'bin', 'imgtest.js'), ...args], { cwd: repoRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let running = true;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((running = false), resolve(code))));
+  let isReady = false;
+  for (const started = Date.now(); running && Date.now() - started < waitMs; await new Promise((r) => setTimeout(r, 250))) {
+    if ((isReady = await ready(stdout))) break;
+  }
+  if (running) await (isReady ? act(child) : child.kill('SIGINT'));
+  const code = await exited;
+  expect(isReady, `never ready to act:\n${stdout}${stderr}`).toBe(true);
+  const { result, dir } = await latestRun(args[args.indexOf('--report-dir') + 1]!);
+  return { code, stdout, stderr, result, junitDir: dir };
 }

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMentioning, repoRoot, sh, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMentioning, repoRoot, runUntil, sh, shown, validateJunit } from './helpers.js';
 
 /**
  * How a run ends when no check gets to run: the image's fault (a failure, exit 1), ours (an error,
@@ -11,6 +11,8 @@ import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMention
  * one or two guests, so the verdict paths stay proven in CI; two of them run at once, as two users'
  * runs would on one lab.
  */
+const sigint = (child: ChildProcess) => void child.kill('SIGINT');
+
 describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up', () => {
   const reportDir = join(repoRoot, 'reports', 'e2e-outcomes');
 
@@ -95,7 +97,11 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
       await sh('qemu-img', ['create', '-q', '-f', 'raw', raw, '2G']);
       // An MBR with one partition, so imgtest takes it for a disk (a blank raw file is refused as bad input).
       await sh('sh', ['-c', 'printf "label: dos\\n,,L\\n" | sfdisk -q "$1"', 'sh', raw]);
-      const { code, stdout, stderr, result, junitDir } = await interruptRun(['run', raw, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', dir], /\] copying blank to pool/, 1);
+      const { code, stdout, stderr, result, junitDir } = await runUntil(
+        ['run', raw, '--firmware', 'bios', '--suite', 'cloud-init-auth', '--report-dir', dir],
+        shown(/\] copying blank to pool/, 1),
+        sigint,
+      );
       expect(code, stdout + stderr).toBe(3);
       expect(stderr).toMatch(/interrupted by SIGINT while copying the image to hv\d/);
       expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while copying the image to hv\d/) });
@@ -114,7 +120,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
     async () => {
       const clean = await fixture('debian-12-clean');
       // Interrupt once both guests are powered on (domains, overlays, seeds and console files exist).
-      const { code, stdout, stderr, result, junitDir } = await interruptRun(['run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', reportDir], / starting /, 2);
+      const { code, stdout, stderr, result, junitDir } = await runUntil(['run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', reportDir], shown(/ starting /, 2), sigint);
       expect(code, stdout + stderr).toBe(3);
       expect(stderr).toMatch(/interrupted by SIGINT while booting g\d/);
       expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while booting g\d \(bios\) on hv\d/) });
@@ -126,25 +132,3 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
     10 * 60_000,
   );
 });
-
-/**
- * Starts `imgtest <args>` as a user would in a terminal and sends SIGINT as soon as its output has
- * shown `marker` `times` times; returns how it ended and the report it left under `--report-dir`.
- */
-async function interruptRun(args: string[], marker: RegExp, times: number) {
-  const child = spawn('node', [join(repoRoot, 'bin', 'imgtest.js'), ...args], { cwd: repoRoot });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let running = true;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((running = false), resolve(code))));
-  const seen = () => (stdout.match(new RegExp(marker.source, 'g')) ?? []).length;
-  for (let waited = 0; running && seen() < times && waited < 300_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  const saw = seen();
-  child.kill('SIGINT');
-  const code = await exited;
-  expect(saw, stdout + stderr).toBeGreaterThanOrEqual(times);
-  const { result, dir } = await latestRun(args[args.indexOf('--report-dir') + 1]!);
-  return { code, stdout, stderr, result, junitDir: dir };
-}
