@@ -95,6 +95,7 @@ function counts(cases: readonly CaseResult[]): Record<CaseStatus, number> {
 export class ConsoleReporter implements Reporter {
   private readonly color: boolean;
   private readonly width: number;
+  private titled = false;
 
   constructor(
     private readonly out: NodeJS.WritableStream = process.stdout,
@@ -121,10 +122,21 @@ export class ConsoleReporter implements Reporter {
     return truncate(text, Math.max(10, room));
   }
 
+  onRunBegin(info: { runId: string }): void {
+    this.title(info.runId);
+  }
+
+  /** The run's first line, once: before reading the image prints its own lines (hashing, firmware). */
+  private title(runId: string): void {
+    if (this.titled) return;
+    this.titled = true;
+    this.line(this.paint('bold', `imgtest run ${clean(runId)}`));
+  }
+
   onRunStart(info: { runId: string; image: RunResult['image']; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void {
     const image = info.image;
     const suites = new Set(info.planned.map((p) => p.suiteId)).size;
-    this.line(this.paint('bold', `imgtest run ${clean(info.runId)}`));
+    this.title(info.runId);
     this.line(`  image  ${clean(image.path)}`);
     this.line(`         ${clean(image.format)}, ${formatBytes(image.virtualSize)} virtual, sha256 ${clean(image.sha256).slice(0, 16)}`);
     for (const host of info.hosts) {

@@ -118,6 +118,9 @@ export interface PlannedCase {
 
 /** Hooks a reporter may implement; all optional, all called in run order. */
 export interface Reporter {
+  /** The run has its id; nothing is read yet. Said first, so every line after it belongs to this run. */
+  onRunBegin?(info: { runId: string; imagePath: string }): void;
+  /** The image is read, the hosts answered and the plan is made. */
   onRunStart?(info: { runId: string; image: RunResult['image']; hosts: HostFacts[]; planned: PlannedCase[]; guests: number }): void;
   onGuestState?(guest: { name: string; host: string; firmware: Firmware }, state: string, detail?: string): void;
   onCaseEnd?(suiteId: string, guestLabel: string | undefined, result: CaseResult): void;

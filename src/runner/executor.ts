@@ -69,6 +69,7 @@ export async function executeRun(options: RunOptions, env: RunEnvironment): Prom
   const { record } = options;
   const runId = record.runId;
   const emit = (line: string) => options.reporters.forEach((r) => r.onLog?.(line));
+  options.reporters.forEach((r) => r.onRunBegin?.({ runId, imagePath: options.imagePath }));
   const workDir = await mkdtemp(join(tmpdir(), `imgtest-${runId}-`));
   // With --keep the run's key and known_hosts stay, so the printed ssh command keeps working.
   if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));

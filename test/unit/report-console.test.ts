@@ -63,6 +63,17 @@ function drive(reporter: ConsoleReporter, result: RunResult): void {
 }
 
 describe('ConsoleReporter', () => {
+  it("says the run's title first, before the lines reading the image prints, and once", () => {
+    const out = new Capture(false);
+    const reporter = new ConsoleReporter(out);
+    reporter.onRunBegin({ runId: 'abc' });
+    reporter.onLog('image debian-12-clean: qcow2, 2.0 GiB virtual');
+    drive(reporter, run());
+    expect(out.lines[0]).toBe('imgtest run abc');
+    expect(out.lines[1]).toMatch(/^\s+image debian-12-clean: qcow2/);
+    expect(out.lines.filter((l) => l.startsWith('imgtest run '))).toHaveLength(1);
+  });
+
   it('prints plain progress lines when the stream is not a TTY (Jenkins)', () => {
     const out = new Capture(false);
     drive(new ConsoleReporter(out), run());
