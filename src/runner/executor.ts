@@ -352,11 +352,14 @@ interface AssignedGuests {
 async function runAssignment(ctx: RunContext, assignment: SuiteAssignment, booted: Map<string, Promise<BootedGuest>>, guestArtifacts: Map<string, Promise<string[]>>): Promise<void> {
   ctx.signal?.throwIfAborted();
   const suite = ctx.suiteById.get(assignment.suiteId)!;
-  const started = new Date(ctx.env.now());
+  const waitStarted = new Date(ctx.env.now());
   const guests = await awaitGuests(ctx, assignment, booted);
   // Interrupted while waiting: the run's report says so for this suite ("not run: interrupted ..."),
   // not a boot error of guests that were stopped on purpose.
   ctx.signal?.throwIfAborted();
+  // The suite's own time starts once its guests are up (their boot time is each guest's bootSeconds);
+  // a failed boot's case keeps the wait, which is what it reports.
+  const started = guests.failures.length ? waitStarted : new Date(ctx.env.now());
   // Artifacts are collected once per guest, then attached to every suite the guest served.
   for (const [i, p] of guests.planned.entries()) {
     if (!guestArtifacts.has(p.key))
