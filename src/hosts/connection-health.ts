@@ -8,6 +8,7 @@
  */
 
 import { InfraError } from '../errors.js';
+import { virshErrorLines } from './parse.js';
 
 /** libvirt's words when the connection failed or dropped, as opposed to the command being refused. */
 const CONNECTION_FAILURE = /failed to connect to the hypervisor|Disconnected from \S+ due to|End of file while reading data|Cannot recv data|client socket is closed/i;
@@ -52,10 +53,6 @@ export function hostDidNotAnswer(host: string, command: string, stderr: string, 
 
 /** virsh's last "error: ..." line (the cause, after "failed to connect to the hypervisor"), one line. */
 export function connectionFailureCause(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const errors = lines.filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, ''));
+  const { errors, lines } = virshErrorLines(stderr);
   return (errors.at(-1) ?? lines.at(-1) ?? 'no message').slice(0, 200);
 }

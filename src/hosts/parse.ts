@@ -143,3 +143,12 @@ export function libvirtUriEndpoint(uri: string): { host: string; port: number } 
   if (!(transport in defaults)) return undefined;
   return { host: match[3].replace(/^\[|\]$/g, ''), port: match[4] ? Number(match[4]) : defaults[transport]! };
 }
+
+/** virsh's stderr: libvirt's own messages ("error: ..." lines, the prefix dropped) and every non-empty line. */
+export function virshErrorLines(stderr: string): { errors: string[]; lines: string[] } {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return { errors: lines.filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')), lines };
+}

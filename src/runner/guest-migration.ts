@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import { abortError } from '../util/poll.js';
 import type { HypervisorHost } from '../hosts/host.js';
+import { virshErrorLines } from '../hosts/parse.js';
 import { disksOf, diskVolumeName, isCopiedDisk, migrationXml, nvramPathOf, parseDomJobInfo } from '../hosts/migration.js';
 import type { ExecResult, GuestHypervisor, GuestStorage, HostInfo, MigrationOptions, MigrationOutcome, MigrationStorageMode } from '../suite-api/index.js';
 import type { CleanupRegistry } from './cleanup.js';
@@ -134,11 +135,7 @@ export function refuseVirsh(args: readonly string[], domain: string): string | u
 
 /** libvirt's own words from virsh's stderr ("error: ..." lines), one line. */
 export function libvirtMessage(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const errors = lines.filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, ''));
+  const { errors, lines } = virshErrorLines(stderr);
   return (errors.length ? errors : lines.slice(-2)).join(' | ') || 'virsh migrate failed without a message';
 }
 

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -180,4 +181,9 @@ export async function runUntil(args: string[], ready: (stdout: string) => boolea
   expect(isReady, `never ready to act:\n${stdout}${stderr}`).toBe(true);
   const { result, dir } = await latestRun(args[args.indexOf('--report-dir') + 1]!);
   return { code, stdout, stderr, result, junitDir: dir };
+}
+
+/** This machine's temporary folders named for the run (its work folder, the hygiene appliance's): none may be left. */
+export async function tempFoldersOf(runId: string): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.includes(runId));
 }

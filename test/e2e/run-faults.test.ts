@@ -1,8 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canBootGuests, fixture, imgtest, leftovers, nvramLeftovers, processesMentioning, repoRoot, runUntil, sh, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, leftovers, nvramLeftovers, processesMentioning, repoRoot, tempFoldersOf, runUntil, sh, validateJunit } from './helpers.js';
 
 /**
  * Faults in the middle of a run with guests up: the user's Ctrl-C while a guest moves between the
@@ -44,7 +43,7 @@ describe.skipIf(!canBootGuests)('imgtest run when something fails mid-run', () =
       expect(await leftovers(result.runId)).toEqual([]);
       expect(await nvramLeftovers(result.runId)).toEqual([]);
       expect(await processesMentioning(result.runId)).toEqual([]);
-      expect((await readdir(tmpdir())).filter((name) => name.includes(result.runId))).toEqual([]);
+      expect(await tempFoldersOf(result.runId)).toEqual([]);
     },
     20 * 60_000,
   );

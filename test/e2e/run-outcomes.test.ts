@@ -1,9 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMentioning, repoRoot, runUntil, sh, shown, validateJunit } from './helpers.js';
+import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMentioning, repoRoot, tempFoldersOf, runUntil, sh, shown, validateJunit } from './helpers.js';
 
 /**
  * How a run ends when no check gets to run: the image's fault (a failure, exit 1), ours (an error,
@@ -110,7 +109,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
       expect(stdout).not.toMatch(/ starting /);
       expect(await leftovers(result.runId)).toEqual([]);
       expect(await processesMentioning(result.runId)).toEqual([]);
-      expect((await readdir(tmpdir())).filter((name) => name.includes(result.runId))).toEqual([]);
+      expect(await tempFoldersOf(result.runId)).toEqual([]);
     },
     5 * 60_000,
   );
@@ -127,7 +126,7 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
       expect(result.suites.find((s) => s.suiteId === 'cloud-init-auth')!.cases.every((c) => c.status === 'skipped')).toBe(true);
       expect((await validateJunit(join(junitDir, 'junit.xml'))).exitCode).toBe(0);
       expect(await leftovers(result.runId)).toEqual([]);
-      expect((await readdir(tmpdir())).filter((name) => name.includes(result.runId))).toEqual([]);
+      expect(await tempFoldersOf(result.runId)).toEqual([]);
     },
     10 * 60_000,
   );
