@@ -440,7 +440,7 @@ const EXPECTED_IN_FLAWED: Record<string, string[]> = {
   'life-failed-units': ['build-metrics-upload.service: ExecStart /usr/local/bin/build-metrics-upload does not exist'],
   'life-boot-errors': ['build-agent-check.service writes an error to /dev/kmsg'],
   'life-disk-growth': ['no /usr/bin/growpart'],
-  'life-reboot': ['data-disk-setup.service appends to /etc/fstab: LABEL=build-data /data ext4 defaults 0 2'],
+  'life-reboot': ['data-disk-setup.service appends to /etc/fstab: LABEL=build-data /data ext4 defaults,x-systemd.device-timeout=10s 0 2'],
   'life-clone-unique': ['/var/lib/systemd/random-seed'],
   'life-time-sync': ['no time sync daemon installed'],
 };
