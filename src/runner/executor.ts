@@ -17,7 +17,7 @@ import { bootGuest, guestNames, GuestBootFailure, type BootedGuest } from './gue
 import type { MigrationSupport } from './guest-migration.js';
 import { GuestAddressBook } from './address-book.js';
 import { BaseVolumes } from './guest-storage.js';
-import { planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
+import { guestsLeftIdle, planRun, type PlannedGuest, type RunPlan, type SuiteAssignment } from './planner.js';
 import type { RunRecord } from './run-record.js';
 import type { CheckSelection } from './selection.js';
 import { applyWaiver, type Waivers } from './waivers.js';
@@ -178,20 +178,57 @@ async function runOfflineSuite(ctx: RunContext, assignment: SuiteAssignment): Pr
 /** Boots every planned guest (both hosts in parallel), then runs each suite on its guests as they come up. */
 async function runOnlineSuites(ctx: RunContext): Promise<void> {
   if (!ctx.plan.guests.length) return;
-  const booted = bootPlannedGuests(ctx, new GuestBooter(ctx));
-  await runAssignments(ctx, booted);
-  if (ctx.keep) await sayKeptGuests(ctx, booted);
+  const boots = bootPlannedGuests(ctx, new GuestBooter(ctx));
+  await runAssignments(ctx, boots);
+  if (ctx.keep) await sayKeptGuests(ctx, boots.booted);
 }
 
-/** Starts every planned guest's boot at once; each promise is observed by the suites that wait for it. */
-function bootPlannedGuests(ctx: RunContext, booter: GuestBooter): Map<string, Promise<BootedGuest>> {
+/** The guests' boots: each promise is observed by the suites that wait for it. */
+interface GuestBoots {
+  booted: Map<string, Promise<BootedGuest>>;
+  /** Guests whose boot was stopped because no suite could use them any more (see guestsLeftIdle). */
+  idle: ReadonlySet<string>;
+}
+
+/**
+ * Starts every planned guest's boot at once. When one fails, the boots of guests that every suite
+ * would share with it stop (their suites can only report that failure), so the verdict comes at once
+ * and the hosts' CPU goes to the guests that still matter.
+ */
+function bootPlannedGuests(ctx: RunContext, booter: GuestBooter): GuestBoots {
   const booted = new Map<string, Promise<BootedGuest>>();
+  const stops = new Map(ctx.plan.guests.map((g) => [g.key, new AbortController()]));
+  const failed = new Set<string>();
+  const ended = new Set<string>();
+  const idle = new Set<string>();
+  const seesFailedBoots = (suiteId: string) => ctx.suiteById.get(suiteId)?.requires.guests?.seesFailedBoots === true;
+  const stopIdleGuests = (failedKey: string) => {
+    failed.add(failedKey);
+    for (const key of guestsLeftIdle(ctx.plan, failed, seesFailedBoots)) {
+      if (idle.has(key) || ended.has(key)) continue;
+      idle.add(key);
+      const host = ctx.plan.guests.find((g) => g.key === key)!.host;
+      ctx.emit(`[${host}] ${guestNames(ctx.runId, key).domain}: boot stopped: every suite planned on it also needs ${failedKey}, which did not boot`);
+      stops.get(key)!.abort();
+    }
+  };
   for (const guest of ctx.plan.guests) {
-    const promise = booter.boot(guest).finally(() => ctx.record.doing(guest.key, undefined));
-    promise.catch(() => undefined); // observed per suite (runAssignment)
+    const own = stops.get(guest.key)!.signal;
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, own]) : own;
+    const promise = booter.boot(guest, signal).finally(() => ctx.record.doing(guest.key, undefined));
+    void promise.then(
+      () => ended.add(guest.key),
+      async () => {
+        ended.add(guest.key);
+        if (ctx.signal?.aborted) return; // the run's cleanup removes everything
+        if (!own.aborted) return stopIdleGuests(guest.key);
+        // Stopped as idle: it goes now (a TCG guest holds a host CPU), not at the end of the run.
+        await booter.discard(guest);
+      },
+    );
     booted.set(guest.key, promise);
   }
-  return booted;
+  return { booted, idle };
 }
 
 /**
@@ -205,6 +242,8 @@ class GuestBooter {
   private readonly accelByHost: Map<string, HostAccel>;
   private readonly limitsSaid = new Set<string>();
   private readonly addresses = new GuestAddressBook();
+  /** The key of each guest's latest boot attempt (`g1`, or `g1t` for its TCG retry). */
+  private readonly attemptKeys = new Map<string, string>();
 
   constructor(private readonly ctx: RunContext) {
     this.baseVolume = `imgtest-${ctx.runId}-base.${ctx.image.format}`;
@@ -230,8 +269,8 @@ class GuestBooter {
     this.accelByHost = new Map(ctx.hosts.map((host, i) => [host.name, new HostAccel(host.config.accel ?? ctx.accelSetting, ctx.facts[i]!.kvmAvailable)]));
   }
 
-  /** One planned guest, up to SSH with cloud-init done; under KVM that fails it, once more under TCG. */
-  async boot(guest: PlannedGuest): Promise<BootedGuest> {
+  /** One planned guest, up to SSH with cloud-init done; under KVM that fails it, once more under TCG. `signal` stops it (the run's, or the guest's own). */
+  async boot(guest: PlannedGuest, signal: AbortSignal): Promise<BootedGuest> {
     const { ctx } = this;
     const host = ctx.hosts.find((h) => h.name === guest.host)!;
     ctx.record.doing(guest.key, `copying the image to ${host.name}`);
@@ -242,7 +281,7 @@ class GuestBooter {
     // The probe's kernel running under KVM settles the question for the host's other guests.
     const onStage = probe ? (stage: BootStage) => stage !== 'power-on' && stage !== 'firmware' && accel.works() : undefined;
     try {
-      return await this.attempt(guest, host, virtType, guest.key, onStage);
+      return await this.attempt(guest, host, virtType, guest.key, signal, onStage);
     } catch (error) {
       if (virtType === 'kvm' && accel.mayFallBack && error instanceof GuestBootFailure && error.kvmFallback) {
         const first = !accel.isBroken;
@@ -253,15 +292,26 @@ class GuestBooter {
         // The failed guest (often paused, holding its memory) goes now, not at the end of the run.
         await discardGuest(host, guestNames(ctx.runId, guest.key));
         this.addresses.release(guestNames(ctx.runId, guest.key).domain);
-        return this.attempt(guest, host, 'qemu', `${guest.key}t`);
+        return this.attempt(guest, host, 'qemu', `${guest.key}t`, signal);
       }
       if (probe) accel.works(); // failed for reasons that are not KVM's: the others may use it
       throw error;
     }
   }
 
-  private attempt(guest: PlannedGuest, host: HypervisorHost, virtType: VirtType, key: string, onStage?: (stage: BootStage) => void): Promise<BootedGuest> {
+  /** Removes what the guest's latest boot attempt made, now; the run's cleanup would otherwise remove it at the end. */
+  async discard(guest: PlannedGuest): Promise<void> {
+    const names = guestNames(this.ctx.runId, this.attemptKeys.get(guest.key) ?? guest.key);
+    await discardGuest(
+      this.ctx.hosts.find((h) => h.name === guest.host)!,
+      names,
+    ).catch(() => undefined);
+    this.addresses.release(names.domain);
+  }
+
+  private attempt(guest: PlannedGuest, host: HypervisorHost, virtType: VirtType, key: string, signal: AbortSignal, onStage?: (stage: BootStage) => void): Promise<BootedGuest> {
     const { ctx } = this;
+    this.attemptKeys.set(guest.key, key);
     const { guest: sizes } = ctx.config;
     return bootGuest({
       runId: ctx.runId,
@@ -283,7 +333,7 @@ class GuestBooter {
       limits: this.limitsFor(host, virtType),
       cleanup: ctx.cleanup,
       keep: ctx.keep,
-      signal: ctx.signal,
+      signal,
       migration: this.migration,
       addresses: this.addresses,
       onStage,
@@ -316,12 +366,12 @@ class GuestBooter {
  * suites on different guests run side by side, and a suite that changes its guest (planned last)
  * starts only after every other suite on that guest has finished.
  */
-async function runAssignments(ctx: RunContext, booted: Map<string, Promise<BootedGuest>>): Promise<void> {
+async function runAssignments(ctx: RunContext, boots: GuestBoots): Promise<void> {
   const guestArtifacts = new Map<string, Promise<string[]>>();
   const guestQueue = new Map<string, Promise<unknown>>();
   const runs = ctx.plan.online.map((assignment) => {
     const before = Promise.all(assignment.guests.map((key) => guestQueue.get(key)));
-    const run = before.then(() => runAssignment(ctx, assignment, booted, guestArtifacts));
+    const run = before.then(() => runAssignment(ctx, assignment, boots, guestArtifacts));
     const settled = run.catch(() => undefined);
     for (const key of assignment.guests) guestQueue.set(key, settled);
     return run;
@@ -349,11 +399,11 @@ interface AssignedGuests {
 }
 
 /** One suite on its planned guests: waits for them to boot, runs the checks (or reports the failed boot). */
-async function runAssignment(ctx: RunContext, assignment: SuiteAssignment, booted: Map<string, Promise<BootedGuest>>, guestArtifacts: Map<string, Promise<string[]>>): Promise<void> {
+async function runAssignment(ctx: RunContext, assignment: SuiteAssignment, boots: GuestBoots, guestArtifacts: Map<string, Promise<string[]>>): Promise<void> {
   ctx.signal?.throwIfAborted();
   const suite = ctx.suiteById.get(assignment.suiteId)!;
   const waitStarted = new Date(ctx.env.now());
-  const guests = await awaitGuests(ctx, assignment, booted);
+  const guests = await awaitGuests(ctx, assignment, boots);
   // Interrupted while waiting: the run's report says so for this suite ("not run: interrupted ..."),
   // not a boot error of guests that were stopped on purpose.
   ctx.signal?.throwIfAborted();
@@ -387,9 +437,9 @@ async function runAssignment(ctx: RunContext, assignment: SuiteAssignment, boote
 }
 
 /** Waits for the suite's guests to boot (or fail to); what each came to, for the report. */
-async function awaitGuests(ctx: RunContext, assignment: SuiteAssignment, booted: Map<string, Promise<BootedGuest>>): Promise<AssignedGuests> {
+async function awaitGuests(ctx: RunContext, assignment: SuiteAssignment, boots: GuestBoots): Promise<AssignedGuests> {
   const planned = assignment.guests.map((key) => ctx.plan.guests.find((g) => g.key === key)!);
-  const settled = await Promise.allSettled(assignment.guests.map((key) => booted.get(key)!));
+  const settled = await Promise.allSettled(assignment.guests.map((key) => boots.booted.get(key)!));
   const summaries: GuestSummary[] = planned.map((p, i) => {
     const s = settled[i]!;
     if (s.status !== 'fulfilled') return { name: `imgtest-${ctx.runId}-${p.key}`, host: p.host, firmware: p.firmware, mac: '' };
@@ -398,7 +448,8 @@ async function awaitGuests(ctx: RunContext, assignment: SuiteAssignment, booted:
   });
   const failures = planned.flatMap((p, i) => {
     const s = settled[i]!;
-    return s.status === 'rejected' ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
+    // A guest stopped as idle is not a failure: the failure that made it idle is this suite's too.
+    return s.status === 'rejected' && !boots.idle.has(p.key) ? [bootFailureOf(p, summaries[i]!.name, s.reason as unknown)] : [];
   });
   return { planned, settled, summaries, failures };
 }

@@ -146,3 +146,17 @@ function pick(candidates: readonly PlannedGuest[], count: number, placement: 'an
   for (const guest of candidates) if (chosen.length < count && !chosen.includes(guest)) chosen.push(guest);
   return chosen;
 }
+
+/**
+ * Guests no suite can use any more once the guests in `failed` did not boot: every suite planned on
+ * them also needs a failed guest, so it will only report that failure. Booting them on is minutes of a
+ * host's CPU for nothing (a TCG boot) and delays the verdict. A suite that sees failed boots
+ * (`seesFailedBoots`: its checks judge the boot itself) still needs all of its guests.
+ */
+export function guestsLeftIdle(plan: Pick<RunPlan, 'guests' | 'online'>, failed: ReadonlySet<string>, seesFailedBoots: (suiteId: string) => boolean): string[] {
+  const stillUseful = (a: SuiteAssignment) => seesFailedBoots(a.suiteId) || !a.guests.some((key) => failed.has(key));
+  return plan.guests
+    .map((g) => g.key)
+    .filter((key) => !failed.has(key))
+    .filter((key) => !plan.online.some((a) => a.guests.includes(key) && stillUseful(a)));
+}

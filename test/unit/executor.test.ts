@@ -241,6 +241,32 @@ describe.skipIf(!canReadImages)('executeRun on fake hosts', () => {
       expect(suite.ran).toBe(0);
     });
 
+    it('a guest every suite shares with a failed one stops booting at once and goes; the run reports the one failure', async () => {
+      // hv1's guest would wait out its boot limits (its console stays empty): only the stop ends the run in time.
+      const hv2 = new FakeHost('hv2', {
+        start: () => {
+          throw new Error('error: Failed to start domain\nerror: internal error: process exited while connecting to monitor: could not open disk');
+        },
+      });
+      const hv1 = new FakeHost('hv1');
+      const pair: Suite = {
+        id: 'on-two',
+        title: 'on two guests',
+        requires: { guests: { count: 2, placement: 'spread', sharing: 'shared' } },
+        checks: [{ id: 'ot-compare', title: 'compare', severity: 'must', run: async () => pass('ran') }],
+      };
+      const { result, log } = await run([pair], { hosts: [hv1, hv2], run: { firmware: 'bios' } });
+      const [g1, g2] = [`imgtest-${result.runId}-g1`, `imgtest-${result.runId}-g2`];
+      expect(log).toContain(`[hv1] ${g1}: boot stopped: every suite planned on it also needs g2, which did not boot`);
+      const suite = suiteOf(result, 'on-two');
+      expect(statuses(suite.cases)).toEqual(['boot: error', 'ot-compare: skipped']);
+      expect(suite.cases[0]!.message).toMatch(new RegExp(`^${g2}: could not start: `));
+      expect(result.exitCode).toBe(3);
+      // The stopped guest is removed as soon as its boot has stopped; nothing is left on either host.
+      expect(hv1.calls).toContain(`remove ${g1}`);
+      expect([...hv1.volumes, ...hv1.domains.keys(), ...hv2.volumes, ...hv2.domains.keys()]).toEqual([]);
+    });
+
     it('a firmware refusing the loader is the image’s failure (exit 1), and a suite that sees failed boots still runs its checks', async () => {
       const refusing = () =>
         new FakeHost('hv1', {

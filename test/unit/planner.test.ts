@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRun } from '../../src/runner/planner.js';
+import { guestsLeftIdle, planRun } from '../../src/runner/planner.js';
 import type { SuiteRequirements } from '../../src/suite-api/index.js';
 
 const suite = (id: string, requires: SuiteRequirements) => ({ id, requires });
@@ -145,5 +145,25 @@ describe('planRun', () => {
   it('spreads two guests over one host when only one exists', () => {
     const plan = planRun({ suites: [suite('a', shared(2, 'spread'))], hosts: ['hv1'], firmware: ['bios'] });
     expect(plan.guests.map((g) => g.host)).toEqual(['hv1', 'hv1']);
+  });
+});
+
+describe('guestsLeftIdle', () => {
+  const twoFirmwares = planRun({ suites: [suite('pair', shared(2, 'spread')), suite('one', shared(1))], hosts: ['hv1', 'hv2'], firmware: ['uefi', 'bios'] });
+  const never = () => false;
+
+  it('names a guest whose every suite also needs a failed guest, and only that one', () => {
+    // pair[uefi] on g1+g2, one[uefi] on g1; pair[bios] on g3+g4, one[bios] on g3.
+    expect(twoFirmwares.online.map((a) => `${a.suiteId}[${a.firmware}] ${a.guests.join('+')}`).sort()).toEqual(['one[bios] g3', 'one[uefi] g1', 'pair[bios] g3+g4', 'pair[uefi] g1+g2']);
+    // g3 failing leaves g4 with nothing to do; g1 failing leaves g2 idle too, and nothing else.
+    expect(guestsLeftIdle(twoFirmwares, new Set(['g3']), never)).toEqual(['g4']);
+    expect(guestsLeftIdle(twoFirmwares, new Set(['g1', 'g3']), never)).toEqual(['g2', 'g4']);
+    // g4 failing: g3 still serves one[bios] alone.
+    expect(guestsLeftIdle(twoFirmwares, new Set(['g4']), never)).toEqual([]);
+    expect(guestsLeftIdle(twoFirmwares, new Set(), never)).toEqual([]);
+  });
+
+  it('keeps every guest of a suite that sees failed boots (its checks judge the boot)', () => {
+    expect(guestsLeftIdle(twoFirmwares, new Set(['g3']), (id) => id === 'pair')).toEqual([]);
   });
 });
