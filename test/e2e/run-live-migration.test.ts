@@ -2,14 +2,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult, SuiteResult } from '../../src/report/model.js';
-import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
+import { canBootGuests, expectTwoGoodLegs, fixture, imgtest, latestRun, leftovers, nvramLeftovers, processesMentioning, repoRoot, runUntil, sh, tempFoldersOf, validateJunit } from './helpers.js';
 
 /**
  * The live-migration suite on the lab, end to end: a guest of the clean image moves hv1 -> hv2 -> hv1
- * from the lab's shared pool; and one run that must fail (shared storage on the lab's local filesystem
- * without --unsafe: libvirt refuses, and the report says why). Copy mode (per-host pools, the default)
- * is proven by run-all-suites.test.ts, where live-migration runs with every other suite. Two guest
- * boots in all (TCG: a few minutes each).
+ * from the lab's shared pool; one run that must fail (shared storage on the lab's local filesystem
+ * without --unsafe: libvirt refuses, and the report says why); and the user's Ctrl-C while a guest
+ * moves. Copy mode (per-host pools, the default) is proven by run-all-suites.test.ts, where
+ * live-migration runs with every other suite. One guest each (TCG: a few minutes to boot); the three
+ * runs go at once, as three users' runs would on one lab, each with its own report folder: a guest has
+ * one vCPU, so the lab's two hosts have the cores for them.
  */
 
 const suiteOf = (result: RunResult): SuiteResult => result.suites.find((s) => s.suiteId === 'live-migration')!;
@@ -30,8 +32,9 @@ async function expectGoodRun(run: { exitCode: number; stdout: string; stderr: st
   return { result, suite };
 }
 
-describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests in the lab)', () => {
-  const reportDir = join(repoRoot, 'reports', 'e2e-live-migration');
+describe.skipIf(!canBootGuests).concurrent('imgtest run --suite live-migration (real guests in the lab)', () => {
+  const reportDir = (test: string) => join(repoRoot, 'reports', 'e2e-live-migration', test);
+  const uris: Record<string, string> = {};
   const sharedConfig = join(repoRoot, 'reports', 'e2e-live-migration-shared.yaml');
   const unsafeRefusedConfig = join(repoRoot, 'reports', 'e2e-live-migration-no-unsafe.yaml');
   let clean: string;
@@ -39,13 +42,16 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
     clean = await fixture('debian-12-clean');
     await writeFile(sharedConfig, 'storage:\n  sharedPool: imgtest-shared\n');
     await writeFile(unsafeRefusedConfig, 'storage:\n  sharedPool: imgtest-shared\nsuites:\n  live-migration:\n    allowUnsafe: false\n    legs: 1\n');
+    const status = JSON.parse((await imgtest(['lab', 'status', '--json'])).stdout) as { hosts: { name: string; uri: string }[] };
+    for (const host of status.hosts) uris[host.name] = host.uri;
   }, 45 * 60_000);
 
   it(
     'shared mode (the lab pool both hosts see): no disk copied, --unsafe used and said',
     async () => {
-      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', sharedConfig, '--report-dir', reportDir]);
-      const { result, suite } = await expectGoodRun(run, reportDir, 'shared');
+      const dir = reportDir('shared');
+      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', sharedConfig, '--report-dir', dir]);
+      const { result, suite } = await expectGoodRun(run, dir, 'shared');
       const migrate = caseOf(result, 'mig-leg1-migrate');
       expect(migrate.message).toMatch(/with --unsafe/);
       expect(migrate.evidence).not.toMatch(/--copy-storage-inc/);
@@ -57,8 +63,8 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
   it(
     "fails, naming libvirt's refusal, when shared storage on a local filesystem may not be moved with --unsafe",
     async () => {
-      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', unsafeRefusedConfig, '--report-dir', reportDir]);
-      const { result, dir } = await latestRun(reportDir);
+      const run = await imgtest(['run', clean, '--suite', 'live-migration', '--config', unsafeRefusedConfig, '--report-dir', reportDir('unsafe-refused')]);
+      const { result, dir } = await latestRun(reportDir('unsafe-refused'));
       expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(1);
       expect(caseOf(result, 'mig-storage-mode').status).toBe('passed');
       expect(caseOf(result, 'mig-leg1-migrate')).toMatchObject({ status: 'failed', message: expect.stringMatching(/^hv1 -> hv2: Unsafe migration: /) });
@@ -69,6 +75,36 @@ describe.skipIf(!canBootGuests)('imgtest run --suite live-migration (real guests
       expect(xml).toMatch(/<testcase[^>]*name="mig-leg1-migrate[^"]*"[^>]*>\s*<failure[^>]*message="[^"]*Unsafe migration/);
       expect(await leftovers(result.runId)).toEqual([]);
       expect(await nvramLeftovers(result.runId)).toEqual([]);
+    },
+    30 * 60_000,
+  );
+
+  it(
+    'Ctrl-C during a migration leg: libvirt cancels the move, nothing is left on either host, the report says what it interrupted (exit 3)',
+    async () => {
+      let domain: string | undefined;
+      // Ready once libvirt on hv1 shows the guest's migration job: the move is under way.
+      const migrating = async (stdout: string) => {
+        if (!/leg 1: hv2 prepared/.test(stdout)) return false;
+        domain ??= /\b(imgtest-\S+-g\d+)\b/.exec(stdout)?.[1];
+        return domain !== undefined && /Job type:\s+Unbounded/.test((await sh('virsh', ['-c', uris['hv1']!, 'domjobinfo', domain])).stdout);
+      };
+      const { code, stdout, stderr, result, junitDir } = await runUntil(
+        ['run', clean, '--suite', 'live-migration', '--report-dir', reportDir('interrupted')],
+        migrating,
+        (child) => void child.kill('SIGINT'),
+      );
+      expect(code, stdout + stderr).toBe(3);
+      expect(stderr).toMatch(/interrupted by SIGINT while .*migrating g\d hv1 -> hv2/);
+      expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while .*migrating g\d hv1 -> hv2/) });
+      const junit = await readFile(join(junitDir, 'junit.xml'), 'utf8');
+      expect(junit).toMatch(/<error[^>]*message="interrupted by SIGINT while [^"]*migrating g\d hv1 -&gt; hv2/);
+      expect((await validateJunit(join(junitDir, 'junit.xml'))).exitCode).toBe(0);
+      // Neither end keeps a domain, a volume (the base and overlay copied to hv2 included) or an NVRAM file.
+      expect(await leftovers(result.runId)).toEqual([]);
+      expect(await nvramLeftovers(result.runId)).toEqual([]);
+      expect(await processesMentioning(result.runId)).toEqual([]);
+      expect(await tempFoldersOf(result.runId)).toEqual([]);
     },
     30 * 60_000,
   );

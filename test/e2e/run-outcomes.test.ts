@@ -7,12 +7,12 @@ import { canBootGuests, fixture, imgtest, latestRun, leftovers, processesMention
 /**
  * How a run ends when no check gets to run: the image's fault (a failure, exit 1), ours (an error,
  * exit 3), or the user's Ctrl-C (during the image's copy, during boot). Each costs at most a minute of
- * one or two guests, so the verdict paths stay proven in CI; two of them run at once, as two users'
- * runs would on one lab.
+ * one or two guests, so the verdict paths stay proven in CI. They all run at once, as several users'
+ * runs would on one lab, each with its own report folder.
  */
 const sigint = (child: ChildProcess) => void child.kill('SIGINT');
 
-describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up', () => {
+describe.skipIf(!canBootGuests).concurrent('imgtest run outcomes when guests do not come up', () => {
   const reportDir = join(repoRoot, 'reports', 'e2e-outcomes');
 
   it(
@@ -67,21 +67,22 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
   it(
     'a hypervisor that cannot be reached is an infrastructure error in one line (exit 3)',
     async () => {
-      await mkdir(reportDir, { recursive: true });
-      const config = join(reportDir, 'unreachable.yaml');
+      const dir = join(reportDir, 'unreachable');
+      await mkdir(dir, { recursive: true });
+      const config = join(dir, 'unreachable.yaml');
       await writeFile(config, 'hosts:\n  - name: gone\n    uri: qemu+tcp://127.0.0.1:9/system\n');
       const clean = await fixture('debian-12-clean');
-      const run = await imgtest(['run', clean, '--config', config, '--suite', 'cloud-init-auth', '--report-dir', reportDir]);
+      const run = await imgtest(['run', clean, '--config', config, '--suite', 'cloud-init-auth', '--report-dir', dir]);
       expect(run.exitCode, run.stdout + run.stderr).toBe(3);
       const lines = run.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/gone/);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       // Jenkins still gets this run's report, never the previous run's under `latest`.
-      const { result, dir } = await latestRun(reportDir);
+      const { result, dir: runDir } = await latestRun(dir);
       expect(result.exitCode).toBe(3);
       expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/gone.*\[E_HOST_UNREACHABLE\]/) });
-      expect((await validateJunit(join(dir, 'junit.xml'))).exitCode).toBe(0);
+      expect((await validateJunit(join(runDir, 'junit.xml'))).exitCode).toBe(0);
     },
     2 * 60_000,
   );
@@ -119,7 +120,11 @@ describe.skipIf(!canBootGuests)('imgtest run outcomes when guests do not come up
     async () => {
       const clean = await fixture('debian-12-clean');
       // Interrupt once both guests are powered on (domains, overlays, seeds and console files exist).
-      const { code, stdout, stderr, result, junitDir } = await runUntil(['run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', reportDir], shown(/ starting /, 2), sigint);
+      const { code, stdout, stderr, result, junitDir } = await runUntil(
+        ['run', clean, '--suite', 'cloud-init-auth', '--firmware', 'bios', '--report-dir', join(reportDir, 'boot')],
+        shown(/ starting /, 2),
+        sigint,
+      );
       expect(code, stdout + stderr).toBe(3);
       expect(stderr).toMatch(/interrupted by SIGINT while booting g\d/);
       expect(result.suites[0]!.cases[0]).toMatchObject({ checkId: 'run', status: 'error', message: expect.stringMatching(/^interrupted by SIGINT while booting g\d \(bios\) on hv\d/) });

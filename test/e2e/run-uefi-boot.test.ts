@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CaseResult, RunResult, SuiteResult } from '../../src/report/model.js';
 import { canBootGuests, fixture, imgtest, latestRun, leftovers, nvramLeftovers, repoRoot, validateJunit } from './helpers.js';
@@ -14,13 +14,15 @@ import { canBootGuests, fixture, imgtest, latestRun, leftovers, nvramLeftovers, 
  *   refusal fails uefi-secureboot, exit 1 (1 guest, refused at once);
  * - debian-12-bios-only with uefi: the UEFI checks fail naming the missing ESP, exit 1 (1 guest, OVMF
  *   finds nothing to boot).
- * TCG always (this machine's KVM cannot run guests), one run at a time.
+ * TCG always (this machine's KVM cannot run guests). The three runs go at once, each with its own
+ * report folder: one guest of one vCPU each, so the two refusals are seen while the passing run boots.
  */
 
-const reportDir = join(repoRoot, 'reports', 'e2e-uefi-boot');
+const reportRoot = join(repoRoot, 'reports', 'e2e-uefi-boot');
 const recipe = (name: string) => existsSync(join(repoRoot, 'fixtures', 'images', `${name}.sh`));
 
 async function runUefiBoot(image: string, firmware: string): Promise<{ exitCode: number; output: string; result: RunResult; dir: string }> {
+  const reportDir = join(reportRoot, `${basename(image, '.qcow2')}-${firmware}`);
   const run = await imgtest(['run', image, '--suite', 'uefi-boot', '--firmware', firmware, '--report-dir', reportDir]);
   const { result, dir } = await latestRun(reportDir);
   return { exitCode: run.exitCode, output: `${run.stdout}\n${run.stderr}`, result, dir };
@@ -37,7 +39,7 @@ async function expectClean(result: RunResult, dir: string): Promise<void> {
   expect(await nvramLeftovers(result.runId)).toEqual([]);
 }
 
-describe.skipIf(!canBootGuests)('imgtest run --suite uefi-boot (real guests in the lab)', () => {
+describe.skipIf(!canBootGuests).concurrent('imgtest run --suite uefi-boot (real guests in the lab)', () => {
   describe.skipIf(!recipe('debian-12-uefi-unsigned'))('debian-12-uefi-unsigned', () => {
     it(
       'auto: UEFI only (the loader is unsigned, no BIOS boot code), and it passes',
