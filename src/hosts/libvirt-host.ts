@@ -140,7 +140,7 @@ export class LibvirtHost implements HypervisorHost {
   }
 
   /** Throws E_HOST_UNREACHABLE once this host's libvirt has stopped answering for good (connection-health.ts). */
-  assertAnswering(): void {
+  private assertAnswering(): void {
     const lost = this.health.lost();
     if (lost) throw new InfraError(`host ${this.name} stopped answering: ${lost}`, { code: 'E_HOST_UNREACHABLE' });
   }

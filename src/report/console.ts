@@ -178,8 +178,11 @@ export class ConsoleReporter implements Reporter {
     this.line(this.paint('dim', this.fit(`  -- ${name}: ${summary}`, this.width)));
   }
 
+  /** A progress line, wrapped rather than cut (what comes last is often the point: "retrying under TCG"); continuations indented two more. */
   onLog(line: string): void {
-    this.line(this.paint('dim', `     ${oneLine(line, this.width - 5)}`));
+    const [first, ...rest] = wrap(oneLine(line, 600), this.width - 5);
+    this.line(this.paint('dim', `     ${first ?? ''}`));
+    for (const more of wrap(rest.join(' '), this.width - 7)) this.line(this.paint('dim', `       ${more}`));
   }
 
   onRunEnd(result: RunResult): void {

@@ -208,7 +208,7 @@ function bootPlannedGuests(ctx: RunContext, booter: GuestBooter): GuestBoots {
       if (idle.has(key) || ended.has(key)) continue;
       idle.add(key);
       const host = ctx.plan.guests.find((g) => g.key === key)!.host;
-      ctx.emit(`[${host}] ${guestNames(ctx.runId, key).domain}: boot stopped: every suite planned on it also needs ${failedKey}, which did not boot`);
+      ctx.emit(`[${host}] ${guestNames(ctx.runId, booter.attemptKey(key)).domain}: boot stopped: every suite planned on it also needs ${booter.attemptKey(failedKey)}, which did not boot`);
       stops.get(key)!.abort();
     }
   };
@@ -299,9 +299,14 @@ class GuestBooter {
     }
   }
 
+  /** The key of the guest's latest boot attempt, as its domain is named: `g1`, or `g1t` once KVM failed it. */
+  attemptKey(key: string): string {
+    return this.attemptKeys.get(key) ?? key;
+  }
+
   /** Removes what the guest's latest boot attempt made, now; the run's cleanup would otherwise remove it at the end. */
   async discard(guest: PlannedGuest): Promise<void> {
-    const names = guestNames(this.ctx.runId, this.attemptKeys.get(guest.key) ?? guest.key);
+    const names = guestNames(this.ctx.runId, this.attemptKey(guest.key));
     await discardGuest(
       this.ctx.hosts.find((h) => h.name === guest.host)!,
       names,

@@ -19,14 +19,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (`npm test` builds first) the way a user does. */
+/**
+ * The console's output with each wrapped progress line joined back into one (the console wraps a long
+ * one at 100 columns, continuations indented by seven spaces), so a test can match a whole message.
+ */
+export function unwrapped(stdout: string): string {
+  return stdout.replace(/\n {7}(?=\S)/g, ' ');
+}
+
+/** Runs the built CLI (`npm test` builds first) the way a user does; stdout comes `unwrapped`. */
 export async function imgtest(args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await execFileAsync('node', [join(repoRoot, 'bin', 'imgtest.js'), ...args], { cwd: repoRoot, timeout: options.timeoutMs ?? 30 * 60_000, maxBuffer: 64 * 2 ** 20 });
-    return { exitCode: 0, stdout, stderr };
+    return { exitCode: 0, stdout: unwrapped(stdout), stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    return { exitCode: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+    return { exitCode: typeof e.code === 'number' ? e.code : -1, stdout: unwrapped(e.stdout ?? ''), stderr: e.stderr ?? String(error) };
   }
 }
 
@@ -174,13 +182,13 @@ export async function runUntil(args: string[], ready: (stdout: string) => boolea
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((running = false), resolve(code))));
   let isReady = false;
   for (const started = Date.now(); running && Date.now() - started < waitMs; await new Promise((r) => setTimeout(r, 250))) {
-    if ((isReady = await ready(stdout))) break;
+    if ((isReady = await ready(unwrapped(stdout)))) break;
   }
   if (running) await (isReady ? act(child) : child.kill('SIGINT'));
   const code = await exited;
   expect(isReady, `never ready to act:\n${stdout}${stderr}`).toBe(true);
   const { result, dir } = await latestRun(args[args.indexOf('--report-dir') + 1]!);
-  return { code, stdout, stderr, result, junitDir: dir };
+  return { code, stdout: unwrapped(stdout), stderr, result, junitDir: dir };
 }
 
 /** This machine's temporary folders named for the run (its work folder, the hygiene appliance's): none may be left. */

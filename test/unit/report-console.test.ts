@@ -194,6 +194,23 @@ describe('ConsoleReporter', () => {
   });
 });
 
+describe('progress lines', () => {
+  it('wraps a long one instead of cutting its end, continuations indented under it', () => {
+    const out = new Capture(false);
+    const reporter = new ConsoleReporter(out);
+    const line =
+      '[hv1] imgtest-20261201T063810-33cc-g1: KVM failed it (KVM paused the guest (unknown): KVM internal error. Suberror: 1); retrying under TCG (software emulation); later guests on hv1 start under TCG';
+    reporter.onLog(line);
+    const lines = stripSgr(out.text).trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.every((l) => l.length <= 100)).toBe(true);
+    expect(lines[0]).toMatch(/^ {5}\[hv1\] /);
+    expect(lines.slice(1).every((l) => /^ {7}\S/.test(l))).toBe(true);
+    // Nothing is lost: the lines joined again are the line.
+    expect(lines.map((l) => l.trim()).join(' ')).toBe(line);
+  });
+});
+
 describe('formatting helpers', () => {
   it('formats durations and sizes', () => {
     expect(formatDuration(12_345)).toBe('12.3 s');
