@@ -223,7 +223,7 @@ function bootPlannedGuests(ctx: RunContext, booter: GuestBooter): GuestBoots {
         if (ctx.signal?.aborted) return; // the run's cleanup removes everything
         if (!own.aborted) return stopIdleGuests(guest.key);
         // Stopped as idle: it goes now (a TCG guest holds a host CPU), not at the end of the run.
-        await booter.discard(guest);
+        await booter.discard(guest).catch(() => undefined);
       },
     );
     booted.set(guest.key, promise);
@@ -290,8 +290,7 @@ class GuestBooter {
           `[${host.name}] ${guestNames(ctx.runId, guest.key).domain}: KVM failed it (${error.kvmFallback}); retrying under TCG (software emulation)${first ? `; later guests on ${host.name} start under TCG` : ''}`,
         );
         // The failed guest (often paused, holding its memory) goes now, not at the end of the run.
-        await discardGuest(host, guestNames(ctx.runId, guest.key));
-        this.addresses.release(guestNames(ctx.runId, guest.key).domain);
+        await this.discard(guest);
         return this.attempt(guest, host, 'qemu', `${guest.key}t`, signal);
       }
       if (probe) accel.works(); // failed for reasons that are not KVM's: the others may use it
@@ -304,13 +303,13 @@ class GuestBooter {
     return this.attemptKeys.get(key) ?? key;
   }
 
-  /** Removes what the guest's latest boot attempt made, now; the run's cleanup would otherwise remove it at the end. */
+  /** Removes what the guest's latest boot attempt made, now, and frees its address; the run's cleanup would otherwise remove it at the end. */
   async discard(guest: PlannedGuest): Promise<void> {
     const names = guestNames(this.ctx.runId, this.attemptKey(guest.key));
     await discardGuest(
       this.ctx.hosts.find((h) => h.name === guest.host)!,
       names,
-    ).catch(() => undefined);
+    );
     this.addresses.release(names.domain);
   }
 
