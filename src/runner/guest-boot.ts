@@ -97,7 +97,7 @@ export async function bootGuest(spec: GuestBootSpec): Promise<BootedGuest> {
   const names = guestNames(spec.runId, spec.key);
   const mac = macFromBytes(randomBytes(3));
   const hostname = `imgtest-${spec.runId.slice(-4)}-${spec.key}`;
-  const seed: SeedInfo = { instanceId: `iid-${names.domain}`, hostname, user: spec.user, authorizedKeys: [spec.publicKey], privateKeyFile: spec.privateKeyFile };
+  const seed: SeedInfo = { datasource: 'nocloud', instanceId: `iid-${names.domain}`, hostname, user: spec.user, authorizedKeys: [spec.publicKey], privateKeyFile: spec.privateKeyFile };
   const { iso, xmlFile } = await createGuest(spec, names, seed, mac);
   const started = Date.now();
   await powerOn(spec, names);
@@ -412,6 +412,7 @@ function guestHandle(
     firmware: spec.firmware,
     seed,
     consoleHostKeys: hostKeys,
+    metadataRequests: () => [],
     // Commands run over the ssh2 session; logins from outside stay with the OpenSSH client.
     exec: (argv, options) => session.exec(argv, options),
     script: (text, args, options) => session.script(text, args, options),

@@ -15,6 +15,21 @@ export type { StandardSchemaV1 } from './standard-schema.js';
 export type Severity = 'must' | 'should';
 export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
 
+/**
+ * How a guest receives its cloud-init data, as the cloud the image is meant for delivers it (see
+ * docs/datasources.md for what each one emulates):
+ * - `nocloud`: a seed disk labelled `cidata` (the default);
+ * - `configdrive`: OpenStack's config drive, a disk labelled `config-2`;
+ * - `openstack`: OpenStack's metadata service over HTTP, the domain's SMBIOS saying `OpenStack Nova`;
+ * - `ec2`: AWS's instance metadata service (IMDS), IMDSv1 and IMDSv2 both answered;
+ * - `ec2-imdsv2-only`: the same, but a request without an IMDSv2 session token is refused (401), as on
+ *   an instance launched with `HttpTokens=required`;
+ * - `exoscale`: Exoscale's metadata service and its password server (port 8080).
+ * The HTTP ones are served by imgtest itself at 169.254.169.254, per guest, and every request is logged.
+ */
+export type Datasource = 'nocloud' | 'configdrive' | 'openstack' | 'ec2' | 'ec2-imdsv2-only' | 'exoscale';
+export const DATASOURCES: readonly Datasource[] = ['nocloud', 'configdrive', 'openstack', 'ec2', 'ec2-imdsv2-only', 'exoscale'];
+
 export interface GuestRequirements {
   /** How many guests the suite needs at once (e.g. 2 to compare host keys between guests). */
   count: number;
@@ -44,6 +59,12 @@ export interface GuestRequirements {
    * `context.firmware` is then undefined and each guest's `firmware` says how it booted.
    */
   firmwareMatrix?: 'every' | 'first' | 'any';
+  /**
+   * `first` (default): the suite runs once, on guests provisioned with the first datasource of the run
+   * (`datasource:` / `--datasource`; `nocloud` unless set). `every`: once per datasource of the run, on
+   * guests provisioned with it (`context.datasource` says which): for suites about provisioning itself.
+   */
+  datasourceMatrix?: 'every' | 'first';
 }
 
 export interface SuiteRequirements {
@@ -176,8 +197,10 @@ export interface LoginOptions {
   preferredAuthentications?: string[];
 }
 
-/** What the run seeded into the guest through cloud-init (NoCloud). */
+/** What the run gave the guest through cloud-init, by the guest's datasource. */
 export interface SeedInfo {
+  /** How the data reached the guest (a seed disk, or imgtest's metadata service over HTTP). */
+  datasource: Datasource;
   instanceId: string;
   hostname: string;
   user: string;
@@ -185,6 +208,29 @@ export interface SeedInfo {
   authorizedKeys: string[];
   /** Private key matching authorizedKeys[0], on the machine running imgtest. */
   privateKeyFile: string;
+}
+
+/** One request a guest made to imgtest's metadata service (logged as it was answered). */
+export interface MetadataRequest {
+  /** When it was answered (ISO 8601). */
+  at: string;
+  /** `metadata`: the metadata service (port 80); `password`: Exoscale's password server (port 8080). */
+  service: 'metadata' | 'password';
+  /** The guest's address the request came from. */
+  from: string;
+  method: string;
+  /** The request path, query included. */
+  path: string;
+  /** The HTTP status answered. */
+  status: number;
+  /**
+   * EC2 only: `issued` for a token request (`PUT /latest/api/token`); on other requests whether an
+   * IMDSv2 token came with it and was good (`valid`), bad or expired (`invalid`), or none came (`absent`).
+   */
+  token?: 'issued' | 'valid' | 'invalid' | 'absent';
+  /** Exoscale's password server: the `DomU_Request` header (`send_my_password`, `saved_password`). */
+  domuRequest?: string;
+  userAgent?: string;
 }
 
 export interface HostInfo {
@@ -207,6 +253,11 @@ export interface GuestHandle {
   seed: SeedInfo;
   /** Host public keys as the guest printed them on its serial console at boot (OpenSSH lines), if it did. */
   consoleHostKeys: string[];
+  /**
+   * What the guest asked imgtest's metadata service so far, in order (empty for the seed-disk
+   * datasources `nocloud` and `configdrive`): the evidence of how the image talks to its cloud.
+   */
+  metadataRequests(): readonly MetadataRequest[];
   /** Run a program in the guest as the seeded user, over SSH, with an argument array. */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Run a fixed script (the suite's own text, not input) with `sh -s`; pass data in `args`. */
@@ -430,6 +481,11 @@ export interface CheckContext {
   image: ImageInfo;
   /** The firmware this run of the suite targets (suites run once per firmware of the matrix); none offline. */
   firmware?: Firmware;
+  /**
+   * The datasource this run of the suite is about: set for suites of `datasourceMatrix: 'every'` (they
+   * run once per datasource of the run); each guest's `seed.datasource` says how it was provisioned.
+   */
+  datasource?: Datasource;
   /** The guests planned for this suite that booted (empty for offline suites). */
   guests: readonly GuestHandle[];
   /** Planned guests that failed to boot (only ever non-empty for suites with `seesFailedBoots`). */

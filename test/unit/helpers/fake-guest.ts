@@ -20,6 +20,7 @@ import type {
   HostInfo,
   LoginAttempt,
   LoginOptions,
+  MetadataRequest,
   RebootOptions,
   RebootOutcome,
   SeedInfo,
@@ -45,6 +46,8 @@ export interface FakeGuestSpec {
   boot?: Partial<GuestBootInfo>;
   /** The guest's disk size (default 4 GiB). */
   diskBytes?: number;
+  /** What the guest asked imgtest's metadata service (default: nothing, as a seed-disk guest). */
+  metadataRequests?: MetadataRequest[];
   /** What `reboot` does; by default it refuses (an error). */
   reboot?: (options?: RebootOptions) => RebootOutcome | Promise<RebootOutcome>;
 }
@@ -76,6 +79,7 @@ export function fakeGuest(spec: FakeGuestSpec = {}): FakeGuest {
   const name = spec.name ?? 'imgtest-run1-guest1';
   const host: HostInfo = { name: 'hv1', uri: 'qemu+tcp://10.77.0.1/system', migrationUri: 'tcp://10.77.0.1', ...spec.host };
   const seed: SeedInfo = {
+    datasource: 'nocloud',
     instanceId: 'iid-imgtest-run1-1',
     hostname: 'imgtest-1',
     user: 'cloud',
@@ -95,6 +99,7 @@ export function fakeGuest(spec: FakeGuestSpec = {}): FakeGuest {
     firmware: spec.firmware ?? 'uefi',
     seed,
     consoleHostKeys: spec.consoleHostKeys ?? [],
+    metadataRequests: () => spec.metadataRequests ?? [],
     calls,
     logins,
     async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
