@@ -3,6 +3,7 @@ import type { HostConfig, ImgtestConfig } from '../config/schema.js';
 import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { labHosts, labIsUp } from '../lab/index.js';
 import { readLabLeases, releaseLabLeases } from '../lab/leases.js';
+import { deleteRedirectRules, listRedirectRules } from '../lab/metadata-redirect.js';
 import { registeredRuns } from '../lab/run-registry.js';
 import { describeItem, planHostClean, planLeaseClean, unregisteredRuns, type CleanItem, type HostInventory } from './plan.js';
 
@@ -151,6 +152,19 @@ export async function runClean(options: { config?: ImgtestConfig; dryRun: boolea
       }
     }
   } else if (lab) out('lab: DHCP leases not checked (a host was not read or a removal failed, so which guests live is not certain)');
+
+  // A run killed outright leaves its guests' metadata redirects (root namespace's nat table) behind.
+  if (lab)
+    for (const [runId, rules] of await listRedirectRules()) {
+      if (running.has(runId)) continue;
+      count += rules.length;
+      const what = `metadata redirect(s) of run ${runId}: ${rules.length}`;
+      if (dryRun) out(`would remove ${what}`);
+      else {
+        await deleteRedirectRules(rules);
+        out(`removed ${what}`);
+      }
+    }
 
   if (dryRun) out(`clean --dry-run: ${count} item(s) would be removed; nothing was removed`);
   else out(`clean: ${count - failures} removed, ${failures} failed${unreachable ? `, ${unreachable} host(s) not reached` : ''}`);

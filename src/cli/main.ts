@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfigSource, loadConfigSource } from '../config/load.js';
+import { parseDatasourceList, requireMetadataReach } from '../config/datasources.js';
 import { checkReportDir } from '../config/report-dir.js';
 import { MAX_TIMEOUT_SECONDS } from '../config/schema.js';
 import { loadWaivers } from '../config/waivers.js';
@@ -24,7 +25,7 @@ import { CheckSelection, checkTags } from '../runner/selection.js';
 import { Waivers } from '../runner/waivers.js';
 import { retriesOption } from './retries.js';
 import { runEnvironment } from './run-environment.js';
-import type { Suite } from '../suite-api/index.js';
+import { DATASOURCES, type Datasource, type Suite } from '../suite-api/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -67,6 +68,11 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
       ).choices(['auto', 'bios', 'uefi', 'uefi-secureboot']),
     )
     .addOption(new Option('--accel <accel>', 'hardware acceleration').choices(['auto', 'kvm', 'tcg']))
+    .option(
+      '--datasource <list>',
+      `how guests get their cloud-init data, as a cloud gives it: ${DATASOURCES.join(', ')}; a comma-separated list runs cloud-init-auth once per datasource (default: the config's, else nocloud)`,
+      (value: string) => parseDatasourceList(value),
+    )
     .option('--keep', 'leave guests running and print how to reach them', false)
     .option('--timeout <seconds>', 'boot deadline per guest, power-on to cloud-init done', parseTimeoutSeconds)
     .addOption(retriesOption())
@@ -85,6 +91,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
           reportDir?: string;
           firmware?: 'auto';
           accel?: 'auto';
+          datasource?: Datasource[];
           keep: boolean;
           timeout?: number;
           retries?: number;
@@ -114,6 +121,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
             suites.filter((suite) => selection.selected(suite).length),
             config.hosts?.length ?? labHosts().length,
           );
+        requireMetadataReach(opts.datasource ?? config.datasource, Boolean(config.hosts?.length));
         await checkReportDir(opts.reportDir ?? config.reportDir, opts.reportDir ? '--report-dir' : opts.config ? `${opts.config}: reportDir` : 'report dir');
         // From here on every run leaves a report, however it ends; `latest` points at it already.
         const record = new RunRecord(suites, opts.reportDir ?? config.reportDir, imagePath, version);
@@ -134,6 +142,7 @@ function buildProgram(cleanup: CleanupRegistry, abort: AbortController, builtInS
               config,
               firmware: opts.firmware,
               accel: opts.accel,
+              datasources: opts.datasource,
               record,
               keep: opts.keep,
               bootTimeoutSeconds: opts.timeout,

@@ -9,7 +9,8 @@ import type { HostConfig, ImgtestConfig } from '../config/schema.js';
 import { generateRunKey } from '../guest/run-key.js';
 import { LibvirtHost } from '../hosts/libvirt-host.js';
 import { labHosts, labIsUp, labUp } from '../lab/index.js';
-import { DHCP_RANGE, labPaths, NTP_SERVER_ADDRESS, type LabPaths } from '../lab/layout.js';
+import { DHCP_RANGE, labPaths, METADATA_GATEWAY, NTP_SERVER_ADDRESS, type LabPaths } from '../lab/layout.js';
+import { addMetadataRedirect } from '../lab/metadata-redirect.js';
 import { readLabLeases } from '../lab/leases.js';
 import type { RunEnvironment } from '../runner/environment.js';
 import { dhcpPoolState, requireDhcpAddresses, type DhcpPoolState } from '../runner/preflight.js';
@@ -28,6 +29,8 @@ export function runEnvironment(config: Pick<ImgtestConfig, 'hosts' | 'network'>)
           const pool = await checkLabDhcpPool(guests);
           return `lab DHCP pool: ${pool.free} of ${pool.size} addresses free, this run needs ${guests}`;
         },
+    // The lab's guests reach 169.254.169.254 through the root namespace, where each is redirected to its own server.
+    metadataNetwork: configured ? undefined : { listenAddress: METADATA_GATEWAY, redirect: addMetadataRedirect },
   };
 }
 

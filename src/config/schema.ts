@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { DATASOURCES, type Datasource } from '../suite-api/index.js';
 import { libvirtUriProblem } from './libvirt-uri.js';
 
 /** Longest boot deadline: Node's timers overflow past 2^31-1 ms (about 24.8 days) and fire at once. */
@@ -26,6 +27,7 @@ const timeServer = z.string().refine((value) => isIPv4(value) || (!/^[\d.]+$/.te
 
 export const firmwareSetting = z.enum(['auto', 'bios', 'uefi', 'uefi-secureboot']);
 export const accelSetting = z.enum(['auto', 'kvm', 'tcg']);
+const datasourceName = z.enum(DATASOURCES as [Datasource, ...Datasource[]]);
 
 const hostSchema = z
   .object({
@@ -58,6 +60,15 @@ export const configSchema = z
       })
       .optional(),
     firmware: firmwareSetting.default('auto'),
+    /**
+     * How guests get their cloud-init data (src/config/datasources.ts): one datasource or a list, the
+     * provisioning suite running once per entry (`--datasource` wins). Default: NoCloud's seed disk.
+     */
+    datasource: z
+      .union([datasourceName, z.array(datasourceName).min(1)])
+      .default('nocloud')
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .refine((list) => new Set(list).size === list.length, { message: 'a datasource is listed twice' }),
     accel: accelSetting.default('auto'),
     reportDir: z.string().min(1).default('reports'),
     guest: z

@@ -5,7 +5,7 @@ import { done, notYet, poll } from '../util/poll.js';
 import { writeIfChanged } from './files.js';
 import { chronyConf, chronydArgs, dnsmasqArgs } from './host-config.js';
 import { inHost, type HostNamespaceFiles } from './host-namespace.js';
-import { DHCP_RANGE, GUEST_BRIDGE, GUEST_CIDR, LAB_NETNS, NTP_LOCAL_STRATUM, NTP_SERVER_ADDRESS, netnsPath, type LabPaths } from './layout.js';
+import { DHCP_RANGE, GUEST_BRIDGE, GUEST_CIDR, LAB_NETNS, NTP_LOCAL_STRATUM, METADATA_ADDRESS, METADATA_GATEWAY, NTP_SERVER_ADDRESS, netnsPath, type LabPaths } from './layout.js';
 import { namespaceId, processInfo, readPidFile, runningDaemon, stopProcesses, type DaemonExpectation } from './processes.js';
 
 /** Starting, checking and restarting the lab's daemons: virtlogd, libvirtd (per host), dnsmasq and chronyd (lab). */
@@ -97,6 +97,7 @@ function labDnsmasqArgs(paths: LabPaths): string[] {
     interfaceName: GUEST_BRIDGE,
     range: DHCP_RANGE,
     ntpServer: NTP_SERVER_ADDRESS,
+    metadataRoute: { address: METADATA_ADDRESS, gateway: METADATA_GATEWAY },
     leasesFile: paths.lab.leases,
     pidFile: paths.lab.dnsmasqPid,
     logFile: paths.lab.dnsmasqLog,

@@ -6,6 +6,7 @@ import { exists } from './files.js';
 import { hostMountNsId, removeHostNamespaces, rootMounts } from './host-namespace.js';
 import { HOST_SPECS, LAB_NETNS, netnsPath, type LabPaths } from './layout.js';
 import { readManifest } from './manifest.js';
+import { deleteRedirectRules, listRedirectRules } from './metadata-redirect.js';
 import { existingLabNetns, removeLabNetwork } from './network.js';
 import { mountPointsUnder, parseDomainNames } from './parse.js';
 import { namespaceId, pidsInNamespaces, processInfo, readPidFile, stopProcesses } from './processes.js';
@@ -128,6 +129,11 @@ export async function down(paths: LabPaths, log: Log): Promise<void> {
   for (const host of HOST_SPECS) await removeHostNamespaces({ host, paths: paths.host(host.name) }, log);
   if (await exists(paths.root)) await unmountStateDir(paths, log);
   await removeLabNetwork(log);
+  // Lab down refuses while a run holds the lab, so every metadata redirect left is a dead run's.
+  for (const [runId, rules] of await listRedirectRules()) {
+    log(`metadata redirects of run ${runId}: removing ${rules.length}`);
+    await deleteRedirectRules(rules);
+  }
   await removeMachineTraces(paths, log);
   if (await exists(paths.root)) {
     log(`removing ${paths.root}`);

@@ -181,6 +181,8 @@ export interface DnsmasqInput {
   range: { first: string; last: string; netmask: string; lease: string };
   /** The NTP server DHCP hands out (option 42): the lab's chronyd. */
   ntpServer: string;
+  /** The host route to the cloud metadata address DHCP hands out (option 121): address and gateway. */
+  metadataRoute: { address: string; gateway: string };
   leasesFile: string;
   pidFile: string;
   logFile: string;
@@ -205,6 +207,11 @@ export interface DnsmasqInput {
  * would lose its guests to that instead of reporting the baked id (hyg-machine-id, life-clone-unique).
  */
 export function dnsmasqArgs(input: DnsmasqInput): string[] {
+  // Option 121 (RFC 3442): a host route to 169.254.169.254 and nothing else, as OpenStack Neutron's DHCP
+  // agent gives guests on networks without a router (its "isolated metadata" route). With no default
+  // route, that is how a guest reaches the metadata service at all. Debian's dhclient and dhcpcd, and
+  // cloud-init's own ephemeral DHCP (its lease parser reads `rfc3442-classless-static-routes`), apply it;
+  // a guest provisioned from a seed disk only gains a route it never uses.
   const { first, last, netmask, lease } = input.range;
   return [
     '--conf-file=/dev/null',
@@ -216,6 +223,7 @@ export function dnsmasqArgs(input: DnsmasqInput): string[] {
     '--dhcp-option=3',
     '--dhcp-option=6',
     `--dhcp-option=option:ntp-server,${input.ntpServer}`,
+    `--dhcp-option=option:classless-static-route,${input.metadataRoute.address}/32,${input.metadataRoute.gateway}`,
     '--dhcp-authoritative',
     '--dhcp-ignore-clid',
     `--dhcp-leasefile=${input.leasesFile}`,

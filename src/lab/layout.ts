@@ -32,6 +32,15 @@ export const DHCP_SERVER_ADDRESS = '10.78.0.1';
  * guests (option 42). It serves this machine's own clock at this stratum and asks no one upstream.
  */
 export const NTP_SERVER_ADDRESS = DHCP_SERVER_ADDRESS;
+/**
+ * Where every cloud's guests find their metadata service (link-local, RFC 3927), and how the lab's
+ * guests reach imgtest's: DHCP gives them a host route to it through the root namespace's address on the
+ * guest network (METADATA_GATEWAY), where a redirect per guest MAC sends the request on to the run's own
+ * server for that guest (src/lab/metadata-redirect.ts). The root namespace never holds the address, so
+ * this machine's own metadata service (when it is a cloud VM) stays reachable to it.
+ */
+export const METADATA_ADDRESS = '169.254.169.254';
+export const METADATA_GATEWAY = ROOT_GUEST_ADDRESS;
 export const NTP_LOCAL_STRATUM = 10;
 /**
  * 240 addresses with 10-minute leases: a guest renews every 5 minutes while it lives, and the address of

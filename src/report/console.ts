@@ -252,6 +252,8 @@ export class ConsoleReporter implements Reporter {
 
   private suiteLabel(suite: SuiteResult): string {
     const id = oneLine(suite.suiteId, 40);
-    return suite.firmware !== undefined ? `${id} [${suite.firmware}]` : id;
+    // NoCloud is the default datasource: named only when it is not the one used.
+    const shape = [suite.firmware, suite.datasource === 'nocloud' ? undefined : suite.datasource].filter((part) => part !== undefined);
+    return shape.length ? `${id} [${shape.join(', ')}]` : id;
   }
 }

@@ -88,15 +88,17 @@ function suiteFiles(suite: SuiteResult): string[] {
 
 /**
  * The `<suite>` part of each SuiteResult's names, in order: the suite id without dots, plus
- * `-<firmware>` when several results share the suite id, plus `-2`, `-3`... if that is still
- * not unique.
+ * `-<firmware>` when the suite ran with several firmwares, plus `-<datasource>` when it ran once per
+ * datasource and that is not only the default NoCloud (so a default run's names never change), plus
+ * `-2`, `-3`... if that is still not unique.
  */
 export function suiteNameParts(suites: readonly SuiteResult[]): string[] {
-  const counts = new Map<string, number>();
-  for (const s of suites) counts.set(s.suiteId, (counts.get(s.suiteId) ?? 0) + 1);
+  const distinct = (suiteId: string, value: (s: SuiteResult) => string | undefined) => new Set(suites.filter((s) => s.suiteId === suiteId).map(value)).size;
   const candidates = suites.map((s) => {
-    const base = namePart(s.suiteId);
-    return (counts.get(s.suiteId) ?? 0) > 1 && s.firmware !== undefined ? `${base}-${namePart(s.firmware)}` : base;
+    let name = namePart(s.suiteId);
+    if (s.firmware !== undefined && distinct(s.suiteId, (r) => r.firmware) > 1) name += `-${namePart(s.firmware)}`;
+    if (s.datasource !== undefined && (s.datasource !== 'nocloud' || distinct(s.suiteId, (r) => r.datasource) > 1)) name += `-${namePart(s.datasource)}`;
+    return name;
   });
   const taken = new Set<string>();
   const seen = new Map<string, number>();
@@ -129,6 +131,7 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
   if (claims) props.push(['image.boot-claims', [claims.uefi && 'uefi', claims.bios && 'bios', claims.secureBoot && 'secure-boot'].filter(Boolean).join(',') || 'none']);
   if (result.image.boot?.reasons.length) props.push(['image.boot-reasons', result.image.boot.reasons.join('; ')]);
   if (suite.firmware !== undefined) props.push(['firmware', suite.firmware]);
+  if (suite.datasource !== undefined) props.push(['datasource', suite.datasource]);
   props.push(['accel', result.accel]);
   props.push(['hosts', result.hosts.map((h) => h.name).join(',')]);
   for (const host of result.hosts) {
@@ -140,6 +143,7 @@ function suiteProperties(result: RunResult, suite: SuiteResult): Array<[string, 
     const key = `guest.${guest.name}`;
     props.push([`${key}.host`, guest.host]);
     props.push([`${key}.firmware`, guest.firmware]);
+    if (guest.datasource !== undefined) props.push([`${key}.datasource`, guest.datasource]);
     if (guest.mac !== '') props.push([`${key}.mac`, guest.mac]);
     if (guest.address !== undefined && guest.address !== '') props.push([`${key}.address`, guest.address]);
     if (guest.bootSeconds !== undefined) props.push([`${key}.boot-seconds`, String(guest.bootSeconds)]);

@@ -2,7 +2,7 @@
  * The public model of a run's results. Reporters (JUnit, JSON, console) read only this,
  * never the runner's internals.
  */
-import type { Firmware, ImageInfo, Severity } from '../suite-api/index.js';
+import type { Datasource, Firmware, ImageInfo, Severity } from '../suite-api/index.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
 
@@ -60,6 +60,8 @@ export interface GuestSummary {
   address?: string;
   mac: string;
   firmware: Firmware;
+  /** How the guest got its cloud-init data. */
+  datasource?: Datasource;
   /** Seconds from power-on to SSH + cloud-init done, when it booted. */
   bootSeconds?: number;
   /** The accelerator it ran under: `kvm`, or `tcg` (software emulation, also after a KVM fallback). */
@@ -72,6 +74,8 @@ export interface SuiteResult {
   title: string;
   /** Firmware the suite's guests booted with (absent for offline suites). */
   firmware?: Firmware;
+  /** The datasource this run of the suite is about (suites that run once per datasource). */
+  datasource?: Datasource;
   guests: GuestSummary[];
   cases: CaseResult[];
   /** Files that belong to the whole suite (serial logs, domain XML, cloud-init logs). */

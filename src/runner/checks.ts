@@ -2,7 +2,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, isImgtestError } from '../errors.js';
 import type { CaseAttempt, CaseResult } from '../report/model.js';
-import { DEFAULT_CHECK_TIMEOUT_SECONDS, type BootFailure, type Check, type CheckContext, type Firmware, type GuestHandle, type HostInfo, type ImageInfo, type Suite } from '../suite-api/index.js';
+import {
+  DEFAULT_CHECK_TIMEOUT_SECONDS,
+  type BootFailure,
+  type Check,
+  type CheckContext,
+  type Datasource,
+  type Firmware,
+  type GuestHandle,
+  type HostInfo,
+  type ImageInfo,
+  type Suite,
+} from '../suite-api/index.js';
 import type { Waiver } from '../config/waivers.js';
 import { applyWaiver } from './waivers.js';
 
@@ -10,6 +21,8 @@ export interface SuiteRunInput {
   suite: Suite;
   image: ImageInfo;
   firmware?: Firmware;
+  /** The datasource this run of the suite is about (suites that run once per datasource). */
+  datasource?: Datasource;
   guests: readonly GuestHandle[];
   bootFailures?: readonly BootFailure[];
   hosts: readonly HostInfo[];
@@ -117,6 +130,7 @@ async function runOneCheck(check: Check, input: SuiteRunInput, memo: Memo): Prom
   const context: CheckContext = {
     image: input.image,
     firmware: input.firmware,
+    datasource: input.datasource,
     guests: input.guests,
     bootFailures: input.bootFailures ?? [],
     hosts: input.hosts,

@@ -35,4 +35,20 @@ export interface RunEnvironment {
    * (configured hosts: their network's DHCP is someone else's).
    */
   checkAddresses?(guests: number): Promise<string>;
+  /**
+   * How guests reach imgtest's metadata service at 169.254.169.254 (the HTTP datasources: openstack,
+   * ec2, exoscale). Absent when the run cannot bring them there (configured hosts: their network is
+   * not imgtest's to redirect); such datasources are refused before anything boots.
+   */
+  metadataNetwork?: MetadataNetwork;
+}
+
+export interface MetadataNetwork {
+  /** An address of this machine the guests' network reaches: where the run's per-guest servers listen. */
+  listenAddress: string;
+  /**
+   * Sends the guest's (by its MAC) requests for 169.254.169.254 port 80, and 8080 when `password` is
+   * given, to these ports on `listenAddress`. Returns what undoes it.
+   */
+  redirect(input: { mac: string; ports: { metadata: number; password?: number }; runId: string }): Promise<() => Promise<void>>;
 }

@@ -7,7 +7,7 @@ import type { HostFactsRead, HypervisorHost } from '../hosts/host.js';
 import { inspectImage, type InspectedImage } from '../image/inspect.js';
 import { resolveFirmware } from './firmware.js';
 import { type CaseResult, type GuestSummary, type HostFacts, type PlannedCase, type Reporter, type RunResult, type SuiteResult } from '../report/model.js';
-import type { BootFailure, Check, Firmware, HostInfo, Suite } from '../suite-api/index.js';
+import type { BootFailure, Check, Datasource, Firmware, HostInfo, Suite } from '../suite-api/index.js';
 import { runSuiteChecks, skippedCases, type SuiteRunInput } from './checks.js';
 import type { CleanupRegistry } from './cleanup.js';
 import { HostAccel, type VirtType } from './accel.js';
@@ -28,6 +28,8 @@ export interface RunOptions {
   config: ImgtestConfig;
   firmware?: FirmwareSetting;
   accel?: AccelSetting;
+  /** --datasource: how guests get their cloud-init data (default: the config's `datasource`). */
+  datasources?: readonly Datasource[];
   /** The run's id, report folder, and results as they come (written even if the run ends early). */
   record: RunRecord;
   keep: boolean;
@@ -75,9 +77,16 @@ export async function executeRun(options: RunOptions, env: RunEnvironment): Prom
   if (!options.keep) options.cleanup.add('local work folder', () => rm(workDir, { recursive: true, force: true }));
   const { image, firmwares, accelSetting } = await readImage(options, workDir, emit);
   const { hosts, facts, hostInfos } = await contactHosts(options, env, emit);
-  const { plan, idle } = planSelected({ suites: options.suites, selection: options.selection, hosts: hosts.map((h) => h.name), firmware: firmwares });
+  const datasources = options.datasources ?? options.config.datasource;
+  const { plan, idle } = planSelected({ suites: options.suites, selection: options.selection, hosts: hosts.map((h) => h.name), firmware: firmwares, datasources });
   const suiteById = new Map(options.suites.map((s) => [s.id, s]));
-  record.expect([...plan.unrunnable, ...plan.offline, ...plan.online].map((a) => ({ suite: suiteById.get(a.suiteId)!, firmware: 'firmware' in a ? a.firmware : undefined })));
+  record.expect(
+    [...plan.unrunnable, ...plan.offline, ...plan.online].map((a) => ({
+      suite: suiteById.get(a.suiteId)!,
+      firmware: 'firmware' in a ? a.firmware : undefined,
+      datasource: 'datasource' in a ? a.datasource : undefined,
+    })),
+  );
   // Where the hosts' network has a DHCP pool to see (the local lab), the guests need addresses from it
   // beside those other runs hold: say so now, in one line, rather than boot guests that never get one.
   if (env.checkAddresses && plan.guests.length) emit(await env.checkAddresses(plan.guests.length));
@@ -143,11 +152,12 @@ const notSelected = (selection: CheckSelection | undefined, suite: Suite) => (ch
 const selectedChecks = (selection: CheckSelection | undefined, suite: Suite) => (selection ? selection.selected(suite) : suite.checks);
 
 /** What every suite run of the run passes to the checks, beside its suite, guests and reporting. */
-function checkInput(ctx: RunContext, suite: Suite, firmware: Firmware | undefined, properties: Record<string, string>): Omit<SuiteRunInput, 'guests' | 'onCase'> {
+function checkInput(ctx: RunContext, suite: Suite, firmware: Firmware | undefined, properties: Record<string, string>, datasource?: Datasource): Omit<SuiteRunInput, 'guests' | 'onCase'> {
   return {
     suite,
     image: ctx.image,
     firmware,
+    datasource,
     hosts: ctx.hostInfos,
     options: ctx.config.suites[suite.id] ?? {},
     artifactDir: join(ctx.reportDir, suite.id),
@@ -435,7 +445,10 @@ async function runAssignment(ctx: RunContext, assignment: SuiteAssignment, boots
       : await runChecksOnGuests(ctx, suite, assignment, guests, properties);
   // Suites on different guests run side by side: their cases are printed together when each ends.
   cases.forEach((c) => ctx.reporters.forEach((r) => r.onCaseEnd?.(suite.id, undefined, c)));
-  const result = suiteResult(suite, assignment.firmware, guests.summaries, cases, attachments, started, ctx.env.now() - started.getTime(), properties);
+  const result = {
+    ...suiteResult(suite, assignment.firmware, guests.summaries, cases, attachments, started, ctx.env.now() - started.getTime(), properties),
+    ...(assignment.datasource ? { datasource: assignment.datasource } : {}),
+  };
   ctx.reporters.forEach((r) => r.onSuiteEnd?.(result));
   ctx.record.add(result);
 }
@@ -446,9 +459,18 @@ async function awaitGuests(ctx: RunContext, assignment: SuiteAssignment, boots: 
   const settled = await Promise.allSettled(assignment.guests.map((key) => boots.booted.get(key)!));
   const summaries: GuestSummary[] = planned.map((p, i) => {
     const s = settled[i]!;
-    if (s.status !== 'fulfilled') return { name: `imgtest-${ctx.runId}-${p.key}`, host: p.host, firmware: p.firmware, mac: '' };
+    if (s.status !== 'fulfilled') return { name: `imgtest-${ctx.runId}-${p.key}`, host: p.host, firmware: p.firmware, datasource: p.datasource, mac: '' };
     const { handle, bootSeconds, virtType } = s.value;
-    return { name: handle.name, host: p.host, firmware: p.firmware, mac: handle.mac, address: handle.address, bootSeconds, accel: virtType === 'kvm' ? ('kvm' as const) : ('tcg' as const) };
+    return {
+      name: handle.name,
+      host: p.host,
+      firmware: p.firmware,
+      datasource: p.datasource,
+      mac: handle.mac,
+      address: handle.address,
+      bootSeconds,
+      accel: virtType === 'kvm' ? ('kvm' as const) : ('tcg' as const),
+    };
   });
   const failures = planned.flatMap((p, i) => {
     const s = settled[i]!;
@@ -487,7 +509,7 @@ async function runChecksOnGuests(ctx: RunContext, suite: Suite, assignment: Suit
   ctx.emit(on);
   const ready = guests.settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.handle] : []));
   return runSuiteChecks({
-    ...checkInput(ctx, suite, assignment.firmware, properties),
+    ...checkInput(ctx, suite, assignment.firmware, properties, assignment.datasource),
     guests: ready,
     bootFailures: guests.failures.map(({ evidence: _evidence, ...f }) => f),
     onCase: () => undefined,
@@ -559,9 +581,12 @@ function suiteResult(
  * The plan for the suites that have a selected check (--check/--skip/--tag/--exclude-tag); the others (`idle`) are left
  * out of it, so they boot nothing: their checks are only reported skipped.
  */
-export function planSelected(input: { suites: readonly Suite[]; selection?: CheckSelection; hosts: string[]; firmware: Firmware[] }): { plan: RunPlan; idle: Suite[] } {
+export function planSelected(input: { suites: readonly Suite[]; selection?: CheckSelection; hosts: string[]; firmware: Firmware[]; datasources?: readonly Datasource[] }): {
+  plan: RunPlan;
+  idle: Suite[];
+} {
   const idle = input.selection ? input.suites.filter((suite) => !input.selection!.selected(suite).length) : [];
-  const plan = planRun({ suites: input.suites.filter((suite) => !idle.includes(suite)), hosts: input.hosts, firmware: input.firmware });
+  const plan = planRun({ suites: input.suites.filter((suite) => !idle.includes(suite)), hosts: input.hosts, firmware: input.firmware, datasources: input.datasources });
   return { plan, idle };
 }
 

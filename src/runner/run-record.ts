@@ -11,13 +11,16 @@ import { renderJson, JSON_FILE_NAME } from '../report/json.js';
 import { JUNIT_FILE_NAME, renderJunit } from '../report/junit.js';
 import { writeReportFile } from '../report/files.js';
 import { verdictOf, type CaseResult, type HostFacts, type RunResult, type SuiteResult } from '../report/model.js';
-import type { Firmware, ImageInfo, Suite } from '../suite-api/index.js';
+import type { Datasource, Firmware, ImageInfo, Suite } from '../suite-api/index.js';
 import { newRunId } from './run-id.js';
 import type { CheckSelection } from './selection.js';
 import { expiredWaiverSuite, type Waivers } from './waivers.js';
 
 /** The pseudo-suite that carries what happened to the run as a whole (JUnit class `<image>.imgtest`). */
 export const RUN_SUITE_ID = 'imgtest';
+
+/** One run of a suite: the suite, and the firmware and datasource that run is about. */
+const runKey = (r: Pick<SuiteResult, 'suiteId' | 'firmware' | 'datasource'>) => `${r.suiteId}/${r.firmware ?? ''}/${r.datasource ?? ''}`;
 
 export class RunRecord {
   readonly runId: string;
@@ -33,7 +36,7 @@ export class RunRecord {
   waivers?: Waivers;
   private readonly results: SuiteResult[] = [];
   /** Suite runs still to report: (suite, firmware) pairs in plan order. */
-  private expected: { suite: Suite; firmware?: Firmware }[] = [];
+  private expected: { suite: Suite; firmware?: Firmware; datasource?: Datasource }[] = [];
   /** What is going on now, per actor (a guest, a suite): for "interrupted while ...". */
   private readonly activities = new Map<string, string>();
 
@@ -58,7 +61,7 @@ export class RunRecord {
   }
 
   /** The plan is known: which suite runs how often (once per firmware for some). */
-  expect(runs: { suite: Suite; firmware?: Firmware }[]): void {
+  expect(runs: { suite: Suite; firmware?: Firmware; datasource?: Datasource }[]): void {
     this.expected = runs;
   }
 
@@ -80,13 +83,14 @@ export class RunRecord {
   /** The results so far, each suite run not reported yet skipped, plus a run case with `message`. */
   ended(status: 'error', message: string, code?: string, exitCode?: 2 | 3): RunResult {
     const now = new Date();
-    const reported = new Set(this.results.map((r) => `${r.suiteId}/${r.firmware ?? ''}`));
+    const reported = new Set(this.results.map(runKey));
     const notRun: SuiteResult[] = this.expected
-      .filter(({ suite, firmware }) => !reported.has(`${suite.id}/${firmware ?? ''}`))
-      .map(({ suite, firmware }) => ({
+      .filter(({ suite, firmware, datasource }) => !reported.has(runKey({ suiteId: suite.id, firmware, datasource })))
+      .map(({ suite, firmware, datasource }) => ({
         suiteId: suite.id,
         title: suite.title,
         firmware,
+        ...(datasource ? { datasource } : {}),
         guests: [],
         attachments: [],
         properties: {},
@@ -129,8 +133,8 @@ export class RunRecord {
   /** The complete run's result, suites in the order they were selected, each suite's runs in plan order. */
   completed(order: readonly Suite[]): RunResult {
     const suiteRank = new Map(order.map((s, i) => [s.id, i]));
-    const planRank = new Map(this.expected.map((e, i) => [`${e.suite.id}/${e.firmware ?? ''}`, i]));
-    const rank = (r: SuiteResult) => [suiteRank.get(r.suiteId) ?? 0, planRank.get(`${r.suiteId}/${r.firmware ?? ''}`) ?? 0] as const;
+    const planRank = new Map(this.expected.map((e, i) => [runKey({ suiteId: e.suite.id, firmware: e.firmware, datasource: e.datasource }), i]));
+    const rank = (r: SuiteResult) => [suiteRank.get(r.suiteId) ?? 0, planRank.get(runKey(r)) ?? 0] as const;
     return this.result([...this.results].sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]));
   }
 

@@ -19,6 +19,14 @@ describe('config', () => {
     expect(config.hosts![1]).toMatchObject({ pool: 'default', network: { network: 'default' } });
   });
 
+  it('datasource: nocloud by default; one or a list, each known, none twice', () => {
+    expect(defaultConfig().datasource).toEqual(['nocloud']);
+    expect(parseConfig('datasource: ec2-imdsv2-only\n', 'c.yaml').datasource).toEqual(['ec2-imdsv2-only']);
+    expect(parseConfig('datasource: [configdrive, nocloud]\n', 'c.yaml').datasource).toEqual(['configdrive', 'nocloud']);
+    expect(() => parseConfig('datasource: azure\n', 'c.yaml')).toThrowError(/c\.yaml:1: datasource/);
+    expect(() => parseConfig('datasource: [ec2, ec2]\n', 'c.yaml')).toThrowError(/listed twice/);
+  });
+
   it('storage: no shared pool by default; a named one when set; nothing else allowed', () => {
     expect(defaultConfig().storage).toEqual({});
     expect(parseConfig('storage:\n  sharedPool: imgtest-shared\n', 'c.yaml').storage).toEqual({ sharedPool: 'imgtest-shared' });

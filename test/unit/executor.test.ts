@@ -184,7 +184,7 @@ describe.skipIf(!canReadImages)('executeRun on fake hosts', () => {
         `${domain}: could not start: error: internal error: process exited while connecting to monitor: qemu-system-x86_64: -drive file=/var/lib/libvirt/images/imgtest/x.qcow2: Could not open backing file`,
       );
       expect(onGuest.cases[1]!.message).toBe('not run: guest did not boot');
-      expect(onGuest.guests).toEqual([{ name: domain, host: 'hv1', firmware: 'bios', mac: '' }]);
+      expect(onGuest.guests).toEqual([{ name: domain, host: 'hv1', firmware: 'bios', datasource: 'nocloud', mac: '' }]);
       expect(suite.ran).toBe(0);
       expect(result.exitCode).toBe(3);
       expect(junit).toContain(`<error message="${domain}: could not start`);
@@ -223,7 +223,7 @@ describe.skipIf(!canReadImages)('executeRun on fake hosts', () => {
       const onGuest = suiteOf(result, 'on-guest');
       expect(statuses(onGuest.cases)).toEqual(['boot: error', 'og-one: skipped', 'og-two: skipped']);
       expect(onGuest.cases[0]!.message).toMatch(new RegExp(`^${domain}t: could not start: .*could not open disk$`));
-      expect(onGuest.guests).toEqual([{ name: domain, host: 'hv1', firmware: 'bios', mac: '' }]);
+      expect(onGuest.guests).toEqual([{ name: domain, host: 'hv1', firmware: 'bios', datasource: 'nocloud', mac: '' }]);
       // The KVM guest goes at once (domain, overlay, seed, console), before the TCG one is made.
       const kvmStart = hv1.calls.indexOf(`start ${domain}`);
       expect(hv1.calls.slice(kvmStart - 1, kvmStart + 7)).toEqual([

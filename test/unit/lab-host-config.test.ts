@@ -130,9 +130,15 @@ describe('dnsmasq', () => {
     interfaceName: 'itl-guest',
     range: { first: '10.78.0.100', last: '10.78.0.199', netmask: '255.255.255.0', lease: '1h' },
     ntpServer: '10.78.0.1',
+    metadataRoute: { address: '169.254.169.254', gateway: '10.78.0.253' },
     leasesFile: '/s/lab/dnsmasq.leases',
     pidFile: '/s/lab/dnsmasq.pid',
     logFile: '/s/lab/dnsmasq.log',
+  });
+
+  it('gives guests a host route to the metadata address through the root namespace (option 121), and no default route', () => {
+    expect(args).toContain('--dhcp-option=option:classless-static-route,169.254.169.254/32,10.78.0.253');
+    expect(args).toContain('--dhcp-option=3');
   });
 
   it('serves DHCP only, on the guest bridge, from the lab’s range', () => {

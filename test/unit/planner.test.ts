@@ -9,8 +9,8 @@ describe('planRun', () => {
   it('shares one set of guests between suites that only read them', () => {
     const plan = planRun({ suites: [suite('a', shared(2, 'spread')), suite('b', shared(1)), suite('c', shared(1))], hosts: ['hv1', 'hv2'], firmware: ['uefi'] });
     expect(plan.guests).toEqual([
-      { key: 'g1', host: 'hv1', firmware: 'uefi' },
-      { key: 'g2', host: 'hv2', firmware: 'uefi' },
+      { key: 'g1', host: 'hv1', firmware: 'uefi', datasource: 'nocloud' },
+      { key: 'g2', host: 'hv2', firmware: 'uefi', datasource: 'nocloud' },
     ]);
     expect(plan.online).toEqual([
       { suiteId: 'a', firmware: 'uefi', guests: ['g1', 'g2'] },
@@ -25,7 +25,7 @@ describe('planRun', () => {
       hosts: ['hv1', 'hv2'],
       firmware: ['bios'],
     });
-    expect(plan.guests).toEqual([{ key: 'g1', host: 'hv1', firmware: 'bios' }]);
+    expect(plan.guests).toEqual([{ key: 'g1', host: 'hv1', firmware: 'bios', datasource: 'nocloud' }]);
     expect(plan.online).toEqual([
       { suiteId: 'read', firmware: 'bios', guests: ['g1'] },
       { suiteId: 'migrate', firmware: 'bios', guests: ['g1'], exclusive: true },
@@ -79,9 +79,9 @@ describe('planRun', () => {
       firmware: ['uefi', 'bios', 'uefi-secureboot'],
     });
     expect(plan.guests).toEqual([
-      { key: 'g1', host: 'hv1', firmware: 'uefi' },
-      { key: 'g2', host: 'hv2', firmware: 'bios' },
-      { key: 'g3', host: 'hv1', firmware: 'uefi-secureboot' },
+      { key: 'g1', host: 'hv1', firmware: 'uefi', datasource: 'nocloud' },
+      { key: 'g2', host: 'hv2', firmware: 'bios', datasource: 'nocloud' },
+      { key: 'g3', host: 'hv1', firmware: 'uefi-secureboot', datasource: 'nocloud' },
     ]);
     // cloud-init-auth compares two guests on different hosts, whatever they booted with.
     expect(plan.online.find((a) => a.suiteId === 'cloud-init-auth')).toEqual({ suiteId: 'cloud-init-auth', guests: ['g1', 'g2'] });
@@ -101,8 +101,8 @@ describe('planRun', () => {
       firmware: ['uefi'],
     });
     expect(plan.guests).toEqual([
-      { key: 'g1', host: 'hv1', firmware: 'uefi' },
-      { key: 'g2', host: 'hv2', firmware: 'uefi' },
+      { key: 'g1', host: 'hv1', firmware: 'uefi', datasource: 'nocloud' },
+      { key: 'g2', host: 'hv2', firmware: 'uefi', datasource: 'nocloud' },
     ]);
     expect(plan.online.find((a) => a.suiteId === 'cloud-init-auth')!.guests).toEqual(['g1', 'g2']);
     expect(plan.online.find((a) => a.suiteId === 'live-migration')!.guests).toEqual(['g1']);
@@ -134,6 +134,47 @@ describe('planRun', () => {
     expect(plan.online.filter((a) => a.suiteId === 'read').map((a) => a.firmware)).toEqual(['uefi', 'bios', 'uefi-secureboot']);
     expect(plan.online.filter((a) => a.suiteId === 'once')).toEqual([{ suiteId: 'once', firmware: 'uefi', guests: ['g1'] }]);
     expect(plan.guests).toHaveLength(3);
+  });
+
+  describe('datasource matrix', () => {
+    const cloudInit = suite('cloud-init-auth', { guests: { count: 2, placement: 'spread', sharing: 'shared', firmwareMatrix: 'any', datasourceMatrix: 'every' } });
+    const migration = suite('live-migration', { guests: { count: 1, placement: 'any', sharing: 'exclusive', firmwareMatrix: 'first' }, minHosts: 2 });
+
+    it('gives a per-datasource suite a pair per datasource; the other suites stay on the first datasource and share its pair', () => {
+      const plan = planRun({ suites: [cloudInit, suite('package-audit', shared(1)), migration], hosts: ['hv1', 'hv2'], firmware: ['uefi'], datasources: ['nocloud', 'ec2'] });
+      expect(plan.guests).toEqual([
+        { key: 'g1', host: 'hv1', firmware: 'uefi', datasource: 'nocloud' },
+        { key: 'g2', host: 'hv2', firmware: 'uefi', datasource: 'nocloud' },
+        { key: 'g3', host: 'hv1', firmware: 'uefi', datasource: 'ec2' },
+        { key: 'g4', host: 'hv2', firmware: 'uefi', datasource: 'ec2' },
+      ]);
+      expect(plan.online.filter((a) => a.suiteId === 'cloud-init-auth')).toEqual([
+        { suiteId: 'cloud-init-auth', datasource: 'nocloud', guests: ['g1', 'g2'] },
+        { suiteId: 'cloud-init-auth', datasource: 'ec2', guests: ['g3', 'g4'] },
+      ]);
+      expect(plan.online.find((a) => a.suiteId === 'package-audit')).toEqual({ suiteId: 'package-audit', firmware: 'uefi', guests: ['g1'] });
+      expect(plan.online.at(-1)).toEqual({ suiteId: 'live-migration', firmware: 'uefi', guests: ['g1'], exclusive: true });
+    });
+
+    it('runs only the provisioning suite on the listed datasources when it is the only one selected: four pairs over both hosts', () => {
+      const plan = planRun({ suites: [cloudInit], hosts: ['hv1', 'hv2'], firmware: ['uefi'], datasources: ['nocloud', 'configdrive', 'ec2-imdsv2-only', 'exoscale'] });
+      expect(plan.guests.map((g) => `${g.key}:${g.host}:${g.datasource}`)).toEqual([
+        'g1:hv1:nocloud',
+        'g2:hv2:nocloud',
+        'g3:hv1:configdrive',
+        'g4:hv2:configdrive',
+        'g5:hv1:ec2-imdsv2-only',
+        'g6:hv2:ec2-imdsv2-only',
+        'g7:hv1:exoscale',
+        'g8:hv2:exoscale',
+      ]);
+      expect(plan.online.map((a) => a.datasource)).toEqual(['nocloud', 'configdrive', 'ec2-imdsv2-only', 'exoscale']);
+    });
+
+    it('puts every suite on the first datasource when it is not nocloud', () => {
+      const plan = planRun({ suites: [suite('package-audit', shared(1))], hosts: ['hv1'], firmware: ['bios'], datasources: ['exoscale', 'nocloud'] });
+      expect(plan.guests).toEqual([{ key: 'g1', host: 'hv1', firmware: 'bios', datasource: 'exoscale' }]);
+    });
   });
 
   it('marks a suite that needs more hosts than configured as unrunnable', () => {

@@ -249,6 +249,30 @@ describe('renderJunit', () => {
     expect(xpath(xml, 'string(/testsuites/testsuite[1]/testcase/@classname)')).toBe('debian-12.1-generic.boot-bios');
   });
 
+  it('names a suite run once per datasource <suite>-<datasource>, and leaves the default NoCloud-only run’s names as they were', () => {
+    const matrix = renderJunit(
+      run({
+        suites: [
+          suite({ suiteId: 'cloud-init-auth', datasource: 'nocloud' }),
+          suite({ suiteId: 'cloud-init-auth', datasource: 'configdrive' }),
+          suite({ suiteId: 'cloud-init-auth', datasource: 'ec2-imdsv2-only' }),
+          suite({ suiteId: 'ssh-hardening', firmware: 'uefi' }),
+        ],
+      }),
+    );
+    expectValid(matrix);
+    expect([1, 2, 3, 4].map((i) => xpath(matrix, `string(/testsuites/testsuite[${i}]/@name)`))).toEqual([
+      'debian-12.1-generic.cloud-init-auth-nocloud',
+      'debian-12.1-generic.cloud-init-auth-configdrive',
+      'debian-12.1-generic.cloud-init-auth-ec2-imdsv2-only',
+      'debian-12.1-generic.ssh-hardening',
+    ]);
+    expect(xpath(matrix, "string(/testsuites/testsuite[3]/properties/property[@name='datasource']/@value)")).toBe('ec2-imdsv2-only');
+    const single = (datasource: 'nocloud' | 'exoscale') => xpath(renderJunit(run({ suites: [suite({ suiteId: 'cloud-init-auth', datasource })] })), 'string(/testsuites/testsuite[1]/@name)');
+    expect(single('nocloud')).toBe('debian-12.1-generic.cloud-init-auth');
+    expect(single('exoscale')).toBe('debian-12.1-generic.cloud-init-auth-exoscale');
+  });
+
   it('cleans and escapes weird text and still validates', () => {
     const nasty = 'a\u0000b \u001b[31mred\u001b[0m & <tag> "q" \'s\' ]]> 🚀 \ud800 x\u0007\u000b\u001b]0;title\u0007';
     const xml = renderJunit(
